@@ -1,0 +1,351 @@
+// solana-program-test 3.1 marks its whole API deprecated ahead of 4.0's
+// `agave-unstable-api` gate; it is the supported test bank for this cohort.
+#![allow(deprecated)]
+
+//! An exchange on solana-program-test's in-process bank: the harness of the
+//! integration tests and of `clearshard demo`, and a starting point for
+//! integrators' own tests.
+//!
+//! The program runs from `target/deploy/clearshard.so` when that file exists
+//! (built elsewhere with `anchor build`), or when `SBF_OUT_DIR` names a folder
+//! holding `clearshard.so`; otherwise through its native entrypoint. The real
+//! SPL Token program binary that solana-program-test ships is always used.
+
+use crate::{accounts::decode, instructions as ix, pda};
+use anchor_lang::prelude::{AccountInfo, Pubkey};
+use anchor_lang::solana_program::clock::Clock;
+use anchor_lang::solana_program::entrypoint::ProgramResult;
+use anchor_lang::solana_program::instruction::{error::InstructionError, Instruction};
+use anchor_lang::solana_program::program_pack::Pack;
+use anchor_lang::{Discriminator, ZeroCopy};
+use clearshard::instructions::{MarketConfig, MatcherLimits};
+use clearshard::state::{Exchange, MarginAccount, Shard};
+use solana_keypair::Keypair;
+use solana_program_test::{processor, BanksClientError, ProgramTest, ProgramTestContext};
+use solana_signer::Signer;
+use solana_transaction::Transaction;
+use solana_transaction_error::TransactionError;
+use std::path::PathBuf;
+
+/// The native entrypoint. Anchor's `entry` ties the accounts slice to the
+/// accounts' own lifetime, which `processor!` cannot express.
+fn native_entry(program_id: &Pubkey, accounts: &[AccountInfo], data: &[u8]) -> ProgramResult {
+    // SAFETY: only the lifetime parameter changes; the slice outlives the call.
+    let accounts: &[AccountInfo] = unsafe { std::mem::transmute(accounts) };
+    clearshard::entry(program_id, accounts, data)
+}
+
+/// How the program was loaded.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ProgramMode {
+    Native,
+    Sbf,
+}
+
+fn program_test() -> (ProgramTest, ProgramMode) {
+    let deploy = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target/deploy");
+    if std::env::var_os("SBF_OUT_DIR").is_none() && std::env::var_os("BPF_OUT_DIR").is_none() && deploy.join("clearshard.so").exists() {
+        // SAFETY-free in edition 2021; set before any thread of the bank starts.
+        std::env::set_var("SBF_OUT_DIR", &deploy);
+    }
+    let sbf = ["SBF_OUT_DIR", "BPF_OUT_DIR"]
+        .iter()
+        .filter_map(std::env::var_os)
+        .any(|dir| PathBuf::from(dir).join("clearshard.so").exists());
+    let mut pt = ProgramTest::new("clearshard", clearshard::ID, processor!(native_entry));
+    pt.prefer_bpf(sbf);
+    (pt, if sbf { ProgramMode::Sbf } else { ProgramMode::Native })
+}
+
+/// The custom error code of a failed transaction, if it has one.
+pub fn error_code(err: &BanksClientError) -> Option<u32> {
+    let tx_err = match err {
+        BanksClientError::TransactionError(e) => e,
+        BanksClientError::SimulationError { err, .. } => err,
+        _ => return None,
+    };
+    match tx_err {
+        TransactionError::InstructionError(_, InstructionError::Custom(code)) => Some(*code),
+        _ => None,
+    }
+}
+
+/// A trader: a funded keypair with a collateral token account.
+pub struct Trader {
+    pub keypair: Keypair,
+    pub token_account: Pubkey,
+}
+
+impl Trader {
+    pub fn key(&self) -> Pubkey {
+        self.keypair.pubkey()
+    }
+}
+
+/// Totals that the conservation invariant compares.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Totals {
+    pub vault_tokens: u128,
+    pub insurance_tokens: u128,
+    pub collateral: i128,
+    pub fees: i128,
+    pub net_base_lots: [i128; clearshard::state::MAX_MARKETS as usize],
+}
+
+impl Totals {
+    /// Vault tokens = collateral + fees + insurance, and every market nets to zero.
+    pub fn conserved(&self) -> bool {
+        self.vault_tokens as i128 == self.collateral + self.fees && self.net_base_lots.iter().all(|n| *n == 0)
+    }
+}
+
+pub struct TestExchange {
+    pub ctx: ProgramTestContext,
+    pub mode: ProgramMode,
+    pub admin: Keypair,
+    pub mint: Pubkey,
+    mint_authority: Keypair,
+    pub shard_count: u16,
+    /// Every margin account created through the harness (for the invariants).
+    pub margin_accounts: Vec<Pubkey>,
+}
+
+pub const COLLATERAL_DECIMALS: u8 = 6;
+
+impl TestExchange {
+    /// Starts a bank with the exchange initialized and `shards` shards.
+    pub async fn start(shards: u16) -> Self {
+        let (pt, mode) = program_test();
+        let ctx = pt.start_with_context().await;
+        let mut ex = TestExchange {
+            admin: Keypair::new(),
+            mint: Pubkey::default(),
+            mint_authority: Keypair::new(),
+            shard_count: 0,
+            margin_accounts: vec![],
+            ctx,
+            mode,
+        };
+        ex.airdrop(&ex.admin.pubkey(), 100_000_000_000).await;
+        ex.mint = ex.create_mint().await;
+        let init = ix::initialize_exchange(ex.admin.pubkey(), ex.mint);
+        ex.send_admin(&[init]).await.expect("initialize_exchange");
+        ex.add_shards(shards).await;
+        ex
+    }
+
+    pub async fn add_shards(&mut self, count: u16) {
+        let start = self.shard_count;
+        for chunk in (start..start + count).collect::<Vec<_>>().chunks(6) {
+            let ixs: Vec<Instruction> = chunk.iter().map(|i| ix::add_shard(self.admin.pubkey(), self.mint, *i)).collect();
+            self.send_admin(&ixs).await.expect("add_shard");
+        }
+        self.shard_count += count;
+    }
+
+    /// Sends `ixs` paid by the bank's payer and signed by `signers`.
+    pub async fn send(&mut self, ixs: &[Instruction], signers: &[&Keypair]) -> Result<(), BanksClientError> {
+        let mut all: Vec<&Keypair> = vec![&self.ctx.payer];
+        all.extend_from_slice(signers);
+        let tx = Transaction::new_signed_with_payer(ixs, Some(&self.ctx.payer.pubkey()), &all, self.ctx.last_blockhash);
+        self.ctx.banks_client.process_transaction(tx).await
+    }
+
+    /// Like `send`, on a new blockhash: for sending a transaction identical to an earlier one.
+    pub async fn send_fresh(&mut self, ixs: &[Instruction], signers: &[&Keypair]) -> Result<(), BanksClientError> {
+        self.ctx.last_blockhash = self.ctx.get_new_latest_blockhash().await.expect("blockhash");
+        self.send(ixs, signers).await
+    }
+
+    pub async fn send_admin(&mut self, ixs: &[Instruction]) -> Result<(), BanksClientError> {
+        let admin = self.admin.insecure_clone();
+        self.send(ixs, &[&admin]).await
+    }
+
+    pub async fn airdrop(&mut self, to: &Pubkey, lamports: u64) {
+        let payer = self.ctx.payer.insecure_clone();
+        let ix = solana_system_interface::instruction::transfer(&payer.pubkey(), to, lamports);
+        self.send(&[ix], &[]).await.expect("airdrop");
+    }
+
+    /// A new mint whose authority is the harness (the collateral mint, or a foreign one for tests).
+    pub async fn create_mint(&mut self) -> Pubkey {
+        let mint = Keypair::new();
+        let rent = self.ctx.banks_client.get_rent().await.expect("rent");
+        let space = spl_token_interface::state::Mint::LEN;
+        let ixs = [
+            solana_system_interface::instruction::create_account(
+                &self.ctx.payer.pubkey(),
+                &mint.pubkey(),
+                rent.minimum_balance(space),
+                space as u64,
+                &spl_token_interface::ID,
+            ),
+            spl_token_interface::instruction::initialize_mint2(
+                &spl_token_interface::ID,
+                &mint.pubkey(),
+                &self.mint_authority.pubkey(),
+                None,
+                COLLATERAL_DECIMALS,
+            )
+            .expect("initialize_mint2"),
+        ];
+        self.send(&ixs, &[&mint]).await.expect("create mint");
+        mint.pubkey()
+    }
+
+    /// A token account of `mint` owned by `owner`, holding `amount` freshly minted.
+    pub async fn token_account(&mut self, mint: Pubkey, owner: &Pubkey, amount: u64) -> Pubkey {
+        let account = Keypair::new();
+        let rent = self.ctx.banks_client.get_rent().await.expect("rent");
+        let space = spl_token_interface::state::Account::LEN;
+        let mut ixs = vec![
+            solana_system_interface::instruction::create_account(
+                &self.ctx.payer.pubkey(),
+                &account.pubkey(),
+                rent.minimum_balance(space),
+                space as u64,
+                &spl_token_interface::ID,
+            ),
+            spl_token_interface::instruction::initialize_account3(&spl_token_interface::ID, &account.pubkey(), &mint, owner)
+                .expect("initialize_account3"),
+        ];
+        if amount > 0 {
+            ixs.push(
+                spl_token_interface::instruction::mint_to(
+                    &spl_token_interface::ID,
+                    &mint,
+                    &account.pubkey(),
+                    &self.mint_authority.pubkey(),
+                    &[],
+                    amount,
+                )
+                .expect("mint_to"),
+            );
+        }
+        let authority = self.mint_authority.insecure_clone();
+        let signers: Vec<&Keypair> = if amount > 0 { vec![&account, &authority] } else { vec![&account] };
+        self.send(&ixs, &signers).await.expect("token account");
+        account.pubkey()
+    }
+
+    /// A funded trader holding `tokens` collateral tokens in its wallet.
+    pub async fn trader(&mut self, tokens: u64) -> Trader {
+        let keypair = Keypair::new();
+        self.airdrop(&keypair.pubkey(), 1_000_000_000).await;
+        let token_account = self.token_account(self.mint, &keypair.pubkey(), tokens).await;
+        Trader { keypair, token_account }
+    }
+
+    pub async fn create_margin_account(&mut self, trader: &Trader, shard: u16, sub_id: u16) -> Result<Pubkey, BanksClientError> {
+        let ix = ix::create_margin_account(trader.key(), shard, sub_id);
+        self.send(&[ix], &[&trader.keypair]).await?;
+        let account = pda::margin_account(&trader.key(), shard, sub_id);
+        self.margin_accounts.push(account);
+        Ok(account)
+    }
+
+    pub fn collateral_move(&self, trader: &Trader, account: Pubkey, shard: u16) -> ix::CollateralMove {
+        ix::CollateralMove { owner: trader.key(), margin_account: account, shard, owner_token: trader.token_account }
+    }
+
+    pub async fn deposit(&mut self, trader: &Trader, account: Pubkey, shard: u16, amount: u64) -> Result<(), BanksClientError> {
+        let ix = ix::deposit(&self.collateral_move(trader, account, shard), amount);
+        self.send(&[ix], &[&trader.keypair]).await
+    }
+
+    pub async fn withdraw(&mut self, trader: &Trader, account: Pubkey, shard: u16, amount: u64, markets: &[u16]) -> Result<(), BanksClientError> {
+        let ix = ix::withdraw(&self.collateral_move(trader, account, shard), amount, markets);
+        self.send(&[ix], &[&trader.keypair]).await
+    }
+
+    pub async fn set_limits(&mut self, trader: &Trader, account: Pubkey, limits: MatcherLimits) -> Result<(), BanksClientError> {
+        let ix = ix::set_matcher_limits(trader.key(), account, limits);
+        self.send(&[ix], &[&trader.keypair]).await
+    }
+
+    /// Lists market `id` and publishes its first price.
+    pub async fn add_market(&mut self, id: u16, name: &str, config: MarketConfig, price: i64, expo: i32) {
+        let admin = self.admin.pubkey();
+        self.send_admin(&[ix::add_market(admin, id, name, config), ix::set_price(admin, id, price, 0, expo)])
+            .await
+            .expect("add_market");
+    }
+
+    pub async fn set_price(&mut self, market: u16, price: i64, confidence: u64, expo: i32) -> Result<(), BanksClientError> {
+        let ix = ix::set_price(self.admin.pubkey(), market, price, confidence, expo);
+        self.send_admin(&[ix]).await
+    }
+
+    pub async fn register_matcher(&mut self) -> Keypair {
+        let matcher = Keypair::new();
+        self.send_admin(&[ix::register_matcher(self.admin.pubkey(), matcher.pubkey())]).await.expect("register_matcher");
+        matcher
+    }
+
+    /// Moves the bank clock forward (oracle staleness).
+    pub async fn advance_clock(&mut self, seconds: i64) {
+        let mut clock: Clock = self.ctx.banks_client.get_sysvar().await.expect("clock");
+        clock.unix_timestamp += seconds;
+        self.ctx.set_sysvar(&clock);
+    }
+
+    pub async fn now(&mut self) -> i64 {
+        let clock: Clock = self.ctx.banks_client.get_sysvar().await.expect("clock");
+        clock.unix_timestamp
+    }
+
+    pub async fn account_exists(&mut self, address: Pubkey) -> bool {
+        self.ctx.banks_client.get_account(address).await.expect("rpc").is_some()
+    }
+
+    pub async fn load<T: ZeroCopy + Discriminator>(&mut self, address: Pubkey) -> T {
+        let account = self.ctx.banks_client.get_account(address).await.expect("rpc").expect("account exists");
+        decode::<T>(&account.data).expect("decode")
+    }
+
+    pub async fn margin(&mut self, address: Pubkey) -> MarginAccount {
+        self.load(address).await
+    }
+
+    pub async fn shard(&mut self, index: u16) -> Shard {
+        self.load(pda::shard(index)).await
+    }
+
+    pub async fn exchange(&mut self) -> Exchange {
+        self.load(pda::exchange()).await
+    }
+
+    pub async fn token_balance(&mut self, address: Pubkey) -> u64 {
+        let account = self.ctx.banks_client.get_account(address).await.expect("rpc").expect("token account exists");
+        let bytes: [u8; 8] = account.data[64..72].try_into().expect("token amount");
+        u64::from_le_bytes(bytes)
+    }
+
+    /// Sums every vault and every known margin account.
+    pub async fn totals(&mut self) -> Totals {
+        let mut t = Totals::default();
+        for index in 0..self.shard_count {
+            t.vault_tokens += self.token_balance(pda::vault(index)).await as u128;
+            let shard = self.shard(index).await;
+            t.fees += shard.markets.iter().map(|m| m.fees as i128).sum::<i128>();
+        }
+        t.insurance_tokens = self.token_balance(pda::insurance_vault()).await as u128;
+        for address in self.margin_accounts.clone() {
+            let Some(account) = self.ctx.banks_client.get_account(address).await.expect("rpc") else { continue };
+            let margin = decode::<MarginAccount>(&account.data).expect("decode");
+            t.collateral += margin.portfolio.collateral as i128;
+            for p in margin.portfolio.positions.iter().filter(|p| p.is_open()) {
+                t.net_base_lots[p.market_id as usize] += p.base_lots as i128;
+            }
+        }
+        t
+    }
+
+    /// Panics with the totals unless conservation holds.
+    pub async fn assert_conserved(&mut self) -> Totals {
+        let t = self.totals().await;
+        assert!(t.conserved(), "conservation broken: {t:?}");
+        t
+    }
+}

@@ -1,0 +1,222 @@
+//! Instruction builders, one per program instruction.
+
+use crate::pda;
+use anchor_lang::prelude::Pubkey;
+use anchor_lang::solana_program::instruction::{AccountMeta, Instruction};
+use anchor_lang::{system_program, InstructionData, ToAccountMetas};
+use clearshard::instructions::{MarketConfig, MatcherLimits};
+use clearshard::{accounts, instruction, ID};
+
+fn build(accounts: impl ToAccountMetas, data: impl InstructionData, remaining: Vec<AccountMeta>) -> Instruction {
+    let mut metas = accounts.to_account_metas(None);
+    metas.extend(remaining);
+    Instruction { program_id: ID, accounts: metas, data: data.data() }
+}
+
+pub fn token_program() -> Pubkey {
+    anchor_spl::token::ID
+}
+
+pub fn initialize_exchange(admin: Pubkey, collateral_mint: Pubkey) -> Instruction {
+    let accounts = accounts::InitializeExchange {
+        admin,
+        exchange: pda::exchange(),
+        collateral_mint,
+        insurance_vault: pda::insurance_vault(),
+        token_program: token_program(),
+        system_program: system_program::ID,
+    };
+    build(accounts, instruction::InitializeExchange {}, vec![])
+}
+
+pub fn add_shard(admin: Pubkey, collateral_mint: Pubkey, index: u16) -> Instruction {
+    let accounts = accounts::AddShard {
+        admin,
+        exchange: pda::exchange(),
+        shard: pda::shard(index),
+        vault: pda::vault(index),
+        collateral_mint,
+        token_program: token_program(),
+        system_program: system_program::ID,
+    };
+    build(accounts, instruction::AddShard { index }, vec![])
+}
+
+pub fn add_market(admin: Pubkey, id: u16, name: &str, config: MarketConfig) -> Instruction {
+    let mut padded = [0u8; 16];
+    let len = name.len().min(16);
+    padded[..len].copy_from_slice(&name.as_bytes()[..len]);
+    let accounts = accounts::AddMarket {
+        admin,
+        exchange: pda::exchange(),
+        market: pda::market(id),
+        price_feed: pda::price_feed(id),
+        system_program: system_program::ID,
+    };
+    build(accounts, instruction::AddMarket { id, name: padded, config }, vec![])
+}
+
+pub fn update_market(admin: Pubkey, id: u16, config: MarketConfig) -> Instruction {
+    let accounts = accounts::UpdateMarket { admin, exchange: pda::exchange(), market: pda::market(id) };
+    build(accounts, instruction::UpdateMarket { config }, vec![])
+}
+
+pub fn set_price(admin: Pubkey, market: u16, price: i64, confidence: u64, expo: i32) -> Instruction {
+    let accounts = accounts::SetPrice { admin, exchange: pda::exchange(), price_feed: pda::price_feed(market) };
+    build(accounts, instruction::SetPrice { price, confidence, expo }, vec![])
+}
+
+/// Pauses (flags set) or resumes the whole exchange, or one shard.
+pub fn set_pause(admin: Pubkey, shard: Option<u16>, flags: u8) -> Instruction {
+    let accounts = accounts::SetPause { admin, exchange: pda::exchange(), shard: shard.map(pda::shard) };
+    build(accounts, instruction::SetPause { flags }, vec![])
+}
+
+pub fn register_matcher(admin: Pubkey, authority: Pubkey) -> Instruction {
+    let accounts = accounts::RegisterMatcher {
+        admin,
+        exchange: pda::exchange(),
+        authority,
+        matcher: pda::matcher(&authority),
+        system_program: system_program::ID,
+    };
+    build(accounts, instruction::RegisterMatcher {}, vec![])
+}
+
+pub fn revoke_matcher(admin: Pubkey, authority: Pubkey) -> Instruction {
+    let accounts = accounts::RevokeMatcher { admin, exchange: pda::exchange(), matcher: pda::matcher(&authority) };
+    build(accounts, instruction::RevokeMatcher {}, vec![])
+}
+
+pub fn create_margin_account(owner: Pubkey, shard: u16, sub_id: u16) -> Instruction {
+    let accounts = accounts::CreateMarginAccount {
+        owner,
+        shard: pda::shard(shard),
+        margin_account: pda::margin_account(&owner, shard, sub_id),
+        system_program: system_program::ID,
+    };
+    build(accounts, instruction::CreateMarginAccount { shard_index: shard, sub_id }, vec![])
+}
+
+/// The accounts of deposit and withdraw. `shard` is given separately from the
+/// account so that tests can post a mismatched one.
+pub struct CollateralMove {
+    pub owner: Pubkey,
+    pub margin_account: Pubkey,
+    pub shard: u16,
+    pub owner_token: Pubkey,
+}
+
+impl CollateralMove {
+    fn accounts(&self) -> accounts::CollateralAccounts {
+        accounts::CollateralAccounts {
+            owner: self.owner,
+            exchange: pda::exchange(),
+            shard: pda::shard(self.shard),
+            vault: pda::vault(self.shard),
+            margin_account: self.margin_account,
+            owner_token: self.owner_token,
+            token_program: token_program(),
+        }
+    }
+}
+
+pub fn deposit(m: &CollateralMove, amount: u64) -> Instruction {
+    build(m.accounts(), instruction::Deposit { amount }, vec![])
+}
+
+/// `markets`: the ids of every market the account holds a position in.
+pub fn withdraw(m: &CollateralMove, amount: u64, markets: &[u16]) -> Instruction {
+    build(m.accounts(), instruction::Withdraw { amount }, market_metas(markets))
+}
+
+pub fn set_matcher_limits(owner: Pubkey, margin_account: Pubkey, limits: MatcherLimits) -> Instruction {
+    let accounts = accounts::SetMatcherLimits { owner, margin_account };
+    build(accounts, instruction::SetMatcherLimits { limits }, vec![])
+}
+
+/// Moves collateral between two accounts of `owner` (given with their shards).
+pub fn transfer_collateral(owner: Pubkey, from: (Pubkey, u16), to: (Pubkey, u16), amount: u64, markets: &[u16]) -> Instruction {
+    let accounts = accounts::TransferCollateral {
+        owner,
+        exchange: pda::exchange(),
+        from_account: from.0,
+        to_account: to.0,
+        from_shard: pda::shard(from.1),
+        to_shard: pda::shard(to.1),
+        from_vault: pda::vault(from.1),
+        to_vault: pda::vault(to.1),
+        token_program: token_program(),
+    };
+    build(accounts, instruction::TransferCollateral { amount }, market_metas(markets))
+}
+
+pub fn close_margin_account(owner: Pubkey, margin_account: Pubkey, shard: u16) -> Instruction {
+    let accounts = accounts::CloseMarginAccount { owner, shard: pda::shard(shard), margin_account };
+    build(accounts, instruction::CloseMarginAccount {}, vec![])
+}
+
+/// `(market, oracle)` pairs, read-only, in the order given.
+pub fn market_metas(markets: &[u16]) -> Vec<AccountMeta> {
+    markets
+        .iter()
+        .flat_map(|id| [AccountMeta::new_readonly(pda::market(*id), false), AccountMeta::new_readonly(pda::price_feed(*id), false)])
+        .collect()
+}
+
+/// A batch ready to post: markets (their order is the fills' market slots),
+/// margin accounts (their order is the fills' account indexes), fills.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct BatchPlan {
+    pub sequence: u64,
+    pub markets: Vec<u16>,
+    pub accounts: Vec<Pubkey>,
+    pub fills: Vec<u8>,
+}
+
+impl BatchPlan {
+    fn remaining(&self) -> Vec<AccountMeta> {
+        let mut metas = market_metas(&self.markets);
+        metas.extend(self.accounts.iter().map(|a| AccountMeta::new(*a, false)));
+        metas
+    }
+
+    fn data_parts(&self) -> (u64, u8, Vec<u8>) {
+        (self.sequence, self.markets.len() as u8, self.fills.clone())
+    }
+}
+
+pub fn settle_batch(matcher_authority: Pubkey, shard: u16, plan: &BatchPlan) -> Instruction {
+    let accounts = accounts::SettleBatch {
+        matcher_authority,
+        matcher: pda::matcher(&matcher_authority),
+        exchange: pda::exchange(),
+        shard: pda::shard(shard),
+    };
+    let (sequence, market_count, fills) = plan.data_parts();
+    build(accounts, instruction::SettleBatch { sequence, market_count, fills }, plan.remaining())
+}
+
+pub fn settle_cross_batch(matcher_authority: Pubkey, shard_a: u16, shard_b: u16, plan: &BatchPlan) -> Instruction {
+    let accounts = accounts::SettleCrossBatch {
+        matcher_authority,
+        matcher: pda::matcher(&matcher_authority),
+        exchange: pda::exchange(),
+        shard_a: pda::shard(shard_a),
+        shard_b: pda::shard(shard_b),
+    };
+    let (sequence, market_count, fills) = plan.data_parts();
+    build(accounts, instruction::SettleCrossBatch { sequence, market_count, fills }, plan.remaining())
+}
+
+pub fn rebalance_vaults(from_shard: u16, to_shard: u16) -> Instruction {
+    let accounts = accounts::RebalanceVaults {
+        exchange: pda::exchange(),
+        from_shard: pda::shard(from_shard),
+        to_shard: pda::shard(to_shard),
+        from_vault: pda::vault(from_shard),
+        to_vault: pda::vault(to_shard),
+        token_program: token_program(),
+    };
+    build(accounts, instruction::RebalanceVaults {}, vec![])
+}

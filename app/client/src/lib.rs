@@ -1,0 +1,12 @@
+//! Client of clearshard: PDAs, instruction builders, account decoding, the
+//! router that packs fills into shard batches, and (feature `bank`) an
+//! exchange on the in-process bank.
+
+pub mod accounts;
+#[cfg(feature = "bank")]
+pub mod bank;
+pub mod instructions;
+pub mod pda;
+
+pub use clearshard;
+pub use clearshard_engine as engine;

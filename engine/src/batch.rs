@@ -1,0 +1,203 @@
+//! Applying a batch of fills: the hot path of `settle_batch`.
+//!
+//! Checks per fill are comparisons and `u64` products; the one division is the
+//! cost-basis release of a partial reduce. Health is computed once per touched
+//! account before its first fill and once after the whole batch.
+
+use crate::health::{mul_bps_ceil, mul_bps_floor, Health, RiskMarket};
+use crate::{EngineError, Fill, FillError, Portfolio, FILL_LEN};
+
+/// Accounts one batch may carry (a transaction locks at most 64 accounts).
+pub const MAX_BATCH_ACCOUNTS: usize = 64;
+/// Markets one batch may carry.
+pub const MAX_BATCH_MARKETS: usize = 8;
+/// Groups of accounts a batch spans: one per shard it writes.
+pub const MAX_GROUPS: usize = 2;
+
+/// A market as one batch sees it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct BatchMarket {
+    pub risk: RiskMarket,
+    /// Fill prices per lot allowed by the market band around the oracle.
+    pub min_price: u64,
+    pub max_price: u64,
+    /// Long open interest of each group's shard before the batch.
+    pub open_interest: [u64; MAX_GROUPS],
+}
+
+impl BatchMarket {
+    pub fn new(risk: RiskMarket, open_interest: [u64; MAX_GROUPS]) -> Self {
+        let (min_price, max_price) = risk.params.band(risk.oracle_price);
+        BatchMarket { risk, min_price, max_price, open_interest }
+    }
+}
+
+/// What a batch did to one market in one group's shard.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct MarketFlow {
+    pub open_interest_delta: i64,
+    /// Net fees (taker fees less maker rebates) now owed to the shard.
+    pub fees: i64,
+    pub volume_lots: u64,
+    pub fills: u32,
+    /// Price per lot of the last fill.
+    pub last_price: u64,
+}
+
+/// Everything a batch changes outside the margin accounts, per group.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct BatchFlows {
+    /// Change of the sum of the group's collateral: fees paid and, across
+    /// groups, the cash of cross-shard fills.
+    pub collateral_delta: [i64; MAX_GROUPS],
+    pub markets: [[MarketFlow; MAX_BATCH_MARKETS]; MAX_GROUPS],
+}
+
+impl BatchFlows {
+    pub fn fills(&self) -> u32 {
+        self.markets.iter().flatten().map(|f| f.fills).sum()
+    }
+}
+
+const UNTOUCHED: u16 = u16::MAX;
+
+/// Applies `fills` (encoded back to back) to `accounts`. `groups[i]` is the
+/// group (shard slot, 0 or 1) of account `i`. On error nothing is promised
+/// about the accounts: the caller aborts the transaction.
+pub fn settle_fills(
+    markets: &[BatchMarket],
+    accounts: &mut [&mut Portfolio],
+    groups: &[u8],
+    fills: &[u8],
+    now_unix: i64,
+) -> Result<BatchFlows, FillError> {
+    let malformed = FillError::at(0, EngineError::MalformedBatch);
+    if fills.len() % FILL_LEN != 0
+        || accounts.len() > MAX_BATCH_ACCOUNTS
+        || markets.len() > MAX_BATCH_MARKETS
+        || groups.len() != accounts.len()
+        || groups.iter().any(|g| *g as usize >= MAX_GROUPS)
+    {
+        return Err(malformed);
+    }
+    let risk: [RiskMarket; MAX_BATCH_MARKETS] = core::array::from_fn(|i| match markets.get(i) {
+        Some(m) => m.risk,
+        None => RiskMarket { id: u16::MAX, params: Default::default(), oracle_price: 0 },
+    });
+    let risk = &risk[..markets.len()];
+
+    let mut flows = BatchFlows::default();
+    let mut before = [Health::default(); MAX_BATCH_ACCOUNTS];
+    let mut last_fill = [UNTOUCHED; MAX_BATCH_ACCOUNTS];
+
+    for (index, chunk) in fills.chunks_exact(FILL_LEN).enumerate() {
+        let fail = |cause| FillError::at(index, cause);
+        let bytes: &[u8; FILL_LEN] = chunk.try_into().map_err(|_| malformed)?;
+        let fill = Fill::decode(bytes);
+        let (taker, maker) = (fill.taker as usize, fill.maker as usize);
+        if taker >= accounts.len() || maker >= accounts.len() {
+            return Err(fail(EngineError::AccountIndexOutOfRange));
+        }
+        if taker == maker {
+            return Err(fail(EngineError::SelfTrade));
+        }
+        let slot = fill.market_slot as usize;
+        let market = markets.get(slot).ok_or(fail(EngineError::MarketIndexOutOfRange))?;
+        let params = &market.risk.params;
+        if fill.quantity_lots == 0 || fill.price_ticks == 0 {
+            return Err(fail(EngineError::ZeroQuantityOrPrice));
+        }
+        let price = params.price_per_lot(fill.price_ticks).map_err(fail)?;
+        if price < market.min_price || price > market.max_price {
+            return Err(fail(EngineError::PriceOutsideBand));
+        }
+        let notional = (fill.quantity_lots as u64).checked_mul(price).ok_or(fail(EngineError::Overflow))?;
+        if notional > i64::MAX as u64 {
+            return Err(fail(EngineError::Overflow));
+        }
+        let taker_fee = mul_bps_ceil(notional, params.taker_fee_bps as u64) as i64;
+        let maker_fee = if params.maker_fee_bps >= 0 {
+            mul_bps_ceil(notional, params.maker_fee_bps as u64) as i64
+        } else {
+            -(mul_bps_floor(notional, params.maker_fee_bps.unsigned_abs() as u64) as i64)
+        };
+        let taker_delta = fill.taker_delta();
+        let sides = [(taker, taker_delta, taker_fee), (maker, -taker_delta, maker_fee)];
+        for (account, delta, fee) in sides {
+            let pf = &mut *accounts[account];
+            check_limits(pf, &fill, market, price, now_unix).map_err(fail)?;
+            if last_fill[account] == UNTOUCHED {
+                before[account] = pf.health(risk).map_err(fail)?;
+            }
+            last_fill[account] = index as u16;
+            let group = groups[account] as usize;
+            let oi_delta = apply_side(pf, market.risk.id, delta, price, notional as i64, fee).map_err(fail)?;
+            let flow = &mut flows.markets[group][slot];
+            flow.open_interest_delta += oi_delta;
+            flow.fees = flow.fees.checked_add(fee).ok_or(fail(EngineError::Overflow))?;
+            let cash = if delta > 0 { -(notional as i64) } else { notional as i64 };
+            flows.collateral_delta[group] = flows.collateral_delta[group]
+                .checked_add(cash - fee)
+                .ok_or(fail(EngineError::Overflow))?;
+            if oi_delta > 0 {
+                let open = market.open_interest[group] as i128 + flow.open_interest_delta as i128;
+                if open > params.max_open_interest_per_shard as i128 {
+                    return Err(fail(EngineError::OpenInterestCapExceeded));
+                }
+            }
+        }
+        let group = groups[taker] as usize;
+        let flow = &mut flows.markets[group][slot];
+        flow.volume_lots += fill.quantity_lots as u64;
+        flow.fills += 1;
+        flow.last_price = price;
+    }
+
+    for (i, pf) in accounts.iter().enumerate() {
+        if last_fill[i] == UNTOUCHED {
+            continue;
+        }
+        let fail = |cause| FillError::at(last_fill[i] as usize, cause);
+        let after = pf.health(risk).map_err(fail)?;
+        if !Portfolio::passes_settlement_rule(&before[i], &after) {
+            return Err(fail(EngineError::Undercollateralized));
+        }
+    }
+    Ok(flows)
+}
+
+#[inline(always)]
+fn check_limits(pf: &Portfolio, fill: &Fill, market: &BatchMarket, price: u64, now: i64) -> Result<(), EngineError> {
+    let limits = &pf.limits;
+    if limits.expiry_unix <= now {
+        return Err(EngineError::OwnerLimitsExpired);
+    }
+    if !limits.allows_market(market.risk.id) {
+        return Err(EngineError::MarketNotAllowedByOwner);
+    }
+    if fill.quantity_lots as u64 > limits.max_lots_per_fill {
+        return Err(EngineError::QuantityAboveOwnerLimit);
+    }
+    if !limits.allows_price(price, market.risk.oracle_price) {
+        return Err(EngineError::PriceBeyondOwnerLimit);
+    }
+    Ok(())
+}
+
+/// Books one side of a fill; returns the change of the account's long size
+/// (its contribution to open interest).
+#[inline(always)]
+fn apply_side(pf: &mut Portfolio, market_id: u16, delta: i64, price: u64, notional: i64, fee: i64) -> Result<i64, EngineError> {
+    let position = pf.position_slot(market_id)?;
+    let long_before = position.base_lots.max(0);
+    let realized = position.trade(delta, price, notional)?;
+    let long_after = position.base_lots.max(0);
+    let cash = if delta > 0 { -notional } else { notional };
+    pf.collateral = pf
+        .collateral
+        .checked_add(cash)
+        .and_then(|c| c.checked_sub(fee))
+        .ok_or(EngineError::Overflow)?;
+    pf.realized_pnl = pf.realized_pnl.saturating_add(realized);
+    Ok(long_after - long_before)
+}

@@ -1,0 +1,54 @@
+//! Why the engine refused something. The program maps each cause to its own
+//! error code; `FillError` also names the fill that caused it.
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum EngineError {
+    /// Arithmetic left the representable range.
+    Overflow,
+    /// A fill names an account index the batch does not carry.
+    AccountIndexOutOfRange,
+    /// A fill names a market slot the batch does not carry.
+    MarketIndexOutOfRange,
+    /// Maker and taker are the same account.
+    SelfTrade,
+    /// Zero quantity or zero price.
+    ZeroQuantityOrPrice,
+    /// Price outside the market's band around the oracle.
+    PriceOutsideBand,
+    /// The owner's limits do not allow this market.
+    MarketNotAllowedByOwner,
+    /// Quantity above the owner's maximum per fill.
+    QuantityAboveOwnerLimit,
+    /// Price further from the oracle than the owner allows.
+    PriceBeyondOwnerLimit,
+    /// The owner's limits have expired.
+    OwnerLimitsExpired,
+    /// Every position slot of the account is in use.
+    PositionSlotsFull,
+    /// The shard's open interest in the market would exceed its cap.
+    OpenInterestCapExceeded,
+    /// The account's health rule fails after the batch.
+    Undercollateralized,
+    /// The account holds a position in a market the caller did not supply.
+    MissingMarket,
+    /// Fill bytes are not a whole number of fills, or the batch is too large.
+    MalformedBatch,
+    /// Oracle price is not positive or its exponent cannot be applied.
+    InvalidOraclePrice,
+    /// Oracle confidence interval is wider than the market allows.
+    OracleConfidenceTooWide,
+}
+
+/// A failed batch: which fill, and why. Health failures name the last fill
+/// that touched the failing account.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct FillError {
+    pub fill: u16,
+    pub cause: EngineError,
+}
+
+impl FillError {
+    pub const fn at(fill: usize, cause: EngineError) -> Self {
+        FillError { fill: fill as u16, cause }
+    }
+}

@@ -1,0 +1,33 @@
+//! Settlement and margin engine of clearshard.
+//!
+//! Everything the hot path computes lives here: decoding fills, applying them
+//! to positions (cash, cost basis, realized PnL, fees), open-interest flows and
+//! health. It is `no_std` with no Solana dependency so that the same code runs
+//! in the on-chain program, in the client, and in the SBF harness that meters it.
+//!
+//! Units: collateral and every amount of money are native units of the
+//! collateral mint (`i64`); positions are base lots (`i64`); prices inside the
+//! engine are quote native units per base lot (`u64`), fills carry ticks.
+#![no_std]
+
+pub mod batch;
+pub mod error;
+pub mod fill;
+pub mod health;
+pub mod limits;
+pub mod market;
+pub mod oracle;
+pub mod portfolio;
+pub mod position;
+
+pub use batch::{settle_fills, BatchFlows, MarketFlow, MAX_BATCH_ACCOUNTS, MAX_BATCH_MARKETS};
+pub use error::{EngineError, FillError};
+pub use fill::{Fill, FILL_LEN};
+pub use health::{HealthKind, RiskMarket};
+pub use limits::TradeLimits;
+pub use market::MarketParams;
+pub use portfolio::{Portfolio, MAX_POSITIONS};
+pub use position::Position;
+
+/// Basis points in one.
+pub const BPS: u64 = 10_000;

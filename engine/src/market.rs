@@ -1,0 +1,122 @@
+//! Risk and fee parameters of one market, as the engine needs them.
+
+use crate::{EngineError, BPS};
+use bytemuck::{Pod, Zeroable};
+
+/// 48 bytes, embedded in the on-chain `Market` account.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Pod, Zeroable)]
+pub struct MarketParams {
+    /// Quote native units per base lot for one tick of price.
+    pub tick_size: u64,
+    /// Base native units in one lot.
+    pub base_lot_size: u64,
+    /// Cap on the long open interest of one shard, in lots. Open interest is
+    /// capped per shard because a global counter would be written by every batch.
+    pub max_open_interest_per_shard: u64,
+    pub initial_margin_bps: u16,
+    pub maintenance_margin_bps: u16,
+    pub taker_fee_bps: u16,
+    /// Negative: a rebate, paid out of the taker fee.
+    pub maker_fee_bps: i16,
+    /// Fill prices must sit within this band around the oracle.
+    pub band_bps: u16,
+    /// Oracle confidence interval may be at most this wide.
+    pub max_confidence_bps: u16,
+    /// Oracle prices older than this block settlement.
+    pub max_staleness_secs: u32,
+    pub base_decimals: u8,
+    pub _padding: [u8; 7],
+}
+const _: () = assert!(core::mem::size_of::<MarketParams>() == 48);
+
+/// Why a set of market parameters is refused.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum InvalidMarketParams {
+    ZeroLotOrTick,
+    MarginRatios,
+    Fees,
+    Band,
+    OracleLimits,
+}
+
+impl MarketParams {
+    pub fn validate(&self) -> Result<(), InvalidMarketParams> {
+        if self.tick_size == 0 || self.base_lot_size == 0 {
+            return Err(InvalidMarketParams::ZeroLotOrTick);
+        }
+        let (im, mm) = (self.initial_margin_bps, self.maintenance_margin_bps);
+        if mm == 0 || im <= mm || im as u64 > BPS {
+            return Err(InvalidMarketParams::MarginRatios);
+        }
+        // A maker rebate is paid out of the taker fee, so the net fee is never negative;
+        // the taker fee stays below the maintenance margin so a fill cannot eat it.
+        if self.maker_fee_bps.unsigned_abs() > self.taker_fee_bps || self.taker_fee_bps >= mm {
+            return Err(InvalidMarketParams::Fees);
+        }
+        if self.band_bps == 0 || self.band_bps as u64 > BPS {
+            return Err(InvalidMarketParams::Band);
+        }
+        if self.max_staleness_secs == 0 || self.max_confidence_bps as u64 > BPS {
+            return Err(InvalidMarketParams::OracleLimits);
+        }
+        Ok(())
+    }
+
+    /// Price per lot of a fill's ticks.
+    #[inline(always)]
+    pub fn price_per_lot(&self, ticks: u32) -> Result<u64, EngineError> {
+        (ticks as u64).checked_mul(self.tick_size).ok_or(EngineError::Overflow)
+    }
+
+    /// Inclusive range of per-lot prices within the band around `oracle`.
+    pub fn band(&self, oracle: u64) -> (u64, u64) {
+        let width = (oracle as u128 * self.band_bps as u128 / BPS as u128) as u64;
+        (oracle - width, oracle.saturating_add(width))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    pub fn sample() -> MarketParams {
+        MarketParams {
+            tick_size: 10,
+            base_lot_size: 1_000,
+            max_open_interest_per_shard: 1_000_000,
+            initial_margin_bps: 1_000,
+            maintenance_margin_bps: 500,
+            taker_fee_bps: 5,
+            maker_fee_bps: -1,
+            band_bps: 500,
+            max_confidence_bps: 100,
+            max_staleness_secs: 60,
+            base_decimals: 6,
+            _padding: [0; 7],
+        }
+    }
+
+    #[test]
+    fn validates_each_rule() {
+        assert_eq!(sample().validate(), Ok(()));
+        let bad = |f: fn(&mut MarketParams)| {
+            let mut p = sample();
+            f(&mut p);
+            p.validate()
+        };
+        assert_eq!(bad(|p| p.tick_size = 0), Err(InvalidMarketParams::ZeroLotOrTick));
+        assert_eq!(bad(|p| p.initial_margin_bps = 500), Err(InvalidMarketParams::MarginRatios));
+        assert_eq!(bad(|p| p.maker_fee_bps = -6), Err(InvalidMarketParams::Fees));
+        assert_eq!(bad(|p| p.taker_fee_bps = 500), Err(InvalidMarketParams::Fees));
+        assert_eq!(bad(|p| p.band_bps = 0), Err(InvalidMarketParams::Band));
+        assert_eq!(bad(|p| p.max_staleness_secs = 0), Err(InvalidMarketParams::OracleLimits));
+    }
+
+    #[test]
+    fn band_is_symmetric_around_oracle() {
+        assert_eq!(sample().band(10_000), (9_500, 10_500));
+        assert_eq!(sample().price_per_lot(7), Ok(70));
+        assert_eq!(sample().price_per_lot(u32::MAX), Ok(u32::MAX as u64 * 10));
+    }
+}

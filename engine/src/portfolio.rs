@@ -1,0 +1,60 @@
+//! The risk state of one margin account: collateral, limits and positions.
+//!
+//! Collateral is the account's quote balance (as in dYdX v4): deposits minus
+//! withdrawals and fees, plus the cash flow of every fill (buying q lots at p
+//! pays q·p, selling receives it). A fill therefore moves collateral between
+//! two accounts and never creates any, and equity is collateral + Σ base·oracle.
+
+use crate::{EngineError, Position, TradeLimits};
+use bytemuck::{Pod, Zeroable};
+
+pub const MAX_POSITIONS: usize = 8;
+
+/// 240 bytes, embedded in the on-chain `MarginAccount`.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Pod, Zeroable)]
+pub struct Portfolio {
+    /// Quote balance in native units; negative while a long is financed.
+    pub collateral: i64,
+    /// Running total of PnL realized against cost basis (reporting only).
+    pub realized_pnl: i64,
+    pub limits: TradeLimits,
+    pub positions: [Position; MAX_POSITIONS],
+}
+const _: () = assert!(core::mem::size_of::<Portfolio>() == 240);
+
+impl Portfolio {
+    /// The open position in `market_id`, or a free slot assigned to it.
+    #[inline(always)]
+    pub fn position_slot(&mut self, market_id: u16) -> Result<&mut Position, EngineError> {
+        let mut free = None;
+        for (i, p) in self.positions.iter().enumerate() {
+            if p.is_open() {
+                if p.market_id == market_id {
+                    free = Some(i);
+                    break;
+                }
+            } else if free.is_none() {
+                free = Some(i);
+            }
+        }
+        let slot = free.ok_or(EngineError::PositionSlotsFull)?;
+        let position = &mut self.positions[slot];
+        position.market_id = market_id;
+        Ok(position)
+    }
+
+    pub fn position(&self, market_id: u16) -> Option<&Position> {
+        self.positions.iter().find(|p| p.is_open() && p.market_id == market_id)
+    }
+
+    pub fn has_open_positions(&self) -> bool {
+        self.positions.iter().any(Position::is_open)
+    }
+
+    /// Adds a signed amount to collateral (deposits, withdrawals, transfers).
+    pub fn credit(&mut self, amount: i64) -> Result<(), EngineError> {
+        self.collateral = self.collateral.checked_add(amount).ok_or(EngineError::Overflow)?;
+        Ok(())
+    }
+}

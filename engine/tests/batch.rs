@@ -1,0 +1,181 @@
+//! The batch engine as settle_batch runs it: fills, fees, open interest,
+//! health, and every refusal with the fill it names.
+
+use clearshard_engine::batch::BatchMarket;
+use clearshard_engine::{
+    settle_fills, EngineError, Fill, FillError, MarketParams, Portfolio, RiskMarket, TradeLimits,
+};
+
+const NOW: i64 = 1_000;
+
+fn params() -> MarketParams {
+    MarketParams {
+        tick_size: 1,
+        base_lot_size: 1,
+        max_open_interest_per_shard: 1_000,
+        initial_margin_bps: 1_000,
+        maintenance_margin_bps: 500,
+        taker_fee_bps: 10,
+        maker_fee_bps: -2,
+        band_bps: 500,
+        max_confidence_bps: 100,
+        max_staleness_secs: 60,
+        base_decimals: 0,
+        _padding: [0; 7],
+    }
+}
+
+fn market(id: u16, oracle: u64) -> BatchMarket {
+    BatchMarket::new(RiskMarket { id, params: params(), oracle_price: oracle }, [0, 0])
+}
+
+fn trader(collateral: i64) -> Portfolio {
+    Portfolio {
+        collateral,
+        limits: TradeLimits {
+            allowed_markets: u64::MAX,
+            max_lots_per_fill: 500,
+            expiry_unix: NOW + 60,
+            max_deviation_bps: 300,
+            _padding: [0; 6],
+        },
+        ..Default::default()
+    }
+}
+
+fn fill(taker: u8, maker: u8, slot: u8, buy: bool, qty: u32, price: u32) -> Vec<u8> {
+    Fill { taker, maker, market_slot: slot, taker_buys: buy, quantity_lots: qty, price_ticks: price }
+        .encode()
+        .to_vec()
+}
+
+fn settle(markets: &[BatchMarket], pfs: &mut [Portfolio], fills: &[u8]) -> Result<clearshard_engine::BatchFlows, FillError> {
+    let groups = vec![0u8; pfs.len()];
+    let mut refs: Vec<&mut Portfolio> = pfs.iter_mut().collect();
+    settle_fills(markets, &mut refs, &groups, fills, NOW)
+}
+
+#[test]
+fn fill_moves_cash_positions_and_fees_without_creating_money() {
+    let mut pfs = [trader(100_000), trader(100_000)];
+    let flows = settle(&[market(3, 1_000)], &mut pfs, &fill(0, 1, 0, true, 10, 1_010)).unwrap();
+    // taker pays 10_100 + fee ceil(10.1) = 11; maker receives 10_100 + rebate floor(2.02) = 2
+    assert_eq!(pfs[0].collateral, 100_000 - 10_100 - 11);
+    assert_eq!(pfs[1].collateral, 100_000 + 10_100 + 2);
+    assert_eq!(pfs[0].position(3).unwrap().base_lots, 10);
+    assert_eq!(pfs[1].position(3).unwrap().base_lots, -10);
+    let flow = flows.markets[0][0];
+    assert_eq!((flow.fees, flow.fills, flow.volume_lots, flow.open_interest_delta, flow.last_price), (9, 1, 10, 10, 1_010));
+    assert_eq!(flows.collateral_delta[0], -9);
+    assert_eq!(pfs[0].collateral + pfs[1].collateral + flow.fees, 200_000);
+}
+
+#[test]
+fn realized_pnl_follows_cost_basis_across_fills() {
+    let mut pfs = [trader(100_000), trader(100_000), trader(100_000)];
+    let fills = [fill(0, 1, 0, true, 10, 1_000), fill(0, 2, 0, false, 4, 1_040)].concat();
+    let flows = settle(&[market(0, 1_020)], &mut pfs, &fills).unwrap();
+    assert_eq!(pfs[0].realized_pnl, 4 * 40);
+    assert_eq!(pfs[0].position(0).unwrap().cost_basis, 6_000);
+    assert_eq!(flows.markets[0][0].open_interest_delta, 10);
+    let total: i64 = pfs.iter().map(|p| p.collateral).sum();
+    assert_eq!(total + flows.markets[0][0].fees, 300_000);
+}
+
+#[test]
+fn each_refusal_names_fill_and_cause() {
+    let m = [market(0, 1_000)];
+    let cases: Vec<(Vec<u8>, EngineError)> = vec![
+        (fill(0, 5, 0, true, 1, 1_000), EngineError::AccountIndexOutOfRange),
+        (fill(1, 1, 0, true, 1, 1_000), EngineError::SelfTrade),
+        (fill(0, 1, 1, true, 1, 1_000), EngineError::MarketIndexOutOfRange),
+        (fill(0, 1, 0, true, 0, 1_000), EngineError::ZeroQuantityOrPrice),
+        (fill(0, 1, 0, true, 1, 1_051), EngineError::PriceOutsideBand),
+        (fill(0, 1, 0, true, 501, 1_000), EngineError::QuantityAboveOwnerLimit),
+        (fill(0, 1, 0, true, 1, 1_031), EngineError::PriceBeyondOwnerLimit),
+    ];
+    for (bad, cause) in cases {
+        let mut pfs = [trader(1_000_000), trader(1_000_000)];
+        let fills = [fill(0, 1, 0, true, 1, 1_000), bad].concat();
+        assert_eq!(settle(&m, &mut pfs, &fills), Err(FillError { fill: 1, cause }), "{cause:?}");
+    }
+}
+
+#[test]
+fn owner_limits_guard_markets_and_expiry() {
+    let m = [market(7, 1_000)];
+    let mut pfs = [trader(1_000_000), trader(1_000_000)];
+    pfs[1].limits.allowed_markets = !(1 << 7);
+    let err = settle(&m, &mut pfs, &fill(0, 1, 0, true, 1, 1_000)).unwrap_err();
+    assert_eq!(err, FillError { fill: 0, cause: EngineError::MarketNotAllowedByOwner });
+    let mut pfs = [trader(1_000_000), trader(1_000_000)];
+    pfs[0].limits.expiry_unix = NOW;
+    let err = settle(&m, &mut pfs, &fill(0, 1, 0, true, 1, 1_000)).unwrap_err();
+    assert_eq!(err, FillError { fill: 0, cause: EngineError::OwnerLimitsExpired });
+}
+
+#[test]
+fn undercollateralized_account_fails_at_its_last_fill() {
+    let m = [market(0, 1_000)];
+    // 500 lots at 1000 = 500_000 notional needs 50_000 initial margin.
+    let mut pfs = [trader(49_000), trader(1_000_000), trader(1_000_000)];
+    let fills = [fill(0, 1, 0, true, 250, 1_000), fill(2, 1, 0, true, 1, 1_000), fill(0, 1, 0, true, 250, 1_000)].concat();
+    assert_eq!(settle(&m, &mut pfs, &fills), Err(FillError { fill: 2, cause: EngineError::Undercollateralized }));
+}
+
+#[test]
+fn reducing_risk_below_initial_margin_is_allowed_while_maintenance_holds() {
+    let m = [market(0, 1_000)];
+    let mut pfs = [trader(-940_000), trader(10_000_000)];
+    pfs[0].positions[0] = clearshard_engine::Position { market_id: 0, base_lots: 1_000, cost_basis: 1_000_000, ..Default::default() };
+    // equity 60_000: initial -40_000, maintenance +10_000. Selling 100 lots improves initial health.
+    let before = pfs[0].health(&[m[0].risk]).unwrap();
+    assert!(before.initial < 0 && before.maintenance > 0);
+    settle(&m, &mut pfs, &fill(0, 1, 0, false, 100, 1_000)).unwrap();
+    assert_eq!(pfs[0].position(0).unwrap().base_lots, 900);
+    // Buying more is refused.
+    let err = settle(&m, &mut pfs, &fill(0, 1, 0, true, 10, 1_000)).unwrap_err();
+    assert_eq!(err.cause, EngineError::Undercollateralized);
+}
+
+#[test]
+fn open_interest_cap_is_per_shard() {
+    let mut m = [market(0, 1_000)];
+    m[0].open_interest = [995, 0];
+    let mut pfs = [trader(10_000_000), trader(10_000_000)];
+    let err = settle(&m, &mut pfs, &fill(0, 1, 0, true, 6, 1_000)).unwrap_err();
+    assert_eq!(err, FillError { fill: 0, cause: EngineError::OpenInterestCapExceeded });
+    settle(&m, &mut pfs, &fill(0, 1, 0, true, 5, 1_000)).unwrap();
+}
+
+#[test]
+fn cross_group_fill_moves_collateral_between_groups() {
+    let m = [market(0, 1_000)];
+    let mut pfs = [trader(100_000), trader(100_000)];
+    let mut refs: Vec<&mut Portfolio> = pfs.iter_mut().collect();
+    let flows = settle_fills(&m, &mut refs, &[0, 1], &fill(0, 1, 0, true, 10, 1_000), NOW).unwrap();
+    assert_eq!(flows.collateral_delta, [-10_000 - 10, 10_000 + 2]);
+    assert_eq!(flows.markets[0][0].fees, 10);
+    assert_eq!(flows.markets[1][0].fees, -2);
+    assert_eq!(flows.markets[0][0].open_interest_delta, 10);
+    assert_eq!(flows.markets[1][0].open_interest_delta, 0);
+}
+
+#[test]
+fn notional_overflow_is_refused() {
+    let mut p = params();
+    p.tick_size = u64::MAX / 2;
+    let big = BatchMarket { risk: RiskMarket { id: 0, params: p, oracle_price: u64::MAX / 2 }, min_price: 0, max_price: u64::MAX, open_interest: [0, 0] };
+    let mut pfs = [trader(0), trader(0)];
+    pfs[0].limits.max_deviation_bps = 10_000;
+    pfs[1].limits.max_deviation_bps = 10_000;
+    let err = settle(&[big], &mut pfs, &fill(0, 1, 0, true, 3, 1)).unwrap_err();
+    assert_eq!(err, FillError { fill: 0, cause: EngineError::Overflow });
+}
+
+#[test]
+fn malformed_batch_is_refused() {
+    let mut pfs = [trader(0), trader(0)];
+    let err = settle(&[market(0, 1)], &mut pfs, &[0u8; 12]).unwrap_err();
+    assert_eq!(err.cause, EngineError::MalformedBatch);
+}

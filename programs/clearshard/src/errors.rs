@@ -1,0 +1,135 @@
+use anchor_lang::prelude::*;
+use clearshard_engine::EngineError;
+
+/// Every refusal of clearshard, each with its own code (6000 + position).
+/// Append only: codes are part of the interface.
+#[error_code]
+#[derive(PartialEq, Eq)]
+pub enum ClearshardError {
+    #[msg("signer is not the exchange admin")]
+    NotAdmin,
+    #[msg("signer is not the owner of the margin account")]
+    NotOwner,
+    #[msg("amount must be greater than zero")]
+    ZeroAmount,
+    #[msg("arithmetic overflow")]
+    MathOverflow,
+    #[msg("deposits are paused")]
+    DepositsPaused,
+    #[msg("withdrawals are paused")]
+    WithdrawalsPaused,
+    #[msg("settlement is paused")]
+    SettlementPaused,
+    #[msg("shard index is not the next one")]
+    ShardIndexNotNext,
+    #[msg("shard does not exist")]
+    UnknownShard,
+    #[msg("too many shards")]
+    TooManyShards,
+    #[msg("margin account belongs to another shard")]
+    MarginAccountOfAnotherShard,
+    #[msg("vault is not the shard's vault")]
+    VaultOfAnotherShard,
+    #[msg("token account mint is not the collateral mint")]
+    WrongMint,
+    #[msg("not enough collateral")]
+    InsufficientCollateral,
+    #[msg("the action would leave the account below initial margin")]
+    BreaksInitialMargin,
+    #[msg("shard vault holds fewer tokens than requested: rebalance_vaults first")]
+    VaultShortfall,
+    #[msg("market does not exist")]
+    UnknownMarket,
+    #[msg("too many markets")]
+    TooManyMarkets,
+    #[msg("invalid market parameters")]
+    InvalidMarketParams,
+    #[msg("oracle account is not the market's oracle")]
+    WrongOracle,
+    #[msg("oracle price is stale")]
+    StaleOracle,
+    #[msg("oracle confidence interval too wide")]
+    OracleConfidenceTooWide,
+    #[msg("oracle price invalid")]
+    InvalidOraclePrice,
+    #[msg("a market is listed twice in the batch")]
+    DuplicateMarket,
+    #[msg("a margin account the positions need is missing its market")]
+    MissingMarket,
+    #[msg("too many matchers")]
+    TooManyMatchers,
+    #[msg("matcher is not registered or was revoked")]
+    MatcherNotRegistered,
+    #[msg("batch sequence already used (replay)")]
+    BatchSequenceReplayed,
+    #[msg("batch sequence skips ahead (gap)")]
+    BatchSequenceGap,
+    #[msg("margin account listed twice")]
+    DuplicateMarginAccount,
+    #[msg("margin account must be writable")]
+    MarginAccountNotWritable,
+    #[msg("batch is malformed or too large")]
+    MalformedBatch,
+    #[msg("fill names an account index outside the batch")]
+    AccountIndexOutOfRange,
+    #[msg("fill names a market slot outside the batch")]
+    MarketIndexOutOfRange,
+    #[msg("maker and taker are the same account")]
+    SelfTrade,
+    #[msg("fill has zero quantity or price")]
+    ZeroQuantityOrPrice,
+    #[msg("fill price outside the market band around the oracle")]
+    PriceOutsideBand,
+    #[msg("owner's limits do not allow this market")]
+    MarketNotAllowedByOwner,
+    #[msg("fill quantity above the owner's limit")]
+    QuantityAboveOwnerLimit,
+    #[msg("fill price further from the oracle than the owner allows")]
+    PriceBeyondOwnerLimit,
+    #[msg("owner's matcher limits have expired")]
+    OwnerLimitsExpired,
+    #[msg("no free position slot")]
+    PositionSlotsFull,
+    #[msg("shard open interest cap exceeded")]
+    OpenInterestCapExceeded,
+    #[msg("account would be undercollateralized after the batch")]
+    Undercollateralized,
+    #[msg("cross batch needs two distinct shards, lower index first")]
+    CrossBatchShardOrder,
+    #[msg("source and destination are the same account")]
+    SameAccount,
+    #[msg("vault balances already match the shards' claims")]
+    NothingToRebalance,
+    #[msg("margin account still holds positions or collateral")]
+    MarginAccountNotEmpty,
+    #[msg("invalid matcher limits")]
+    InvalidLimits,
+    #[msg("market id is not the next one")]
+    MarketIdNotNext,
+    #[msg("matcher was revoked")]
+    MatcherRevoked,
+}
+
+impl From<EngineError> for ClearshardError {
+    fn from(e: EngineError) -> Self {
+        match e {
+            EngineError::Overflow => ClearshardError::MathOverflow,
+            EngineError::AccountIndexOutOfRange => ClearshardError::AccountIndexOutOfRange,
+            EngineError::MarketIndexOutOfRange => ClearshardError::MarketIndexOutOfRange,
+            EngineError::SelfTrade => ClearshardError::SelfTrade,
+            EngineError::ZeroQuantityOrPrice => ClearshardError::ZeroQuantityOrPrice,
+            EngineError::PriceOutsideBand => ClearshardError::PriceOutsideBand,
+            EngineError::MarketNotAllowedByOwner => ClearshardError::MarketNotAllowedByOwner,
+            EngineError::QuantityAboveOwnerLimit => ClearshardError::QuantityAboveOwnerLimit,
+            EngineError::PriceBeyondOwnerLimit => ClearshardError::PriceBeyondOwnerLimit,
+            EngineError::OwnerLimitsExpired => ClearshardError::OwnerLimitsExpired,
+            EngineError::PositionSlotsFull => ClearshardError::PositionSlotsFull,
+            EngineError::OpenInterestCapExceeded => ClearshardError::OpenInterestCapExceeded,
+            EngineError::Undercollateralized => ClearshardError::Undercollateralized,
+            EngineError::MissingMarket => ClearshardError::MissingMarket,
+            EngineError::MalformedBatch => ClearshardError::MalformedBatch,
+            EngineError::InvalidOraclePrice => ClearshardError::InvalidOraclePrice,
+            EngineError::OracleConfidenceTooWide => ClearshardError::OracleConfidenceTooWide,
+        }
+    }
+}

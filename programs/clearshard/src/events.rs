@@ -1,0 +1,57 @@
+//! Events: one per state change a client follows; one per batch, not per fill.
+use anchor_lang::prelude::*;
+
+#[event]
+pub struct ShardAdded {
+    pub shard: u16,
+    pub vault: Pubkey,
+}
+
+#[event]
+pub struct MarginAccountCreated {
+    pub account: Pubkey,
+    pub owner: Pubkey,
+    pub shard: u16,
+    pub sub_id: u16,
+}
+
+#[event]
+pub struct CollateralMoved {
+    pub account: Pubkey,
+    pub shard: u16,
+    /// Positive: deposit or transfer in; negative: withdrawal or transfer out.
+    pub amount: i64,
+    pub collateral_after: i64,
+}
+
+#[event]
+pub struct MarketConfigured {
+    pub market: u16,
+    pub oracle: Pubkey,
+}
+
+#[event]
+pub struct MatcherChanged {
+    pub authority: Pubkey,
+    pub index: u16,
+    pub active: bool,
+}
+
+#[event]
+pub struct BatchSettled {
+    pub shard: u16,
+    /// `u16::MAX` unless the batch spanned two shards.
+    pub second_shard: u16,
+    pub matcher: u16,
+    pub sequence: u64,
+    pub fills: u32,
+    pub fees: i64,
+    pub volume_lots: u64,
+}
+
+#[event]
+pub struct VaultsRebalanced {
+    pub from_shard: u16,
+    pub to_shard: u16,
+    pub amount: u64,
+}

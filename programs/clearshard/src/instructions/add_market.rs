@@ -1,0 +1,76 @@
+use crate::errors::ClearshardError;
+use crate::events::MarketConfigured;
+use crate::state::{seeds, Exchange, Market, PriceFeed, MAX_MARKETS};
+use anchor_lang::prelude::*;
+use clearshard_engine::MarketParams;
+
+/// Market parameters as instruction data (see `MarketParams` for meanings).
+#[derive(AnchorSerialize, AnchorDeserialize, Clone, Copy, Debug, PartialEq, Eq)]
+pub struct MarketConfig {
+    pub tick_size: u64,
+    pub base_lot_size: u64,
+    pub max_open_interest_per_shard: u64,
+    pub initial_margin_bps: u16,
+    pub maintenance_margin_bps: u16,
+    pub taker_fee_bps: u16,
+    pub maker_fee_bps: i16,
+    pub band_bps: u16,
+    pub max_confidence_bps: u16,
+    pub max_staleness_secs: u32,
+    pub base_decimals: u8,
+}
+
+impl MarketConfig {
+    pub fn to_params(self) -> Result<MarketParams> {
+        let params = MarketParams {
+            tick_size: self.tick_size,
+            base_lot_size: self.base_lot_size,
+            max_open_interest_per_shard: self.max_open_interest_per_shard,
+            initial_margin_bps: self.initial_margin_bps,
+            maintenance_margin_bps: self.maintenance_margin_bps,
+            taker_fee_bps: self.taker_fee_bps,
+            maker_fee_bps: self.maker_fee_bps,
+            band_bps: self.band_bps,
+            max_confidence_bps: self.max_confidence_bps,
+            max_staleness_secs: self.max_staleness_secs,
+            base_decimals: self.base_decimals,
+            _padding: [0; 7],
+        };
+        params.validate().map_err(|_| error!(ClearshardError::InvalidMarketParams))?;
+        Ok(params)
+    }
+}
+
+/// Lists market `id` (the next one) with its built-in price feed.
+#[derive(Accounts)]
+#[instruction(id: u16)]
+pub struct AddMarket<'info> {
+    #[account(mut)]
+    pub admin: Signer<'info>,
+    #[account(mut, seeds = [seeds::EXCHANGE], bump, has_one = admin @ ClearshardError::NotAdmin)]
+    pub exchange: AccountLoader<'info, Exchange>,
+    #[account(init, payer = admin, space = Market::SPACE, seeds = [seeds::MARKET, &id.to_le_bytes()], bump)]
+    pub market: AccountLoader<'info, Market>,
+    #[account(init, payer = admin, space = PriceFeed::SPACE, seeds = [seeds::PRICE, &id.to_le_bytes()], bump)]
+    pub price_feed: AccountLoader<'info, PriceFeed>,
+    pub system_program: Program<'info, System>,
+}
+
+pub fn handler(ctx: Context<AddMarket>, id: u16, name: [u8; 16], config: MarketConfig) -> Result<()> {
+    let mut exchange = ctx.accounts.exchange.load_mut()?;
+    require!(id == exchange.market_count, ClearshardError::MarketIdNotNext);
+    require!(id < MAX_MARKETS, ClearshardError::TooManyMarkets);
+    let params = config.to_params()?;
+    exchange.market_count += 1;
+    let mut market = ctx.accounts.market.load_init()?;
+    market.id = id;
+    market.bump = ctx.bumps.market;
+    market.oracle = ctx.accounts.price_feed.key();
+    market.params = params;
+    market.name = name;
+    let mut feed = ctx.accounts.price_feed.load_init()?;
+    feed.market_id = id;
+    feed.bump = ctx.bumps.price_feed;
+    emit!(MarketConfigured { market: id, oracle: market.oracle });
+    Ok(())
+}

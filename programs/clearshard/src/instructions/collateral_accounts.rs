@@ -1,0 +1,35 @@
+//! The accounts deposit and withdraw share: an owner's margin account, its
+//! shard and that shard's vault, and the owner's token account.
+
+use crate::errors::ClearshardError;
+use crate::state::{seeds, Exchange, MarginAccount, Shard};
+use anchor_lang::prelude::*;
+use anchor_spl::token::{Token, TokenAccount};
+
+#[derive(Accounts)]
+pub struct CollateralAccounts<'info> {
+    pub owner: Signer<'info>,
+    #[account(seeds = [seeds::EXCHANGE], bump = exchange.load()?.bump)]
+    pub exchange: AccountLoader<'info, Exchange>,
+    #[account(mut)]
+    pub shard: AccountLoader<'info, Shard>,
+    #[account(mut, address = shard.load()?.vault @ ClearshardError::VaultOfAnotherShard)]
+    pub vault: Account<'info, TokenAccount>,
+    #[account(
+        mut, has_one = owner @ ClearshardError::NotOwner,
+        constraint = margin_account.load()?.shard == shard.load()?.index @ ClearshardError::MarginAccountOfAnotherShard,
+    )]
+    pub margin_account: AccountLoader<'info, MarginAccount>,
+    /// The owner's token account: source of a deposit, destination of a withdrawal.
+    #[account(mut, constraint = owner_token.mint == exchange.load()?.collateral_mint @ ClearshardError::WrongMint)]
+    pub owner_token: Account<'info, TokenAccount>,
+    pub token_program: Program<'info, Token>,
+}
+
+impl CollateralAccounts<'_> {
+    /// Fails if `flag` is paused on the exchange or this shard.
+    pub fn require_open(&self, flag: u8, paused: ClearshardError) -> Result<()> {
+        let shard_flags = self.shard.load()?.pause_flags;
+        self.exchange.load()?.require_open(shard_flags, flag, paused)
+    }
+}

@@ -1,0 +1,37 @@
+use crate::events::MarginAccountCreated;
+use crate::state::{seeds, MarginAccount, Shard};
+use anchor_lang::prelude::*;
+
+/// Opens the owner's margin account `sub_id` on shard `shard_index`. New
+/// accounts allow no matcher trades until the owner sets limits.
+#[derive(Accounts)]
+#[instruction(shard_index: u16, sub_id: u16)]
+pub struct CreateMarginAccount<'info> {
+    #[account(mut)]
+    pub owner: Signer<'info>,
+    #[account(mut, seeds = [seeds::SHARD, &shard_index.to_le_bytes()], bump)]
+    pub shard: AccountLoader<'info, Shard>,
+    #[account(
+        init, payer = owner, space = MarginAccount::SPACE,
+        seeds = [seeds::MARGIN, owner.key().as_ref(), &shard_index.to_le_bytes(), &sub_id.to_le_bytes()], bump,
+    )]
+    pub margin_account: AccountLoader<'info, MarginAccount>,
+    pub system_program: Program<'info, System>,
+}
+
+pub fn handler(ctx: Context<CreateMarginAccount>, shard_index: u16, sub_id: u16) -> Result<()> {
+    let mut shard = ctx.accounts.shard.load_mut()?;
+    shard.margin_accounts += 1;
+    let mut account = ctx.accounts.margin_account.load_init()?;
+    account.owner = ctx.accounts.owner.key();
+    account.shard = shard_index;
+    account.sub_id = sub_id;
+    account.bump = ctx.bumps.margin_account;
+    emit!(MarginAccountCreated {
+        account: ctx.accounts.margin_account.key(),
+        owner: account.owner,
+        shard: shard_index,
+        sub_id,
+    });
+    Ok(())
+}

@@ -1,0 +1,30 @@
+use crate::state::{seeds, Exchange};
+use anchor_lang::prelude::*;
+use anchor_spl::token::{Mint, Token, TokenAccount};
+
+/// Creates the exchange and its insurance vault; the signer becomes admin.
+#[derive(Accounts)]
+pub struct InitializeExchange<'info> {
+    #[account(mut)]
+    pub admin: Signer<'info>,
+    #[account(init, payer = admin, space = Exchange::SPACE, seeds = [seeds::EXCHANGE], bump)]
+    pub exchange: AccountLoader<'info, Exchange>,
+    pub collateral_mint: Account<'info, Mint>,
+    #[account(
+        init, payer = admin, seeds = [seeds::INSURANCE], bump,
+        token::mint = collateral_mint, token::authority = exchange,
+    )]
+    pub insurance_vault: Account<'info, TokenAccount>,
+    pub token_program: Program<'info, Token>,
+    pub system_program: Program<'info, System>,
+}
+
+pub fn handler(ctx: Context<InitializeExchange>) -> Result<()> {
+    let mut exchange = ctx.accounts.exchange.load_init()?;
+    exchange.admin = ctx.accounts.admin.key();
+    exchange.collateral_mint = ctx.accounts.collateral_mint.key();
+    exchange.insurance_vault = ctx.accounts.insurance_vault.key();
+    exchange.quote_decimals = ctx.accounts.collateral_mint.decimals;
+    exchange.bump = ctx.bumps.exchange;
+    Ok(())
+}

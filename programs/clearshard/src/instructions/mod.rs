@@ -1,0 +1,54 @@
+//! One instruction per file. The glob re-exports let `#[program]` find the
+//! client modules `#[derive(Accounts)]` generates; handlers are called by path.
+pub mod add_market;
+pub mod add_shard;
+pub mod close_margin_account;
+pub mod collateral_accounts;
+pub mod create_margin_account;
+pub mod deposit;
+pub mod initialize_exchange;
+pub mod rebalance_vaults;
+pub mod register_matcher;
+pub mod revoke_matcher;
+pub mod set_matcher_limits;
+pub mod set_pause;
+pub mod set_price;
+pub mod settle_batch;
+pub mod settle_cross_batch;
+pub mod transfer_collateral;
+pub mod update_market;
+pub mod withdraw;
+
+
+#[allow(ambiguous_glob_reexports)]
+pub use add_market::*;
+#[allow(ambiguous_glob_reexports)]
+pub use add_shard::*;
+#[allow(ambiguous_glob_reexports)]
+pub use close_margin_account::*;
+#[allow(ambiguous_glob_reexports)]
+pub use collateral_accounts::*;
+#[allow(ambiguous_glob_reexports)]
+pub use create_margin_account::*;
+#[allow(ambiguous_glob_reexports)]
+pub use initialize_exchange::*;
+#[allow(ambiguous_glob_reexports)]
+pub use rebalance_vaults::*;
+#[allow(ambiguous_glob_reexports)]
+pub use register_matcher::*;
+#[allow(ambiguous_glob_reexports)]
+pub use revoke_matcher::*;
+#[allow(ambiguous_glob_reexports)]
+pub use set_matcher_limits::*;
+#[allow(ambiguous_glob_reexports)]
+pub use set_pause::*;
+#[allow(ambiguous_glob_reexports)]
+pub use set_price::*;
+#[allow(ambiguous_glob_reexports)]
+pub use settle_batch::*;
+#[allow(ambiguous_glob_reexports)]
+pub use settle_cross_batch::*;
+#[allow(ambiguous_glob_reexports)]
+pub use transfer_collateral::*;
+#[allow(ambiguous_glob_reexports)]
+pub use update_market::*;

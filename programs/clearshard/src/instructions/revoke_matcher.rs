@@ -1,0 +1,21 @@
+use crate::errors::ClearshardError;
+use crate::events::MatcherChanged;
+use crate::state::{seeds, Exchange, Matcher};
+use anchor_lang::prelude::*;
+
+/// Stops a matcher from posting batches; its sequences stay where they are.
+#[derive(Accounts)]
+pub struct RevokeMatcher<'info> {
+    pub admin: Signer<'info>,
+    #[account(seeds = [seeds::EXCHANGE], bump, has_one = admin @ ClearshardError::NotAdmin)]
+    pub exchange: AccountLoader<'info, Exchange>,
+    #[account(mut)]
+    pub matcher: AccountLoader<'info, Matcher>,
+}
+
+pub fn handler(ctx: Context<RevokeMatcher>) -> Result<()> {
+    let mut matcher = ctx.accounts.matcher.load_mut()?;
+    matcher.active = 0;
+    emit!(MatcherChanged { authority: matcher.authority, index: matcher.index, active: false });
+    Ok(())
+}

@@ -1,0 +1,23 @@
+use crate::errors::ClearshardError;
+use crate::state::{seeds, Exchange, PriceFeed};
+use anchor_lang::prelude::*;
+
+/// Publishes a price on a built-in feed, stamped with the cluster clock.
+#[derive(Accounts)]
+pub struct SetPrice<'info> {
+    pub admin: Signer<'info>,
+    #[account(seeds = [seeds::EXCHANGE], bump, has_one = admin @ ClearshardError::NotAdmin)]
+    pub exchange: AccountLoader<'info, Exchange>,
+    #[account(mut)]
+    pub price_feed: AccountLoader<'info, PriceFeed>,
+}
+
+pub fn handler(ctx: Context<SetPrice>, price: i64, confidence: u64, expo: i32) -> Result<()> {
+    require!(price > 0 && (-18..=18).contains(&expo), ClearshardError::InvalidOraclePrice);
+    let mut feed = ctx.accounts.price_feed.load_mut()?;
+    feed.price = price;
+    feed.confidence = confidence;
+    feed.expo = expo;
+    feed.publish_time = Clock::get()?.unix_timestamp;
+    Ok(())
+}

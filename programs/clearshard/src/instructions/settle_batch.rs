@@ -1,0 +1,29 @@
+use crate::settlement::{self, Batch};
+use crate::state::{seeds, Exchange, Shard};
+use anchor_lang::prelude::*;
+
+/// Settles a batch of fills on one shard. Remaining accounts: `market_count`
+/// `(market, oracle)` pairs, then the margin accounts the fills index.
+#[derive(Accounts)]
+pub struct SettleBatch<'info> {
+    pub matcher_authority: Signer<'info>,
+    /// CHECK: loaded and checked as the signer's `Matcher` in the handler, so
+    /// an unregistered matcher gets its own error.
+    pub matcher: UncheckedAccount<'info>,
+    #[account(seeds = [seeds::EXCHANGE], bump = exchange.load()?.bump)]
+    pub exchange: AccountLoader<'info, Exchange>,
+    #[account(mut)]
+    pub shard: AccountLoader<'info, Shard>,
+}
+
+pub fn handler<'info>(ctx: Context<'info, SettleBatch<'info>>, sequence: u64, market_count: u8, fills: Vec<u8>) -> Result<()> {
+    let Context { accounts, remaining_accounts, program_id, .. } = ctx;
+    let accounts: &'info _ = accounts;
+    let matcher = settlement::active_matcher(accounts.matcher.as_ref(), accounts.matcher_authority.key)?;
+    let exchange = *accounts.exchange.load()?;
+    let mut shard = accounts.shard.load_mut()?;
+    let batch = Batch { sequence, market_count, fills: &fills, remaining: remaining_accounts };
+    let settled = settlement::settle(program_id, &exchange, &matcher, &mut [&mut *shard], batch)?;
+    emit!(settled);
+    Ok(())
+}

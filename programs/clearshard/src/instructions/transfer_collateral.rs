@@ -1,0 +1,76 @@
+use super::withdraw::check_withdrawable;
+use crate::errors::ClearshardError;
+use crate::events::CollateralMoved;
+use crate::state::{seeds, Exchange, MarginAccount, Shard};
+use crate::vault;
+use anchor_lang::prelude::*;
+use anchor_spl::token::{Token, TokenAccount};
+
+/// Moves collateral between two margin accounts of one owner, also across
+/// shards (how a market maker funds its liquidity shards). Across shards the
+/// tokens move vault to vault, so both shards stay covered. The source keeps
+/// the withdrawal rule; remaining accounts carry its `(market, oracle)` pairs.
+/// Within one shard, pass that shard and its vault for both sides.
+#[derive(Accounts)]
+pub struct TransferCollateral<'info> {
+    pub owner: Signer<'info>,
+    #[account(seeds = [seeds::EXCHANGE], bump = exchange.load()?.bump)]
+    pub exchange: AccountLoader<'info, Exchange>,
+    #[account(mut, has_one = owner @ ClearshardError::NotOwner)]
+    pub from_account: AccountLoader<'info, MarginAccount>,
+    #[account(mut, has_one = owner @ ClearshardError::NotOwner)]
+    pub to_account: AccountLoader<'info, MarginAccount>,
+    #[account(mut)]
+    pub from_shard: AccountLoader<'info, Shard>,
+    #[account(mut)]
+    pub to_shard: AccountLoader<'info, Shard>,
+    #[account(mut, address = from_shard.load()?.vault @ ClearshardError::VaultOfAnotherShard)]
+    pub from_vault: Account<'info, TokenAccount>,
+    #[account(mut, dup, address = to_shard.load()?.vault @ ClearshardError::VaultOfAnotherShard)]
+    pub to_vault: Account<'info, TokenAccount>,
+    pub token_program: Program<'info, Token>,
+}
+
+impl TransferCollateral<'_> {
+    fn validate(&self, amount: u64) -> Result<()> {
+        require!(amount > 0, ClearshardError::ZeroAmount);
+        require_keys_neq!(self.from_account.key(), self.to_account.key(), ClearshardError::SameAccount);
+        let (from, to) = (self.from_account.load()?, self.to_account.load()?);
+        require!(from.shard == self.from_shard.load()?.index, ClearshardError::MarginAccountOfAnotherShard);
+        require!(to.shard == self.to_shard.load()?.index, ClearshardError::MarginAccountOfAnotherShard);
+        Ok(())
+    }
+}
+
+pub fn handler<'info>(ctx: Context<'info, TransferCollateral<'info>>, amount: u64) -> Result<()> {
+    let Context { accounts, remaining_accounts, .. } = ctx;
+    let accounts: &'info _ = accounts;
+    accounts.validate(amount)?;
+    let signed = i64::try_from(amount).map_err(|_| error!(ClearshardError::MathOverflow))?;
+    let exchange = *accounts.exchange.load()?;
+    let now = Clock::get()?.unix_timestamp;
+    let (from_shard, to_shard, from_after, to_after) = {
+        let mut from = accounts.from_account.load_mut()?;
+        let mut to = accounts.to_account.load_mut()?;
+        from.portfolio.credit(-signed).map_err(ClearshardError::from)?;
+        to.portfolio.credit(signed).map_err(ClearshardError::from)?;
+        check_withdrawable(&from.portfolio, remaining_accounts, exchange.quote_decimals, now)?;
+        (from.shard, to.shard, from.portfolio.collateral, to.portfolio.collateral)
+    };
+    if from_shard != to_shard {
+        require!(accounts.from_vault.amount >= amount, ClearshardError::VaultShortfall);
+        accounts.from_shard.load_mut()?.add_claims(-signed)?;
+        accounts.to_shard.load_mut()?.add_claims(signed)?;
+        vault::pay_out(
+            &accounts.token_program,
+            &accounts.from_vault,
+            accounts.to_vault.to_account_info(),
+            accounts.exchange.to_account_info(),
+            exchange.bump,
+            amount,
+        )?;
+    }
+    emit!(CollateralMoved { account: accounts.from_account.key(), shard: from_shard, amount: -signed, collateral_after: from_after });
+    emit!(CollateralMoved { account: accounts.to_account.key(), shard: to_shard, amount: signed, collateral_after: to_after });
+    Ok(())
+}

@@ -1,0 +1,24 @@
+use super::add_market::MarketConfig;
+use crate::errors::ClearshardError;
+use crate::events::MarketConfigured;
+use crate::state::{seeds, Exchange, Market};
+use anchor_lang::prelude::*;
+
+/// Replaces a market's parameters. Lowering a cap or raising a margin ratio
+/// applies to the next batch; existing positions are not touched.
+#[derive(Accounts)]
+pub struct UpdateMarket<'info> {
+    pub admin: Signer<'info>,
+    #[account(seeds = [seeds::EXCHANGE], bump, has_one = admin @ ClearshardError::NotAdmin)]
+    pub exchange: AccountLoader<'info, Exchange>,
+    #[account(mut)]
+    pub market: AccountLoader<'info, Market>,
+}
+
+pub fn handler(ctx: Context<UpdateMarket>, config: MarketConfig) -> Result<()> {
+    let params = config.to_params()?;
+    let mut market = ctx.accounts.market.load_mut()?;
+    market.params = params;
+    emit!(MarketConfigured { market: market.id, oracle: market.oracle });
+    Ok(())
+}

@@ -1,0 +1,107 @@
+//! clearshard: the clearing house of a derivatives venue whose orders are
+//! matched off-chain. Every account written on the hot path belongs to one of
+//! N shards, so batches on different shards share no write lock.
+//!
+//! Handlers here are one line each; each instruction lives in its own file
+//! under `instructions/`, state under `state/`.
+#![allow(unexpected_cfgs)]
+
+use anchor_lang::prelude::*;
+
+pub mod errors;
+pub mod events;
+pub mod instructions;
+pub mod risk;
+pub mod settlement;
+pub mod state;
+pub mod vault;
+
+use instructions::*;
+
+declare_id!("538uTuBip3qYXGtxhJmo5nQnLWAuV14FpcddjkMrnBN");
+
+/// One-byte discriminators for the batch instructions: every byte saved is
+/// room for fills. No 8-byte discriminator of another instruction starts with
+/// these (checked by a test).
+pub const SETTLE_BATCH_DISCRIMINATOR: u8 = 0xC1;
+pub const SETTLE_CROSS_BATCH_DISCRIMINATOR: u8 = 0xC2;
+
+#[program]
+pub mod clearshard {
+    use super::*;
+
+    pub fn initialize_exchange(ctx: Context<InitializeExchange>) -> Result<()> {
+        initialize_exchange::handler(ctx)
+    }
+
+    pub fn add_shard(ctx: Context<AddShard>, index: u16) -> Result<()> {
+        add_shard::handler(ctx, index)
+    }
+
+    pub fn add_market(ctx: Context<AddMarket>, id: u16, name: [u8; 16], config: MarketConfig) -> Result<()> {
+        add_market::handler(ctx, id, name, config)
+    }
+
+    pub fn update_market(ctx: Context<UpdateMarket>, config: MarketConfig) -> Result<()> {
+        update_market::handler(ctx, config)
+    }
+
+    pub fn set_price(ctx: Context<SetPrice>, price: i64, confidence: u64, expo: i32) -> Result<()> {
+        set_price::handler(ctx, price, confidence, expo)
+    }
+
+    pub fn set_pause(ctx: Context<SetPause>, flags: u8) -> Result<()> {
+        set_pause::handler(ctx, flags)
+    }
+
+    pub fn register_matcher(ctx: Context<RegisterMatcher>) -> Result<()> {
+        register_matcher::handler(ctx)
+    }
+
+    pub fn revoke_matcher(ctx: Context<RevokeMatcher>) -> Result<()> {
+        revoke_matcher::handler(ctx)
+    }
+
+    pub fn create_margin_account(ctx: Context<CreateMarginAccount>, shard_index: u16, sub_id: u16) -> Result<()> {
+        create_margin_account::handler(ctx, shard_index, sub_id)
+    }
+
+    pub fn deposit(ctx: Context<CollateralAccounts>, amount: u64) -> Result<()> {
+        deposit::handler(ctx, amount)
+    }
+
+    pub fn withdraw<'info>(ctx: Context<'info, CollateralAccounts<'info>>, amount: u64) -> Result<()> {
+        withdraw::handler(ctx, amount)
+    }
+
+    pub fn set_matcher_limits(ctx: Context<SetMatcherLimits>, limits: MatcherLimits) -> Result<()> {
+        set_matcher_limits::handler(ctx, limits)
+    }
+
+    pub fn transfer_collateral<'info>(ctx: Context<'info, TransferCollateral<'info>>, amount: u64) -> Result<()> {
+        transfer_collateral::handler(ctx, amount)
+    }
+
+    pub fn close_margin_account(ctx: Context<CloseMarginAccount>) -> Result<()> {
+        close_margin_account::handler(ctx)
+    }
+
+    #[instruction(discriminator = [SETTLE_BATCH_DISCRIMINATOR])]
+    pub fn settle_batch<'info>(ctx: Context<'info, SettleBatch<'info>>, sequence: u64, market_count: u8, fills: Vec<u8>) -> Result<()> {
+        settle_batch::handler(ctx, sequence, market_count, fills)
+    }
+
+    #[instruction(discriminator = [SETTLE_CROSS_BATCH_DISCRIMINATOR])]
+    pub fn settle_cross_batch<'info>(
+        ctx: Context<'info, SettleCrossBatch<'info>>,
+        sequence: u64,
+        market_count: u8,
+        fills: Vec<u8>,
+    ) -> Result<()> {
+        settle_cross_batch::handler(ctx, sequence, market_count, fills)
+    }
+
+    pub fn rebalance_vaults(ctx: Context<RebalanceVaults>) -> Result<()> {
+        rebalance_vaults::handler(ctx)
+    }
+}

@@ -1,0 +1,59 @@
+//! Loading what risk checks need from `remaining_accounts`: markets with fresh
+//! oracle prices, and margin accounts of the right shard, each exactly once.
+
+use crate::errors::ClearshardError;
+use crate::state::{MarginAccount, Market, PriceFeed};
+use anchor_lang::error::ErrorCode;
+use anchor_lang::prelude::*;
+use anchor_lang::Discriminator;
+use clearshard_engine::{RiskMarket, MAX_BATCH_MARKETS};
+use std::cell::RefMut;
+
+/// Reads `(market, oracle)` account pairs and returns each market with its
+/// oracle price per lot. Stale, wide or foreign oracles are refused: a circuit
+/// breaker, never a fallback.
+pub fn load_markets<'info>(
+    pairs: &'info [AccountInfo<'info>],
+    quote_decimals: u8,
+    now_unix: i64,
+) -> Result<Vec<RiskMarket>> {
+    if pairs.len() % 2 != 0 || pairs.len() / 2 > MAX_BATCH_MARKETS {
+        return Err(ClearshardError::MalformedBatch.into());
+    }
+    let mut markets: Vec<RiskMarket> = Vec::with_capacity(pairs.len() / 2);
+    for pair in pairs.chunks_exact(2) {
+        let market = *AccountLoader::<Market>::try_from(&pair[0])?.load()?;
+        if markets.iter().any(|m| m.id == market.id) {
+            return Err(ClearshardError::DuplicateMarket.into());
+        }
+        if pair[1].key() != market.oracle {
+            return Err(ClearshardError::WrongOracle.into());
+        }
+        let feed = *AccountLoader::<PriceFeed>::try_from(&pair[1])?.load()?;
+        let age = now_unix.saturating_sub(feed.publish_time);
+        if age > market.params.max_staleness_secs as i64 || age < 0 {
+            return Err(ClearshardError::StaleOracle.into());
+        }
+        let oracle_price = feed.reading().price_per_lot(&market.params, quote_decimals).map_err(ClearshardError::from)?;
+        markets.push(RiskMarket { id: market.id, params: market.params, oracle_price });
+    }
+    Ok(markets)
+}
+
+/// Borrows a margin account for writing. The borrow doubles as the duplicate
+/// check: the runtime hands a repeated account over as the same cell, so a
+/// second mutable borrow fails.
+pub fn load_margin_mut<'a>(info: &'a AccountInfo<'_>, program_id: &Pubkey) -> Result<RefMut<'a, MarginAccount>> {
+    if info.owner != program_id {
+        return Err(error!(ErrorCode::AccountOwnedByWrongProgram).with_pubkeys((*info.owner, *program_id)));
+    }
+    if !info.is_writable {
+        return Err(ClearshardError::MarginAccountNotWritable.into());
+    }
+    let data = info.try_borrow_mut_data().map_err(|_| error!(ClearshardError::DuplicateMarginAccount))?;
+    if data.len() != MarginAccount::SPACE || !data.starts_with(MarginAccount::DISCRIMINATOR) {
+        return Err(ErrorCode::AccountDiscriminatorMismatch.into());
+    }
+    RefMut::filter_map(data, |d| bytemuck::try_from_bytes_mut::<MarginAccount>(&mut d[8..]).ok())
+        .map_err(|_| error!(ErrorCode::AccountDidNotDeserialize))
+}

@@ -1,0 +1,97 @@
+//! What settle_batch and settle_cross_batch share: checking the matcher and
+//! sequence, loading markets and margin accounts, running the engine, and
+//! booking the batch's flows into the shard(s).
+
+use crate::errors::ClearshardError;
+use crate::events::BatchSettled;
+use crate::risk::{load_margin_mut, load_markets};
+use crate::state::{Exchange, Matcher, Shard, PAUSE_SETTLEMENT};
+use anchor_lang::prelude::*;
+use clearshard_engine::batch::BatchMarket;
+use clearshard_engine::{settle_fills, Portfolio, MAX_BATCH_ACCOUNTS};
+
+/// A batch as posted: its sequence, how many `(market, oracle)` pairs lead the
+/// remaining accounts, and the encoded fills.
+pub struct Batch<'a, 'info> {
+    pub sequence: u64,
+    pub market_count: u8,
+    pub fills: &'a [u8],
+    pub remaining: &'info [AccountInfo<'info>],
+}
+
+/// The registered, active matcher behind `authority`.
+pub fn active_matcher<'info>(matcher: &'info AccountInfo<'info>, authority: &Pubkey) -> Result<Matcher> {
+    let loaded = AccountLoader::<Matcher>::try_from(matcher)
+        .and_then(|l| l.load().map(|m| *m))
+        .map_err(|_| error!(ClearshardError::MatcherNotRegistered))?;
+    require_keys_eq!(loaded.authority, *authority, ClearshardError::MatcherNotRegistered);
+    require!(loaded.active == 1, ClearshardError::MatcherRevoked);
+    Ok(loaded)
+}
+
+/// Settles `batch` on `shards` (one, or two for a cross batch; the first holds
+/// the sequence). Every margin account must belong to one of them.
+pub fn settle<'info>(
+    program_id: &Pubkey,
+    exchange: &Exchange,
+    matcher: &Matcher,
+    shards: &mut [&mut Shard],
+    batch: Batch<'_, 'info>,
+) -> Result<BatchSettled> {
+    for shard in shards.iter() {
+        exchange.require_open(shard.pause_flags, PAUSE_SETTLEMENT, ClearshardError::SettlementPaused)?;
+    }
+    shards[0].take_sequence(matcher.index, batch.sequence)?;
+
+    let pairs = 2 * batch.market_count as usize;
+    if batch.remaining.len() < pairs || batch.remaining.len() - pairs > MAX_BATCH_ACCOUNTS {
+        return Err(ClearshardError::MalformedBatch.into());
+    }
+    let (market_infos, margin_infos) = batch.remaining.split_at(pairs);
+    let now = Clock::get()?.unix_timestamp;
+    let markets: Vec<BatchMarket> = load_markets(market_infos, exchange.quote_decimals, now)?
+        .into_iter()
+        .map(|risk| {
+            let open_interest = |s: Option<&&mut Shard>| s.and_then(|s| s.markets.get(risk.id as usize)).map_or(0, |m| m.open_interest);
+            BatchMarket::new(risk, [open_interest(shards.first()), open_interest(shards.get(1))])
+        })
+        .collect();
+
+    let mut groups = Vec::with_capacity(margin_infos.len());
+    let mut margins = Vec::with_capacity(margin_infos.len());
+    for info in margin_infos {
+        let margin = load_margin_mut(info, program_id)?;
+        let group = shards
+            .iter()
+            .position(|s| s.index == margin.shard)
+            .ok_or(ClearshardError::MarginAccountOfAnotherShard)?;
+        groups.push(group as u8);
+        margins.push(margin);
+    }
+    let mut portfolios: Vec<&mut Portfolio> = margins.iter_mut().map(|m| &mut m.portfolio).collect();
+    let flows = settle_fills(&markets, &mut portfolios, &groups, batch.fills, now).map_err(|e| {
+        msg!("fill {} refused: {:?}", e.fill, e.cause);
+        error!(ClearshardError::from(e.cause))
+    })?;
+
+    let mut fees = 0i64;
+    let mut volume_lots = 0u64;
+    for (group, shard) in shards.iter_mut().enumerate() {
+        shard.add_claims(flows.collateral_delta[group])?;
+        for (slot, market) in markets.iter().enumerate() {
+            let flow = &flows.markets[group][slot];
+            shard.apply_flow(market.risk.id, flow)?;
+            fees += flow.fees;
+            volume_lots += flow.volume_lots;
+        }
+    }
+    Ok(BatchSettled {
+        shard: shards[0].index,
+        second_shard: shards.get(1).map_or(u16::MAX, |s| s.index),
+        matcher: matcher.index,
+        sequence: batch.sequence,
+        fills: flows.fills(),
+        fees,
+        volume_lots,
+    })
+}

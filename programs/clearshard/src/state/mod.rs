@@ -1,0 +1,25 @@
+pub mod exchange;
+pub mod margin_account;
+pub mod market;
+pub mod matcher;
+pub mod price_feed;
+pub mod seeds;
+pub mod shard;
+
+pub use exchange::*;
+pub use margin_account::*;
+pub use market::*;
+pub use matcher::*;
+pub use price_feed::*;
+pub use shard::*;
+
+/// Upper bounds fixed by account layouts.
+pub const MAX_SHARDS: u16 = 1024;
+pub const MAX_MARKETS: u16 = 16;
+pub const MAX_MATCHERS: u16 = 16;
+
+/// Pause flags, on the exchange (all shards) and on one shard.
+pub const PAUSE_DEPOSITS: u8 = 1 << 0;
+pub const PAUSE_WITHDRAWALS: u8 = 1 << 1;
+pub const PAUSE_SETTLEMENT: u8 = 1 << 2;
+pub const PAUSE_ALL: u8 = PAUSE_DEPOSITS | PAUSE_WITHDRAWALS | PAUSE_SETTLEMENT;

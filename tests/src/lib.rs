@@ -1,0 +1,139 @@
+//! Scenario helpers shared by the integration tests: a ready exchange with
+//! markets and a matcher, funded traders, and assertions on exact errors.
+
+use anchor_lang::error::ErrorCode;
+use clearshard::errors::ClearshardError;
+use clearshard::instructions::{MarketConfig, MatcherLimits};
+use clearshard_client::bank::{error_code, TestExchange, Trader};
+use clearshard_client::instructions::BatchPlan;
+use clearshard_client::{instructions as ix, pda};
+use clearshard_engine::Fill;
+use solana_keypair::Keypair;
+use solana_program_test::BanksClientError;
+use solana_signer::Signer;
+
+pub use clearshard_client::bank;
+
+/// One token of collateral (6 decimals).
+pub const USDC: u64 = 1_000_000;
+
+/// Asserts that `result` failed with clearshard error `expected`.
+#[track_caller]
+pub fn assert_error(result: Result<(), BanksClientError>, expected: ClearshardError) {
+    let code: u32 = expected.into();
+    match result {
+        Ok(()) => panic!("expected {expected:?} ({code}), but the transaction succeeded"),
+        Err(e) => assert_eq!(error_code(&e), Some(code), "expected {expected:?} ({code}), got {e:?}"),
+    }
+}
+
+/// Asserts that `result` failed with Anchor framework error `expected`.
+#[track_caller]
+pub fn assert_anchor_error(result: Result<(), BanksClientError>, expected: ErrorCode) {
+    let code: u32 = expected.into();
+    match result {
+        Ok(()) => panic!("expected {expected:?} ({code}), but the transaction succeeded"),
+        Err(e) => assert_eq!(error_code(&e), Some(code), "expected {expected:?} ({code}), got {e:?}"),
+    }
+}
+
+/// A BTC-like perpetual: 1 lot = 0.0001 BTC (8 decimals), 1 tick = 0.0001 USDC per lot.
+/// At 60_000 USD per BTC a lot is worth 6 USDC = 6_000_000 native, i.e. 60_000 ticks.
+pub fn btc_market() -> MarketConfig {
+    MarketConfig {
+        tick_size: 100,
+        base_lot_size: 10_000,
+        max_open_interest_per_shard: 10_000_000,
+        initial_margin_bps: 1_000,
+        maintenance_margin_bps: 500,
+        taker_fee_bps: 5,
+        maker_fee_bps: -1,
+        band_bps: 500,
+        max_confidence_bps: 100,
+        max_staleness_secs: 60,
+        base_decimals: 8,
+    }
+}
+
+/// An ETH-like perpetual: 1 lot = 0.001 ETH (9 decimals); at 3_000 USD a lot is 3 USDC = 30_000 ticks.
+pub fn eth_market() -> MarketConfig {
+    MarketConfig { base_lot_size: 1_000_000, base_decimals: 9, ..btc_market() }
+}
+
+pub const BTC: u16 = 0;
+pub const ETH: u16 = 1;
+/// Oracle prices (expo -2) and the matching per-lot ticks.
+pub const BTC_PRICE: i64 = 6_000_000;
+pub const BTC_TICKS: u32 = 60_000;
+pub const ETH_PRICE: i64 = 300_000;
+pub const ETH_TICKS: u32 = 30_000;
+
+/// Limits that let matchers trade both markets freely for an hour.
+pub fn open_limits(now: i64) -> MatcherLimits {
+    MatcherLimits { allowed_markets: 0b11, max_lots_per_fill: 1_000_000, max_deviation_bps: 1_000, expiry_unix: now + 3_600 }
+}
+
+/// An exchange with `shards` shards, BTC and ETH listed, and one matcher.
+pub struct Venue {
+    pub ex: TestExchange,
+    pub matcher: Keypair,
+}
+
+/// A trader's margin account.
+pub struct Account {
+    pub trader: Trader,
+    pub address: anchor_lang::prelude::Pubkey,
+    pub shard: u16,
+}
+
+impl Venue {
+    pub async fn new(shards: u16) -> Self {
+        let mut ex = TestExchange::start(shards).await;
+        ex.add_market(BTC, "BTC-PERP", btc_market(), BTC_PRICE, -2).await;
+        ex.add_market(ETH, "ETH-PERP", eth_market(), ETH_PRICE, -2).await;
+        let matcher = ex.register_matcher().await;
+        Venue { ex, matcher }
+    }
+
+    /// A trader with a margin account on `shard` holding `collateral` tokens
+    /// and open matcher limits.
+    pub async fn account(&mut self, shard: u16, collateral: u64) -> Account {
+        let trader = self.ex.trader(collateral).await;
+        let address = self.ex.create_margin_account(&trader, shard, 0).await.expect("create account");
+        if collateral > 0 {
+            self.ex.deposit(&trader, address, shard, collateral).await.expect("deposit");
+        }
+        let now = self.ex.now().await;
+        self.ex.set_limits(&trader, address, open_limits(now)).await.expect("limits");
+        Account { trader, address, shard }
+    }
+
+    /// Posts a batch on `shard` with the matcher's next sequence there.
+    pub async fn settle(&mut self, shard: u16, markets: &[u16], accounts: &[&Account], fills: &[Fill]) -> Result<(), BanksClientError> {
+        let sequence = self.next_sequence(shard).await;
+        let plan = plan(sequence, markets, accounts, fills);
+        let ix = ix::settle_batch(self.matcher.pubkey(), shard, &plan);
+        let matcher = self.matcher.insecure_clone();
+        self.ex.send(&[ix], &[&matcher]).await
+    }
+
+    pub async fn next_sequence(&mut self, shard: u16) -> u64 {
+        let index = self.ex.load::<clearshard::state::Matcher>(pda::matcher(&self.matcher.pubkey())).await.index;
+        self.ex.shard(shard).await.next_sequence[index as usize]
+    }
+}
+
+/// Builds a batch plan from accounts and fills.
+pub fn plan(sequence: u64, markets: &[u16], accounts: &[&Account], fills: &[Fill]) -> BatchPlan {
+    BatchPlan {
+        sequence,
+        markets: markets.to_vec(),
+        accounts: accounts.iter().map(|a| a.address).collect(),
+        fills: fills.iter().flat_map(|f| f.encode()).collect(),
+    }
+}
+
+/// A fill: `taker` buys (or sells) `lots` from `maker` at `ticks` in market slot `slot`.
+pub fn fill(taker: u8, maker: u8, slot: u8, taker_buys: bool, lots: u32, ticks: u32) -> Fill {
+    Fill { taker, maker, market_slot: slot, taker_buys, quantity_lots: lots, price_ticks: ticks }
+}
