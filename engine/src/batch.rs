@@ -4,7 +4,7 @@
 //! cost-basis release of a partial reduce. Health is computed once per touched
 //! account before its first fill and once after the whole batch.
 
-use crate::health::{mul_bps_ceil, mul_bps_floor, Health, RiskMarket};
+use crate::health::{mul_bps_ceil, mul_bps_floor, MarketLookup, RiskMarket};
 use crate::{EngineError, Fill, FillError, Portfolio, FILL_LEN};
 
 /// Accounts one batch may carry (a transaction locks at most 64 accounts).
@@ -23,6 +23,12 @@ pub struct BatchMarket {
     pub max_price: u64,
     /// Long open interest of each group's shard before the batch.
     pub open_interest: [u64; MAX_GROUPS],
+}
+
+impl MarketLookup for [BatchMarket] {
+    fn risk_market(&self, id: u16) -> Option<&RiskMarket> {
+        self.iter().map(|m| &m.risk).find(|m| m.id == id)
+    }
 }
 
 impl BatchMarket {
@@ -80,14 +86,7 @@ pub fn settle_fills(
     {
         return Err(malformed);
     }
-    let risk: [RiskMarket; MAX_BATCH_MARKETS] = core::array::from_fn(|i| match markets.get(i) {
-        Some(m) => m.risk,
-        None => RiskMarket { id: u16::MAX, params: Default::default(), oracle_price: 0 },
-    });
-    let risk = &risk[..markets.len()];
-
     let mut flows = BatchFlows::default();
-    let mut before = [Health::default(); MAX_BATCH_ACCOUNTS];
     let mut last_fill = [UNTOUCHED; MAX_BATCH_ACCOUNTS];
 
     for (index, chunk) in fills.chunks_exact(FILL_LEN).enumerate() {
@@ -111,24 +110,16 @@ pub fn settle_fills(
         if price < market.min_price || price > market.max_price {
             return Err(fail(EngineError::PriceOutsideBand));
         }
-        let notional = (fill.quantity_lots as u64).checked_mul(price).ok_or(fail(EngineError::Overflow))?;
+        let notional = crate::math::mul(fill.quantity_lots as u64, price).map_err(fail)?;
         if notional > i64::MAX as u64 {
             return Err(fail(EngineError::Overflow));
         }
-        let taker_fee = mul_bps_ceil(notional, params.taker_fee_bps as u64) as i64;
-        let maker_fee = if params.maker_fee_bps >= 0 {
-            mul_bps_ceil(notional, params.maker_fee_bps as u64) as i64
-        } else {
-            -(mul_bps_floor(notional, params.maker_fee_bps.unsigned_abs() as u64) as i64)
-        };
+        let (taker_fee, maker_fee) = fees(params, notional);
         let taker_delta = fill.taker_delta();
         let sides = [(taker, taker_delta, taker_fee), (maker, -taker_delta, maker_fee)];
         for (account, delta, fee) in sides {
             let pf = &mut *accounts[account];
             check_limits(pf, &fill, market, price, now_unix).map_err(fail)?;
-            if last_fill[account] == UNTOUCHED {
-                before[account] = pf.health(risk).map_err(fail)?;
-            }
             last_fill[account] = index as u16;
             let group = groups[account] as usize;
             let oi_delta = apply_side(pf, market.risk.id, delta, price, notional as i64, fee).map_err(fail)?;
@@ -153,17 +144,77 @@ pub fn settle_fills(
         flow.last_price = price;
     }
 
+    // One health computation per touched account. Only an account left below
+    // initial margin needs its health before the batch, rebuilt from the fills.
     for (i, pf) in accounts.iter().enumerate() {
         if last_fill[i] == UNTOUCHED {
             continue;
         }
         let fail = |cause| FillError::at(last_fill[i] as usize, cause);
-        let after = pf.health(risk).map_err(fail)?;
-        if !Portfolio::passes_settlement_rule(&before[i], &after) {
+        let after = pf.health(markets).map_err(fail)?;
+        if after.initial >= 0 {
+            continue;
+        }
+        let before = state_before_batch(pf, i, markets, fills).map_err(fail)?.health(markets).map_err(fail)?;
+        if !Portfolio::passes_settlement_rule(before.initial, &after) {
             return Err(fail(EngineError::Undercollateralized));
         }
     }
     Ok(flows)
+}
+
+/// Taker and maker fee of a fill (a negative maker fee is a rebate). Fees
+/// round in the venue's favour.
+#[inline(always)]
+fn fees(params: &crate::MarketParams, notional: u64) -> (i64, i64) {
+    let taker_fee = mul_bps_ceil(notional, params.taker_fee_bps as u64) as i64;
+    let maker_fee = if params.maker_fee_bps >= 0 {
+        mul_bps_ceil(notional, params.maker_fee_bps as u64) as i64
+    } else {
+        -(mul_bps_floor(notional, params.maker_fee_bps.unsigned_abs() as u64) as i64)
+    };
+    (taker_fee, maker_fee)
+}
+
+/// What health needs of account `account` before the batch (collateral and
+/// base lots; cost basis plays no part), by taking its fills back out.
+/// Exact: collateral and base change by sums. Runs only on the rare path.
+fn state_before_batch(after: &Portfolio, account: usize, markets: &[BatchMarket], fills: &[u8]) -> Result<Portfolio, EngineError> {
+    let mut base_change = [0i64; MAX_BATCH_MARKETS];
+    let mut collateral_change: i64 = 0;
+    for chunk in fills.chunks_exact(FILL_LEN) {
+        let bytes: &[u8; FILL_LEN] = chunk.try_into().map_err(|_| EngineError::MalformedBatch)?;
+        let fill = Fill::decode(bytes);
+        let is_taker = fill.taker as usize == account;
+        if !is_taker && fill.maker as usize != account {
+            continue;
+        }
+        let slot = fill.market_slot as usize;
+        let market = markets.get(slot).ok_or(EngineError::MarketIndexOutOfRange)?;
+        let price = market.risk.params.price_per_lot(fill.price_ticks)?;
+        let notional = crate::math::mul(fill.quantity_lots as u64, price)? as i64;
+        let (taker_fee, maker_fee) = fees(&market.risk.params, notional as u64);
+        let (delta, fee) = if is_taker { (fill.taker_delta(), taker_fee) } else { (-fill.taker_delta(), maker_fee) };
+        let cash = if delta > 0 { -notional } else { notional };
+        base_change[slot] += delta;
+        collateral_change = collateral_change.checked_add(cash - fee).ok_or(EngineError::Overflow)?;
+    }
+    let mut before = *after;
+    before.collateral = before.collateral.checked_sub(collateral_change).ok_or(EngineError::Overflow)?;
+    // Undo where a position is open first, so closed slots free up before reopening.
+    let open_after: [bool; MAX_BATCH_MARKETS] =
+        core::array::from_fn(|slot| markets.get(slot).is_some_and(|m| after.position(m.risk.id).is_some()));
+    for reopen in [false, true] {
+        for (slot, change) in base_change.iter().enumerate().take(markets.len()) {
+            let id = markets[slot].risk.id;
+            if *change == 0 || open_after[slot] == reopen {
+                continue;
+            }
+            let position = before.position_slot(id)?;
+            position.base_lots = position.base_lots.checked_sub(*change).ok_or(EngineError::Overflow)?;
+        }
+    }
+    Ok(before)
 }
 
 #[inline(always)]

@@ -1,8 +1,9 @@
 //! Health: collateral + Σ base·oracle − Σ |base·oracle| × margin ratio.
 //!
 //! One pass over the positions yields both the initial and the maintenance
-//! figure. Sums are `i128`; products and ratios stay in `u64` with the
-//! remainder trick, because `u128` division costs ~80 CU on SBF.
+//! figure. Everything stays in checked 64-bit math (a portfolio worth more
+//! than 9.2e18 native units is refused as overflow), ratios use the remainder
+//! trick: SBF has no 128-bit arithmetic, only slow library calls.
 
 use crate::{EngineError, MarketParams, Portfolio, BPS};
 
@@ -14,63 +15,64 @@ pub struct RiskMarket {
     pub oracle_price: u64,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum HealthKind {
-    Initial,
-    Maintenance,
-}
-
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Health {
     pub initial: i128,
     pub maintenance: i128,
 }
 
-impl Health {
-    pub fn get(&self, kind: HealthKind) -> i128 {
-        match kind {
-            HealthKind::Initial => self.initial,
-            HealthKind::Maintenance => self.maintenance,
-        }
-    }
-}
-
-/// `value × bps / 10_000`, rounded up, without leaving `u64`.
+/// `value × bps / 10_000`, rounded up, without leaving `u64`. `bps` is capped
+/// at 10_000 (all ratios are validated so), which makes every product below
+/// provably in range: wrapping operations skip the 128-bit overflow check.
 #[inline(always)]
 pub fn mul_bps_ceil(value: u64, bps: u64) -> u64 {
-    (value / BPS) * bps + ((value % BPS) * bps).div_ceil(BPS)
+    let bps = bps.min(BPS);
+    (value / BPS).wrapping_mul(bps).wrapping_add(((value % BPS).wrapping_mul(bps)).div_ceil(BPS))
 }
 
-/// `value × bps / 10_000`, rounded down, without leaving `u64`.
+/// `value × bps / 10_000`, rounded down; see [`mul_bps_ceil`].
 #[inline(always)]
 pub fn mul_bps_floor(value: u64, bps: u64) -> u64 {
-    (value / BPS) * bps + (value % BPS) * bps / BPS
+    let bps = bps.min(BPS);
+    (value / BPS).wrapping_mul(bps).wrapping_add((value % BPS).wrapping_mul(bps) / BPS)
 }
 
-pub fn find_market(markets: &[RiskMarket], id: u16) -> Option<&RiskMarket> {
-    markets.iter().find(|m| m.id == id)
+/// Where health finds a market's parameters and oracle price by id. Batches
+/// look up their own market list in place rather than copying it.
+pub trait MarketLookup {
+    fn risk_market(&self, id: u16) -> Option<&RiskMarket>;
+}
+
+impl MarketLookup for [RiskMarket] {
+    fn risk_market(&self, id: u16) -> Option<&RiskMarket> {
+        self.iter().find(|m| m.id == id)
+    }
 }
 
 impl Portfolio {
     /// Initial and maintenance health at the given oracle prices. Every open
     /// position's market must be among `markets`.
-    pub fn health(&self, markets: &[RiskMarket]) -> Result<Health, EngineError> {
-        let mut equity = self.collateral as i128;
-        let mut initial_req: i128 = 0;
-        let mut maintenance_req: i128 = 0;
+    pub fn health<M: MarketLookup + ?Sized>(&self, markets: &M) -> Result<Health, EngineError> {
+        let overflow = EngineError::Overflow;
+        let mut equity = self.collateral;
+        let mut initial_req: u64 = 0;
+        let mut maintenance_req: u64 = 0;
         for p in self.positions.iter().filter(|p| p.is_open()) {
-            let m = find_market(markets, p.market_id).ok_or(EngineError::MissingMarket)?;
-            let value = p.base_lots.unsigned_abs().checked_mul(m.oracle_price).ok_or(EngineError::Overflow)?;
-            equity += if p.base_lots > 0 { value as i128 } else { -(value as i128) };
-            initial_req += mul_bps_ceil(value, m.params.initial_margin_bps as u64) as i128;
-            maintenance_req += mul_bps_ceil(value, m.params.maintenance_margin_bps as u64) as i128;
+            let m = markets.risk_market(p.market_id).ok_or(EngineError::MissingMarket)?;
+            let value = crate::math::mul(p.base_lots.unsigned_abs(), m.oracle_price)?;
+            let signed = i64::try_from(value).map_err(|_| overflow)?;
+            equity = equity.checked_add(if p.base_lots > 0 { signed } else { -signed }).ok_or(overflow)?;
+            let params = &m.params;
+            initial_req = initial_req.checked_add(mul_bps_ceil(value, params.initial_margin_bps as u64)).ok_or(overflow)?;
+            maintenance_req =
+                maintenance_req.checked_add(mul_bps_ceil(value, params.maintenance_margin_bps as u64)).ok_or(overflow)?;
         }
-        Ok(Health { initial: equity - initial_req, maintenance: equity - maintenance_req })
+        Ok(Health { initial: equity as i128 - initial_req as i128, maintenance: equity as i128 - maintenance_req as i128 })
     }
 
     /// The rule for anything that takes collateral out or adds risk on the
     /// owner's request (withdraw, transfer): initial health stays >= 0.
-    pub fn check_initial_health(&self, markets: &[RiskMarket]) -> Result<(), EngineError> {
+    pub fn check_initial_health<M: MarketLookup + ?Sized>(&self, markets: &M) -> Result<(), EngineError> {
         if self.health(markets)?.initial < 0 {
             return Err(EngineError::Undercollateralized);
         }
@@ -79,8 +81,8 @@ impl Portfolio {
 
     /// The settlement rule: initial health >= 0, or the change did not make
     /// initial health worse and maintenance health is still >= 0.
-    pub fn passes_settlement_rule(before: &Health, after: &Health) -> bool {
-        after.initial >= 0 || (after.initial >= before.initial && after.maintenance >= 0)
+    pub fn passes_settlement_rule(initial_before: i128, after: &Health) -> bool {
+        after.initial >= 0 || (after.initial >= initial_before && after.maintenance >= 0)
     }
 }
 
@@ -104,8 +106,8 @@ mod tests {
         pf.positions[3] = Position { market_id: 2, base_lots: -10, cost_basis: -500, ..Default::default() };
         let markets = [market(1, 110), market(2, 50)];
         // equity = -9000 + 11000 - 500 = 1500; init req = 1100 + 50; maint = 550 + 25
-        assert_eq!(pf.health(&markets), Ok(Health { initial: 350, maintenance: 925 }));
-        assert_eq!(pf.check_initial_health(&markets), Ok(()));
+        assert_eq!(pf.health(&markets[..]), Ok(Health { initial: 350, maintenance: 925 }));
+        assert_eq!(pf.check_initial_health(&markets[..]), Ok(()));
         assert_eq!(pf.health(&markets[..1]), Err(EngineError::MissingMarket));
     }
 
@@ -119,10 +121,10 @@ mod tests {
 
     #[test]
     fn settlement_rule_allows_reducing_risk_between_init_and_maint() {
-        let before = Health { initial: -100, maintenance: 50 };
-        assert!(Portfolio::passes_settlement_rule(&before, &Health { initial: -50, maintenance: 60 }));
-        assert!(!Portfolio::passes_settlement_rule(&before, &Health { initial: -150, maintenance: 10 }));
-        assert!(!Portfolio::passes_settlement_rule(&before, &Health { initial: -50, maintenance: -1 }));
-        assert!(Portfolio::passes_settlement_rule(&before, &Health { initial: 0, maintenance: -1 }));
+        let before = -100;
+        assert!(Portfolio::passes_settlement_rule(before, &Health { initial: -50, maintenance: 60 }));
+        assert!(!Portfolio::passes_settlement_rule(before, &Health { initial: -150, maintenance: 10 }));
+        assert!(!Portfolio::passes_settlement_rule(before, &Health { initial: -50, maintenance: -1 }));
+        assert!(Portfolio::passes_settlement_rule(before, &Health { initial: 0, maintenance: -1 }));
     }
 }

@@ -29,7 +29,6 @@ impl TradeLimits {
     /// |price - oracle| / oracle <= max_deviation_bps, without a division.
     #[inline(always)]
     pub fn allows_price(&self, price: u64, oracle: u64) -> bool {
-        let gap = price.abs_diff(oracle) as u128;
-        gap * crate::BPS as u128 <= self.max_deviation_bps as u128 * oracle as u128
+        crate::math::product_le(price.abs_diff(oracle), crate::BPS, self.max_deviation_bps as u64, oracle)
     }
 }

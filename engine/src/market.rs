@@ -66,13 +66,13 @@ impl MarketParams {
     /// Price per lot of a fill's ticks.
     #[inline(always)]
     pub fn price_per_lot(&self, ticks: u32) -> Result<u64, EngineError> {
-        (ticks as u64).checked_mul(self.tick_size).ok_or(EngineError::Overflow)
+        crate::math::mul(ticks as u64, self.tick_size)
     }
 
     /// Inclusive range of per-lot prices within the band around `oracle`.
     pub fn band(&self, oracle: u64) -> (u64, u64) {
-        let width = (oracle as u128 * self.band_bps as u128 / BPS as u128) as u64;
-        (oracle - width, oracle.saturating_add(width))
+        let width = crate::math::mul_div(oracle, self.band_bps as u64, BPS);
+        (oracle.saturating_sub(width), oracle.saturating_add(width))
     }
 }
 

@@ -36,13 +36,15 @@ impl Position {
         let moving = delta.unsigned_abs();
         if moving < open {
             // Partial reduce: release the closed share of the cost basis.
-            let released = (self.cost_basis as i128 * moving as i128 / open as i128) as i64;
+            let share = crate::math::mul_div(self.cost_basis.unsigned_abs(), moving, open) as i64;
+            let released = if self.cost_basis < 0 { -share } else { share };
             self.base_lots += delta;
             self.cost_basis -= released;
             return (-signed_notional).checked_sub(released).ok_or(EngineError::Overflow);
         }
         // Close all, then open the remainder (if any) on the other side.
-        let closing = (open as i64).checked_mul(price as i64).ok_or(EngineError::Overflow)?;
+        let closing = crate::math::mul(open, price)?;
+        let closing = i64::try_from(closing).map_err(|_| EngineError::Overflow)?;
         let closing_signed = if delta > 0 { closing } else { -closing };
         let realized = (-closing_signed).checked_sub(self.cost_basis).ok_or(EngineError::Overflow)?;
         self.base_lots += delta;

@@ -129,7 +129,7 @@ fn reducing_risk_below_initial_margin_is_allowed_while_maintenance_holds() {
     let mut pfs = [trader(-940_000), trader(10_000_000)];
     pfs[0].positions[0] = clearshard_engine::Position { market_id: 0, base_lots: 1_000, cost_basis: 1_000_000, ..Default::default() };
     // equity 60_000: initial -40_000, maintenance +10_000. Selling 100 lots improves initial health.
-    let before = pfs[0].health(&[m[0].risk]).unwrap();
+    let before = pfs[0].health(&m[..]).unwrap();
     assert!(before.initial < 0 && before.maintenance > 0);
     settle(&m, &mut pfs, &fill(0, 1, 0, false, 100, 1_000)).unwrap();
     assert_eq!(pfs[0].position(0).unwrap().base_lots, 900);

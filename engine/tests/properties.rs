@@ -66,3 +66,39 @@ proptest! {
         }
     }
 }
+
+proptest! {
+    /// The engine rebuilds an account's pre-batch health from the fills only
+    /// when the account ends below initial margin; its verdict must equal the
+    /// rule applied with the true pre-batch health.
+    #[test]
+    fn health_rule_matches_true_pre_batch_health(
+        fills in fills(),
+        collateral in prop::collection::vec(-2_000_000i64..3_000_000, 6),
+        seeded in prop::collection::vec((-300i64..300, -300i64..300), 6),
+    ) {
+        let markets = [market(0, 1_000), market(1, 2_000), market(2, 3_000)];
+        let limits = TradeLimits { allowed_markets: 0b111, max_lots_per_fill: 10_000, expiry_unix: 10, max_deviation_bps: 10_000, _padding: [0; 6] };
+        let mut pfs: Vec<Portfolio> = collateral.iter().zip(&seeded).map(|(c, (a, b))| {
+            let mut p = Portfolio { collateral: *c, limits, ..Default::default() };
+            p.positions[0] = clearshard_engine::Position { market_id: 0, base_lots: *a, cost_basis: a * 1_000, ..Default::default() };
+            p.positions[1] = clearshard_engine::Position { market_id: 2, base_lots: *b, cost_basis: b * 3_000, ..Default::default() };
+            p
+        }).collect();
+        let before: Vec<_> = pfs.iter().map(|p| p.health(&markets[..]).unwrap()).collect();
+        let touched: Vec<bool> = (0..6).map(|i| fills.iter().any(|f| f.taker as usize == i || f.maker as usize == i)).collect();
+        let bytes: Vec<u8> = fills.iter().flat_map(|f| f.encode()).collect();
+        let mut refs: Vec<&mut Portfolio> = pfs.iter_mut().collect();
+        let result = settle_fills(&markets, &mut refs, &[0; 6], &bytes, 0);
+        let fails_rule = |i: usize, p: &Portfolio| {
+            touched[i] && !Portfolio::passes_settlement_rule(before[i].initial, &p.health(&markets[..]).unwrap())
+        };
+        match result {
+            Ok(_) => prop_assert!(!pfs.iter().enumerate().any(|(i, p)| fails_rule(i, p))),
+            Err(e) if e.cause == clearshard_engine::EngineError::Undercollateralized => {
+                prop_assert!(pfs.iter().enumerate().any(|(i, p)| fails_rule(i, p)))
+            }
+            Err(_) => {}
+        }
+    }
+}

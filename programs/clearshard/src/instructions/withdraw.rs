@@ -52,7 +52,7 @@ pub fn check_withdrawable<'info>(
         return Ok(());
     }
     let markets = risk::load_markets(market_pairs, quote_decimals, now_unix)?;
-    portfolio.check_initial_health(&markets).map_err(|e| match e {
+    portfolio.check_initial_health(markets.as_slice()).map_err(|e| match e {
         clearshard_engine::EngineError::Undercollateralized => error!(ClearshardError::BreaksInitialMargin),
         other => ClearshardError::from(other).into(),
     })

@@ -1,0 +1,44 @@
+# clearshard — two commands on a fresh machine: `make demo`, `make test`.
+# Both install what is missing first (rustup does not auto-install here).
+
+STABLE   := 1.99.0
+NIGHTLY  := nightly-2026-10-30
+SBPF_LINKER_VERSION := 0.2.6
+CARGO    := cargo +$(STABLE)
+SBF_DIR  := bench/sbf
+HARNESS  := $(SBF_DIR)/target/bpfel-unknown-none/release/libclearshard_sbf_harness.so
+RUNNER   := $(SBF_DIR)/target/release/clearshard-sbf-runner
+
+.PHONY: demo test bench toolchain sbf lint clean
+
+demo: toolchain
+	$(CARGO) run --release -p clearshard-cli --bin clearshard -- demo
+
+test: toolchain sbf
+	$(CARGO) test --workspace
+	$(RUNNER) $(HARNESS) test
+
+bench: toolchain sbf
+	mkdir -p target/bench
+	$(RUNNER) $(HARNESS) bench target/bench/engine.json
+	$(CARGO) run --release -p clearshard-cli --bin clearshard -- bench --engine target/bench/engine.json --out target/bench/results.json
+
+lint: toolchain
+	$(CARGO) fmt --all --check
+	$(CARGO) clippy --workspace --all-targets -- -D warnings
+
+# Idempotent: each step checks before it installs.
+toolchain:
+	@rustup toolchain list | grep -q '^$(STABLE)' || rustup toolchain install $(STABLE) --profile minimal -c clippy,rustfmt
+	@rustup toolchain list | grep -q '^$(NIGHTLY)' || rustup toolchain install $(NIGHTLY) --profile minimal -c rust-src
+	@rustup component list --toolchain $(NIGHTLY) --installed | grep -q '^rust-src' || rustup component add rust-src --toolchain $(NIGHTLY)
+	@sbpf-linker --version 2>/dev/null | grep -q '$(SBPF_LINKER_VERSION)' || cargo +$(NIGHTLY) install sbpf-linker --version $(SBPF_LINKER_VERSION) --locked
+
+# The engine as a real SBF program (nightly + sbpf-linker) and its LiteSVM runner.
+sbf: toolchain
+	cd $(SBF_DIR) && cargo +$(NIGHTLY) build -Z build-std=core,alloc --release --target bpfel-unknown-none -p clearshard-sbf-harness
+	cd $(SBF_DIR) && cargo +$(STABLE) build --release -p clearshard-sbf-runner
+
+clean:
+	$(CARGO) clean
+	cd $(SBF_DIR) && cargo clean

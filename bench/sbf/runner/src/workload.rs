@@ -1,0 +1,79 @@
+//! The batch the harness is metered on: market makers on one side of every
+//! fill (as in a real venue), takers spread over the rest of the accounts, two
+//! markets, and positions already open so that fills both open and reduce.
+
+use clearshard_engine::{Fill, MarketParams, Portfolio, Position, TradeLimits};
+
+pub const NOW: i64 = 1_800_000_000;
+pub const MAKERS: usize = 4;
+/// Margin accounts a settle_batch transaction can carry: 64 locks less the
+/// matcher, its record, exchange, shard, program and two (market, oracle) pairs.
+pub const MAX_ACCOUNTS: usize = 55;
+
+pub fn market_params() -> MarketParams {
+    MarketParams {
+        tick_size: 100,
+        base_lot_size: 10_000,
+        max_open_interest_per_shard: 1 << 40,
+        initial_margin_bps: 1_000,
+        maintenance_margin_bps: 500,
+        taker_fee_bps: 5,
+        maker_fee_bps: -1,
+        band_bps: 500,
+        max_confidence_bps: 100,
+        max_staleness_secs: 60,
+        base_decimals: 8,
+        _padding: [0; 7],
+    }
+}
+
+/// `(id, params, oracle price per lot, shard open interest)` of the two markets.
+pub fn markets() -> Vec<(u16, MarketParams, u64, u64)> {
+    vec![(0, market_params(), 6_000_000, 0), (1, market_params(), 3_000_000, 0)]
+}
+
+/// Accounts for a batch of `fills` fills: the makers plus up to 60 takers.
+pub fn portfolios(fills: usize) -> Vec<Portfolio> {
+    let takers = fills.clamp(1, MAX_ACCOUNTS - MAKERS);
+    (0..MAKERS + takers)
+        .map(|i| {
+            let mut p = Portfolio {
+                collateral: 1_000_000_000_000,
+                limits: TradeLimits {
+                    allowed_markets: 0b11,
+                    max_lots_per_fill: 1_000_000,
+                    expiry_unix: NOW + 3_600,
+                    max_deviation_bps: 300,
+                    _padding: [0; 6],
+                },
+                ..Default::default()
+            };
+            // Every other account already holds a long in market 0 and a short in market 1.
+            if i % 2 == 1 {
+                p.positions[0] = Position { market_id: 0, base_lots: 50, cost_basis: 50 * 6_000_000, ..Default::default() };
+                p.positions[1] = Position { market_id: 1, base_lots: -40, cost_basis: -40 * 3_000_000, ..Default::default() };
+            }
+            p
+        })
+        .collect()
+}
+
+/// `count` fills: taker `i` against maker `i % MAKERS`, alternating markets
+/// and sides, prices within 1% of the oracle.
+pub fn fills(count: usize, accounts: usize) -> Vec<Fill> {
+    let takers = accounts - MAKERS;
+    (0..count)
+        .map(|i| {
+            let slot = (i % 2) as u8;
+            let oracle_ticks: u32 = if slot == 0 { 60_000 } else { 30_000 };
+            Fill {
+                taker: (MAKERS + i % takers) as u8,
+                maker: (i % MAKERS) as u8,
+                market_slot: slot,
+                taker_buys: (i / 2) % 2 == 0,
+                quantity_lots: 1 + (i as u32 * 7) % 60,
+                price_ticks: oracle_ticks + (i as u32 * 13) % 500 - 250,
+            }
+        })
+        .collect()
+}
