@@ -7,7 +7,8 @@ use clearshard::instructions::{MarketConfig, MatcherLimits};
 use clearshard_client::bank::{error_code, TestExchange, Trader};
 use clearshard_client::instructions::BatchPlan;
 use clearshard_client::{instructions as ix, pda};
-use clearshard_engine::Fill;
+use anchor_lang::solana_program::instruction::Instruction;
+use clearshard_engine::{Fill, Portfolio};
 use solana_keypair::Keypair;
 use solana_program_test::BanksClientError;
 use solana_signer::Signer;
@@ -115,6 +116,27 @@ impl Venue {
         let ix = ix::settle_batch(self.matcher.pubkey(), shard, &plan);
         let matcher = self.matcher.insecure_clone();
         self.ex.send(&[ix], &[&matcher]).await
+    }
+
+    /// The settle_batch instruction for `fills` on `shard` at `sequence`.
+    pub fn settle_ix(&self, shard: u16, sequence: u64, markets: &[u16], accounts: &[&Account], fills: &[Fill]) -> Instruction {
+        ix::settle_batch(self.matcher.pubkey(), shard, &plan(sequence, markets, accounts, fills))
+    }
+
+    /// Portfolios of `accounts`, to show that a refused batch changed nothing.
+    pub async fn portfolios(&mut self, accounts: &[&Account]) -> Vec<Portfolio> {
+        let mut out = vec![];
+        for a in accounts {
+            out.push(self.ex.margin(a.address).await.portfolio);
+        }
+        out
+    }
+
+    /// Asserts a refused batch left accounts, the shard's sequence and the invariants unchanged.
+    pub async fn assert_unchanged(&mut self, shard: u16, sequence: u64, accounts: &[&Account], before: &[Portfolio]) {
+        assert_eq!(self.portfolios(accounts).await, before, "a refused batch changed accounts");
+        assert_eq!(self.next_sequence(shard).await, sequence, "a refused batch moved the sequence");
+        self.ex.assert_conserved().await;
     }
 
     pub async fn next_sequence(&mut self, shard: u16) -> u64 {

@@ -151,9 +151,28 @@ impl TestExchange {
         self.ctx.banks_client.process_transaction(tx).await
     }
 
-    /// Like `send`, on a new blockhash: for sending a transaction identical to an earlier one.
-    pub async fn send_fresh(&mut self, ixs: &[Instruction], signers: &[&Keypair]) -> Result<(), BanksClientError> {
+    /// Simulates `ixs`; for a refused batch, returns the fill it names and the
+    /// error code (from the program's return data).
+    pub async fn simulate_refused_fill(&mut self, ixs: &[Instruction], signers: &[&Keypair]) -> Option<(u16, u32)> {
+        let mut all: Vec<&Keypair> = vec![&self.ctx.payer];
+        all.extend_from_slice(signers);
+        let tx = Transaction::new_signed_with_payer(ixs, Some(&self.ctx.payer.pubkey()), &all, self.ctx.last_blockhash);
+        let sim = self.ctx.banks_client.simulate_transaction(tx).await.expect("simulate");
+        let data = sim.simulation_details?.return_data?.data;
+        let fill = u16::from_le_bytes(data.get(..2)?.try_into().ok()?);
+        let code = u32::from_le_bytes(data.get(2..6)?.try_into().ok()?);
+        Some((fill, code))
+    }
+
+    /// Moves to a new blockhash, so that a transaction identical to an earlier
+    /// one is executed again rather than answered from the status cache.
+    pub async fn refresh_blockhash(&mut self) {
         self.ctx.last_blockhash = self.ctx.get_new_latest_blockhash().await.expect("blockhash");
+    }
+
+    /// Like `send`, on a new blockhash.
+    pub async fn send_fresh(&mut self, ixs: &[Instruction], signers: &[&Keypair]) -> Result<(), BanksClientError> {
+        self.refresh_blockhash().await;
         self.send(ixs, signers).await
     }
 
@@ -340,6 +359,14 @@ impl TestExchange {
             }
         }
         t
+    }
+
+    /// Tokens in shard `index`'s vault minus what the shard owes (claims + fees):
+    /// positive after cross-shard flows moved claims out, negative when in.
+    pub async fn vault_imbalance(&mut self, index: u16) -> i64 {
+        let vault = self.token_balance(pda::vault(index)).await as i64;
+        let shard = self.shard(index).await;
+        vault - shard.liabilities().expect("liabilities")
     }
 
     /// Panics with the totals unless conservation holds.

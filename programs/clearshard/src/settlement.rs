@@ -10,6 +10,23 @@ use anchor_lang::prelude::*;
 use clearshard_engine::batch::BatchMarket;
 use clearshard_engine::{settle_fills, Portfolio, MAX_BATCH_ACCOUNTS};
 
+/// Return data of a refused batch: the fill index (`u16` LE) and the error code (`u32` LE).
+pub fn refused_fill_data(fill: u16, error: ClearshardError) -> [u8; 6] {
+    let code: u32 = error.into();
+    let (f, c) = (fill.to_le_bytes(), code.to_le_bytes());
+    [f[0], f[1], c[0], c[1], c[2], c[3]]
+}
+
+/// Sets the transaction's return data. Off-chain `solana_cpi::set_return_data`
+/// is a no-op, so the native build routes it to the runtime's syscall stubs:
+/// integrators testing natively see what an SBF build returns.
+fn set_return_data(data: &[u8]) {
+    #[cfg(target_os = "solana")]
+    anchor_lang::solana_program::program::set_return_data(data);
+    #[cfg(not(target_os = "solana"))]
+    anchor_lang::compat::solana_sysvar::program_stubs::sol_set_return_data(data);
+}
+
 /// A batch as posted: its sequence, how many `(market, oracle)` pairs lead the
 /// remaining accounts, and the encoded fills.
 pub struct Batch<'a, 'info> {
@@ -70,7 +87,10 @@ pub fn settle<'info>(
     }
     let mut portfolios: Vec<&mut Portfolio> = margins.iter_mut().map(|m| &mut m.portfolio).collect();
     let flows = settle_fills(&markets, &mut portfolios, &groups, batch.fills, now).map_err(|e| {
+        // The error code names the cause; the log and the return data name the
+        // fill, so a matcher can simulate, drop that fill and post again.
         msg!("fill {} refused: {:?}", e.fill, e.cause);
+        set_return_data(&refused_fill_data(e.fill, ClearshardError::from(e.cause)));
         error!(ClearshardError::from(e.cause))
     })?;
 
