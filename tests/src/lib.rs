@@ -139,6 +139,14 @@ impl Venue {
         self.ex.assert_conserved().await;
     }
 
+    /// Posts a batch spanning shards `a` < `b`, with the matcher's next sequence on `a`.
+    pub async fn settle_cross(&mut self, a: u16, b: u16, markets: &[u16], accounts: &[&Account], fills: &[Fill]) -> Result<(), BanksClientError> {
+        let sequence = self.next_sequence(a).await;
+        let ix = ix::settle_cross_batch(self.matcher.pubkey(), a, b, &plan(sequence, markets, accounts, fills));
+        let matcher = self.matcher.insecure_clone();
+        self.ex.send(&[ix], &[&matcher]).await
+    }
+
     pub async fn next_sequence(&mut self, shard: u16) -> u64 {
         let index = self.ex.load::<clearshard::state::Matcher>(pda::matcher(&self.matcher.pubkey())).await.index;
         self.ex.shard(shard).await.next_sequence[index as usize]

@@ -278,6 +278,12 @@ impl TestExchange {
         self.send(&[ix], &[&trader.keypair]).await
     }
 
+    /// Moves collateral between two of `owner`'s accounts, given as `(address, shard)`.
+    pub async fn transfer(&mut self, owner: &Trader, from: (Pubkey, u16), to: (Pubkey, u16), amount: u64, markets: &[u16]) -> Result<(), BanksClientError> {
+        let ix = ix::transfer_collateral(owner.key(), from, to, amount, markets);
+        self.send(&[ix], &[&owner.keypair]).await
+    }
+
     pub async fn set_limits(&mut self, trader: &Trader, account: Pubkey, limits: MatcherLimits) -> Result<(), BanksClientError> {
         let ix = ix::set_matcher_limits(trader.key(), account, limits);
         self.send(&[ix], &[&trader.keypair]).await
