@@ -3,7 +3,6 @@
 
 use anchor_lang::error::ErrorCode;
 use clearshard::errors::ClearshardError;
-use clearshard::instructions::{MarketConfig, MatcherLimits};
 use clearshard_client::bank::{error_code, TestExchange, Trader};
 use clearshard_client::instructions::BatchPlan;
 use clearshard_client::{instructions as ix, pda};
@@ -15,8 +14,7 @@ use solana_signer::Signer;
 
 pub use clearshard_client::bank;
 
-/// One token of collateral (6 decimals).
-pub const USDC: u64 = 1_000_000;
+pub use clearshard_client::presets::*;
 
 /// Asserts that `result` failed with clearshard error `expected`.
 #[track_caller]
@@ -38,42 +36,6 @@ pub fn assert_anchor_error(result: Result<(), BanksClientError>, expected: Error
     }
 }
 
-/// A BTC-like perpetual: 1 lot = 0.0001 BTC (8 decimals), 1 tick = 0.0001 USDC per lot.
-/// At 60_000 USD per BTC a lot is worth 6 USDC = 6_000_000 native, i.e. 60_000 ticks.
-pub fn btc_market() -> MarketConfig {
-    MarketConfig {
-        tick_size: 100,
-        base_lot_size: 10_000,
-        max_open_interest_per_shard: 10_000_000,
-        initial_margin_bps: 1_000,
-        maintenance_margin_bps: 500,
-        taker_fee_bps: 5,
-        maker_fee_bps: -1,
-        band_bps: 500,
-        max_confidence_bps: 100,
-        max_staleness_secs: 60,
-        base_decimals: 8,
-    }
-}
-
-/// An ETH-like perpetual: 1 lot = 0.001 ETH (9 decimals); at 3_000 USD a lot is 3 USDC = 30_000 ticks.
-pub fn eth_market() -> MarketConfig {
-    MarketConfig { base_lot_size: 1_000_000, base_decimals: 9, ..btc_market() }
-}
-
-pub const BTC: u16 = 0;
-pub const ETH: u16 = 1;
-/// Oracle prices (expo -2) and the matching per-lot ticks.
-pub const BTC_PRICE: i64 = 6_000_000;
-pub const BTC_TICKS: u32 = 60_000;
-pub const ETH_PRICE: i64 = 300_000;
-pub const ETH_TICKS: u32 = 30_000;
-
-/// Limits that let matchers trade both markets freely for an hour.
-pub fn open_limits(now: i64) -> MatcherLimits {
-    MatcherLimits { allowed_markets: 0b11, max_lots_per_fill: 1_000_000, max_deviation_bps: 1_000, expiry_unix: now + 3_600 }
-}
-
 /// An exchange with `shards` shards, BTC and ETH listed, and one matcher.
 pub struct Venue {
     pub ex: TestExchange,
@@ -90,8 +52,8 @@ pub struct Account {
 impl Venue {
     pub async fn new(shards: u16) -> Self {
         let mut ex = TestExchange::start(shards).await;
-        ex.add_market(BTC, "BTC-PERP", btc_market(), BTC_PRICE, -2).await;
-        ex.add_market(ETH, "ETH-PERP", eth_market(), ETH_PRICE, -2).await;
+        ex.add_market(BTC, "BTC-PERP", btc_market(), BTC_PRICE, PRICE_EXPO).await;
+        ex.add_market(ETH, "ETH-PERP", eth_market(), ETH_PRICE, PRICE_EXPO).await;
         let matcher = ex.register_matcher().await;
         Venue { ex, matcher }
     }

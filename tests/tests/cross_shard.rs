@@ -5,7 +5,6 @@ use anchor_lang::error::ErrorCode;
 use clearshard::errors::ClearshardError;
 use clearshard_client::{instructions as ix, pda};
 use clearshard_tests::*;
-use solana_signer::Signer;
 
 #[tokio::test]
 async fn cross_shard_batch_then_rebalance_vaults() {

@@ -23,6 +23,8 @@ use clearshard::state::{Exchange, MarginAccount, Shard};
 use solana_keypair::Keypair;
 use solana_program_test::{processor, BanksClientError, ProgramTest, ProgramTestContext};
 use solana_signer::Signer;
+use solana_message::AddressLookupTableAccount;
+use solana_transaction::versioned::VersionedTransaction;
 use solana_transaction::Transaction;
 use solana_transaction_error::TransactionError;
 use std::path::PathBuf;
@@ -306,6 +308,34 @@ impl TestExchange {
         let matcher = Keypair::new();
         self.send_admin(&[ix::register_matcher(self.admin.pubkey(), matcher.pubkey())]).await.expect("register_matcher");
         matcher
+    }
+
+    /// Creates and fills an address lookup table, then moves one slot on so
+    /// that it is active: batches then post as v0 transactions through it.
+    pub async fn create_lookup_table(&mut self, addresses: &[Pubkey]) -> AddressLookupTableAccount {
+        use solana_address_lookup_table_interface::instruction as alt;
+        let payer = self.ctx.payer.pubkey();
+        let clock: Clock = self.ctx.banks_client.get_sysvar().await.expect("clock");
+        self.ctx.warp_to_slot(clock.slot + 2).expect("warp");
+        let (create, table) = alt::create_lookup_table(payer, payer, clock.slot + 1);
+        self.send(&[create], &[]).await.expect("create lookup table");
+        for chunk in addresses.chunks(24) {
+            let extend = alt::extend_lookup_table(table, payer, Some(payer), chunk.to_vec());
+            self.send(&[extend], &[]).await.expect("extend lookup table");
+        }
+        let clock: Clock = self.ctx.banks_client.get_sysvar().await.expect("clock");
+        self.ctx.warp_to_slot(clock.slot + 1).expect("warp");
+        self.ctx.last_blockhash = self.ctx.banks_client.get_latest_blockhash().await.expect("blockhash");
+        AddressLookupTableAccount { key: table, addresses: addresses.to_vec() }
+    }
+
+    /// Sends a signed versioned transaction (a batch through a lookup table).
+    pub async fn send_versioned(&mut self, tx: VersionedTransaction) -> Result<(), BanksClientError> {
+        self.ctx.banks_client.process_transaction(tx).await
+    }
+
+    pub fn blockhash(&self) -> solana_message::Hash {
+        self.ctx.last_blockhash
     }
 
     /// Moves the bank clock forward (oracle staleness).

@@ -6,7 +6,10 @@ pub mod accounts;
 #[cfg(feature = "bank")]
 pub mod bank;
 pub mod instructions;
+pub mod packing;
 pub mod pda;
+pub mod presets;
+pub mod router;
 
 pub use clearshard;
 pub use clearshard_engine as engine;

@@ -1,0 +1,195 @@
+//! The router: turns a stream of matched trades into shard batches packed to
+//! the transaction limits, and orders them into waves whose transactions
+//! write no common account, so that a whole wave can be in flight at once.
+//!
+//! A fill settles on the taker's shard against the maker's liquidity account
+//! there. Only when the maker has no account on that shard does the fill go
+//! to a cross-shard batch (taker's shard and the maker's first shard).
+
+use crate::instructions::BatchPlan;
+use crate::packing::BatchShape;
+use anchor_lang::prelude::Pubkey;
+use clearshard_engine::{Fill, MAX_BATCH_MARKETS};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct AccountRef {
+    pub address: Pubkey,
+    pub shard: u16,
+}
+
+/// A matched trade, as the matching engine reports it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Trade {
+    pub taker: AccountRef,
+    /// Index of the maker in the router's maker book.
+    pub maker: usize,
+    pub market: u16,
+    pub taker_buys: bool,
+    pub lots: u32,
+    pub ticks: u32,
+}
+
+/// Where a batch settles: one shard, or two (lower index first).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum BatchTarget {
+    Shard(u16),
+    Cross(u16, u16),
+}
+
+impl BatchTarget {
+    pub fn shards(&self) -> Vec<u16> {
+        match *self {
+            BatchTarget::Shard(s) => vec![s],
+            BatchTarget::Cross(a, b) => vec![a, b],
+        }
+    }
+
+    /// The shard whose sequence the batch consumes.
+    pub fn sequence_shard(&self) -> u16 {
+        self.shards()[0]
+    }
+}
+
+/// A sealed batch, ready to post.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RoutedBatch {
+    pub target: BatchTarget,
+    pub plan: BatchPlan,
+    pub shape: BatchShape,
+}
+
+#[derive(Default)]
+struct OpenBatch {
+    accounts: Vec<Pubkey>,
+    index: HashMap<Pubkey, u8>,
+    markets: Vec<u16>,
+    fills: Vec<u8>,
+}
+
+impl OpenBatch {
+    fn shape_with(&self, target: BatchTarget, new_accounts: usize, new_market: bool) -> BatchShape {
+        BatchShape {
+            shards: target.shards().len(),
+            markets: self.markets.len() + new_market as usize,
+            margin_accounts: self.accounts.len() + new_accounts,
+            fills: self.fills.len() / clearshard_engine::FILL_LEN + 1,
+        }
+    }
+
+    fn slot_of(&mut self, address: Pubkey) -> u8 {
+        if let Some(i) = self.index.get(&address) {
+            return *i;
+        }
+        let i = self.accounts.len() as u8;
+        self.accounts.push(address);
+        self.index.insert(address, i);
+        i
+    }
+}
+
+pub struct Router {
+    /// Each maker's liquidity accounts, by shard.
+    makers: Vec<BTreeMap<u16, Pubkey>>,
+    next_sequence: BTreeMap<u16, u64>,
+    open: BTreeMap<BatchTarget, OpenBatch>,
+    sealed: Vec<RoutedBatch>,
+}
+
+impl Router {
+    /// `makers[i]`: maker `i`'s accounts as `(shard, address)`; `next_sequence`:
+    /// the matcher's next sequence on each shard, as read from chain.
+    pub fn new(makers: Vec<Vec<(u16, Pubkey)>>, next_sequence: BTreeMap<u16, u64>) -> Self {
+        Router {
+            makers: makers.into_iter().map(|m| m.into_iter().collect()).collect(),
+            next_sequence,
+            open: BTreeMap::new(),
+            sealed: vec![],
+        }
+    }
+
+    pub fn route(&mut self, trade: &Trade) -> Result<(), String> {
+        let book = self.makers.get(trade.maker).ok_or_else(|| format!("unknown maker {}", trade.maker))?;
+        let (maker, target) = match book.get(&trade.taker.shard) {
+            Some(address) => (*address, BatchTarget::Shard(trade.taker.shard)),
+            None => {
+                let (shard, address) = book.iter().next().ok_or("maker without accounts")?;
+                let (a, b) = (trade.taker.shard.min(*shard), trade.taker.shard.max(*shard));
+                (*address, BatchTarget::Cross(a, b))
+            }
+        };
+        let open = self.open.entry(target).or_default();
+        let new_accounts = [trade.taker.address, maker].iter().filter(|a| !open.index.contains_key(a)).count();
+        let new_market = !open.markets.contains(&trade.market);
+        let full_markets = new_market && open.markets.len() == MAX_BATCH_MARKETS;
+        if full_markets || !open.shape_with(target, new_accounts, new_market).fits() {
+            self.seal(target);
+        }
+        let open = self.open.entry(target).or_default();
+        let slot = match open.markets.iter().position(|m| *m == trade.market) {
+            Some(slot) => slot,
+            None => {
+                open.markets.push(trade.market);
+                open.markets.len() - 1
+            }
+        };
+        let fill = Fill {
+            taker: open.slot_of(trade.taker.address),
+            maker: open.slot_of(maker),
+            market_slot: slot as u8,
+            taker_buys: trade.taker_buys,
+            quantity_lots: trade.lots,
+            price_ticks: trade.ticks,
+        };
+        open.fills.extend_from_slice(&fill.encode());
+        Ok(())
+    }
+
+    fn seal(&mut self, target: BatchTarget) {
+        let Some(open) = self.open.remove(&target) else { return };
+        if open.fills.is_empty() {
+            return;
+        }
+        let sequence = self.next_sequence.entry(target.sequence_shard()).or_insert(0);
+        let plan = BatchPlan { sequence: *sequence, markets: open.markets, accounts: open.accounts, fills: open.fills };
+        *sequence += 1;
+        let shape = BatchShape {
+            shards: target.shards().len(),
+            markets: plan.markets.len(),
+            margin_accounts: plan.accounts.len(),
+            fills: plan.fills.len() / clearshard_engine::FILL_LEN,
+        };
+        self.sealed.push(RoutedBatch { target, plan, shape });
+    }
+
+    /// Seals every open batch and returns all batches in sequence order.
+    pub fn finish(mut self) -> Vec<RoutedBatch> {
+        let targets: Vec<BatchTarget> = self.open.keys().copied().collect();
+        for target in targets {
+            self.seal(target);
+        }
+        self.sealed
+    }
+}
+
+/// Orders batches into waves: a batch goes one wave after the last earlier
+/// batch it shares a written account with (a shard or a margin account), so
+/// each shard's sequences stay in order and a wave can be sent at once.
+pub fn schedule(batches: &[RoutedBatch]) -> Vec<Vec<usize>> {
+    let writes: Vec<BTreeSet<Pubkey>> = batches
+        .iter()
+        .map(|b| {
+            let shards = b.target.shards().into_iter().map(crate::pda::shard);
+            shards.chain(b.plan.accounts.iter().copied()).collect()
+        })
+        .collect();
+    let mut wave_of = vec![0usize; batches.len()];
+    for i in 0..batches.len() {
+        wave_of[i] = (0..i).filter(|j| !writes[i].is_disjoint(&writes[*j])).map(|j| wave_of[j] + 1).max().unwrap_or(0);
+    }
+    let mut waves = vec![vec![]; wave_of.iter().max().map_or(0, |w| w + 1)];
+    for (i, w) in wave_of.iter().enumerate() {
+        waves[*w].push(i);
+    }
+    waves
+}
