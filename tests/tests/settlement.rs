@@ -295,3 +295,43 @@ async fn margin_account_of_another_program_is_refused() {
     assert_anchor_error(v.ex.send(&[batch], &[&matcher]).await, ErrorCode::AccountOwnedByWrongProgram);
     v.assert_unchanged(0, 0, &[&t, &m], &before).await;
 }
+
+#[tokio::test]
+async fn a_full_batch_posts_as_a_v0_transaction_through_a_lookup_table() {
+    use clearshard_client::packing::{batch_transaction, serialized_len, BatchShape, MAX_TX_BYTES};
+    let mut v = Venue::new(1).await;
+    let maker = v.account(0, 100_000 * USDC).await;
+    let mut takers = vec![];
+    for _ in 0..15 {
+        takers.push(v.account(0, 10_000 * USDC).await);
+    }
+    // As many fills as the byte limit allows: the takers trade 5-6 times each.
+    let mut fills_count = 1;
+    while (BatchShape { shards: 1, markets: 1, margin_accounts: 16, fills: fills_count + 1 }).fits() {
+        fills_count += 1;
+    }
+    assert!(fills_count >= 60, "{fills_count}");
+    let fills: Vec<Fill> = (0..fills_count).map(|i| fill(1 + (i % 15) as u8, 0, 0, i % 3 != 0, 2, BTC_TICKS)).collect();
+    let mut accounts: Vec<&Account> = vec![&maker];
+    accounts.extend(takers.iter());
+    let settle = v.settle_ix(0, 0, &[BTC], &accounts, &fills);
+    let matcher_key = v.matcher.pubkey();
+    let addresses = settle.accounts.iter().map(|a| a.pubkey).filter(|k| *k != matcher_key).collect::<Vec<_>>();
+    let table = v.ex.create_lookup_table(&addresses).await;
+    let shape = BatchShape { shards: 1, markets: 1, margin_accounts: 16, fills: fills_count };
+    let tx = batch_transaction(&v.matcher, settle, shape.compute_units(), &table, v.ex.blockhash()).unwrap();
+    assert!(serialized_len(&tx) <= MAX_TX_BYTES);
+    v.ex.send_versioned(tx).await.unwrap();
+    // Taker i buys on two of every three of its fills, 2 lots each.
+    let mut maker_net = 0i64;
+    for (i, t) in takers.iter().enumerate() {
+        let own: Vec<&Fill> = fills.iter().filter(|f| f.taker as usize == i + 1).collect();
+        let net: i64 = own.iter().map(|f| f.taker_delta()).sum();
+        maker_net -= net;
+        let pos = v.ex.margin(t.address).await.portfolio.position(BTC).map_or(0, |p| p.base_lots);
+        assert_eq!(pos, net, "taker {i}");
+    }
+    assert_eq!(v.ex.margin(maker.address).await.portfolio.position(BTC).unwrap().base_lots, maker_net);
+    assert_eq!(v.ex.shard(0).await.markets[BTC as usize].fills, fills_count as u64);
+    v.ex.assert_conserved().await;
+}

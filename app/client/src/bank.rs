@@ -304,8 +304,10 @@ impl TestExchange {
         self.send_admin(&[ix]).await
     }
 
+    /// A funded matcher key, registered: it signs and pays for its batches.
     pub async fn register_matcher(&mut self) -> Keypair {
         let matcher = Keypair::new();
+        self.airdrop(&matcher.pubkey(), 10_000_000_000).await;
         self.send_admin(&[ix::register_matcher(self.admin.pubkey(), matcher.pubkey())]).await.expect("register_matcher");
         matcher
     }
