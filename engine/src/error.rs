@@ -37,6 +37,18 @@ pub enum EngineError {
     InvalidOraclePrice,
     /// Oracle confidence interval is wider than the market allows.
     OracleConfidenceTooWide,
+    /// The account's maintenance health is not negative.
+    NotLiquidatable,
+    /// The liquidatee holds no position in that market.
+    NoPositionToLiquidate,
+    /// More lots than needed to restore the liquidatee.
+    LiquidationExceedsAllowed,
+    /// The liquidation did not improve the liquidatee's health.
+    LiquidationDidNotImprove,
+    /// The liquidator would end below initial margin.
+    LiquidatorUnderInitialMargin,
+    /// The account still has positions or non-negative collateral.
+    NotBankrupt,
 }
 
 /// A failed batch: which fill, and why. Health failures name the last fill

@@ -15,6 +15,7 @@ pub mod error;
 pub mod fill;
 pub mod health;
 pub mod limits;
+pub mod liquidation;
 pub mod market;
 pub mod math;
 pub mod oracle;

@@ -26,7 +26,12 @@ pub struct MarketParams {
     /// Oracle prices older than this block settlement.
     pub max_staleness_secs: u32,
     pub base_decimals: u8,
-    pub _padding: [u8; 7],
+    pub _padding: [u8; 3],
+    /// Fee a liquidatee pays on the notional a liquidator takes over; below
+    /// the maintenance ratio, so that liquidation always restores health.
+    pub liquidation_fee_bps: u16,
+    /// Part of that fee (of 10_000) that goes to the insurance fund.
+    pub liquidation_insurance_share_bps: u16,
 }
 const _: () = assert!(core::mem::size_of::<MarketParams>() == 48);
 
@@ -38,6 +43,7 @@ pub enum InvalidMarketParams {
     Fees,
     Band,
     OracleLimits,
+    Liquidation,
 }
 
 impl MarketParams {
@@ -59,6 +65,9 @@ impl MarketParams {
         }
         if self.max_staleness_secs == 0 || self.max_confidence_bps as u64 > BPS {
             return Err(InvalidMarketParams::OracleLimits);
+        }
+        if self.liquidation_fee_bps >= mm || self.liquidation_insurance_share_bps as u64 > BPS {
+            return Err(InvalidMarketParams::Liquidation);
         }
         Ok(())
     }
@@ -93,7 +102,9 @@ mod tests {
             max_confidence_bps: 100,
             max_staleness_secs: 60,
             base_decimals: 6,
-            _padding: [0; 7],
+            _padding: [0; 3],
+            liquidation_fee_bps: 250,
+            liquidation_insurance_share_bps: 5_000,
         }
     }
 
@@ -111,6 +122,7 @@ mod tests {
         assert_eq!(bad(|p| p.taker_fee_bps = 500), Err(InvalidMarketParams::Fees));
         assert_eq!(bad(|p| p.band_bps = 0), Err(InvalidMarketParams::Band));
         assert_eq!(bad(|p| p.max_staleness_secs = 0), Err(InvalidMarketParams::OracleLimits));
+        assert_eq!(bad(|p| p.liquidation_fee_bps = 500), Err(InvalidMarketParams::Liquidation));
     }
 
     #[test]

@@ -63,7 +63,9 @@ mod tests {
             max_confidence_bps: 50,
             max_staleness_secs: 30,
             base_decimals: 9,
-            _padding: [0; 7],
+            _padding: [0; 3],
+        liquidation_fee_bps: 250,
+        liquidation_insurance_share_bps: 5_000,
         }
     }
 

@@ -18,7 +18,9 @@ fn market(id: u16, oracle: u64) -> BatchMarket {
         max_confidence_bps: 100,
         max_staleness_secs: 60,
         base_decimals: 0,
-        _padding: [0; 7],
+        _padding: [0; 3],
+        liquidation_fee_bps: 250,
+        liquidation_insurance_share_bps: 5_000,
     };
     BatchMarket::new(RiskMarket { id, params, oracle_price: oracle }, [0, 0])
 }

@@ -109,6 +109,23 @@ impl Venue {
         self.ex.send(&[ix], &[&matcher]).await
     }
 
+    /// `liqor`'s owner liquidates `lots` of `liqee`'s position in `market`.
+    pub async fn liquidate(&mut self, liqor: &Account, liqee: &Account, market: u16, lots: u64, markets: &[u16]) -> Result<(), BanksClientError> {
+        let accounts = ix::LiquidationAccounts {
+            liquidator: liqor.trader.key(),
+            liqee: (liqee.address, liqee.shard),
+            liqor: (liqor.address, liqor.shard),
+        };
+        self.ex.send(&[ix::liquidate(&accounts, market, lots, markets)], &[&liqor.trader.keypair]).await
+    }
+
+    /// The most lots the program lets a liquidator take now (the client runs the engine's own math).
+    pub async fn liquidatable_lots(&mut self, liqee: &Account, market: u16, markets: &[u16]) -> Result<u64, clearshard_engine::EngineError> {
+        let risk = self.ex.risk_markets(markets).await;
+        let portfolio = self.ex.margin(liqee.address).await.portfolio;
+        clearshard_engine::liquidation::liquidatable_lots(&portfolio, &risk, market)
+    }
+
     pub async fn next_sequence(&mut self, shard: u16) -> u64 {
         let index = self.ex.load::<clearshard::state::Matcher>(pda::matcher(&self.matcher.pubkey())).await.index;
         self.ex.shard(shard).await.next_sequence[index as usize]

@@ -30,7 +30,7 @@ pub fn run(engine: &Path, out: &Path) -> Result<(), String> {
 
     println!("| figure | value | how |");
     println!("|---|---|---|");
-    for size in [1, 8, 32, 55] {
+    for size in [1, 8, 32, 64] {
         if let Some(v) = results.get(&format!("engine_cu_per_fill_b{size}")) {
             println!("| engine CU per fill, batch of {size} | {v} | SBF harness in LiteSVM |");
         }

@@ -19,7 +19,7 @@ use anchor_lang::solana_program::instruction::{error::InstructionError, Instruct
 use anchor_lang::solana_program::program_pack::Pack;
 use anchor_lang::{Discriminator, ZeroCopy};
 use clearshard::instructions::{MarketConfig, MatcherLimits};
-use clearshard::state::{Exchange, MarginAccount, Shard};
+use clearshard::state::{Exchange, MarginAccount, Market, PriceFeed, Shard};
 use solana_keypair::Keypair;
 use solana_program_test::{processor, BanksClientError, ProgramTest, ProgramTestContext};
 use solana_signer::Signer;
@@ -338,6 +338,26 @@ impl TestExchange {
 
     pub fn blockhash(&self) -> solana_message::Hash {
         self.ctx.last_blockhash
+    }
+
+    /// Markets as the program's risk checks see them now (oracle price per lot).
+    pub async fn risk_markets(&mut self, ids: &[u16]) -> Vec<clearshard_engine::RiskMarket> {
+        let quote_decimals = self.exchange().await.quote_decimals;
+        let mut out = vec![];
+        for id in ids {
+            let market: Market = self.load(pda::market(*id)).await;
+            let feed: PriceFeed = self.load(pda::price_feed(*id)).await;
+            let oracle_price = feed.reading().price_per_lot(&market.params, quote_decimals).expect("oracle price");
+            out.push(clearshard_engine::RiskMarket { id: *id, params: market.params, oracle_price });
+        }
+        out
+    }
+
+    /// Funds the insurance fund with `amount` fresh tokens.
+    pub async fn fund_insurance(&mut self, amount: u64) {
+        let funder = self.trader(amount).await;
+        let ix = ix::deposit_insurance(funder.key(), funder.token_account, amount);
+        self.send(&[ix], &[&funder.keypair]).await.expect("deposit_insurance");
     }
 
     /// Moves the bank clock forward (oracle staleness).

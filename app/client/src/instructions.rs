@@ -220,3 +220,49 @@ pub fn rebalance_vaults(from_shard: u16, to_shard: u16) -> Instruction {
     };
     build(accounts, instruction::RebalanceVaults {}, vec![])
 }
+
+/// `liqor` (owned by `liquidator`) takes `lots` of `liqee`'s position in
+/// `market`. `markets`: every market either account holds.
+pub struct LiquidationAccounts {
+    pub liquidator: Pubkey,
+    pub liqee: (Pubkey, u16),
+    pub liqor: (Pubkey, u16),
+}
+
+pub fn liquidate(a: &LiquidationAccounts, market: u16, lots: u64, markets: &[u16]) -> Instruction {
+    let accounts = accounts::Liquidate {
+        liquidator: a.liquidator,
+        exchange: pda::exchange(),
+        liqee: a.liqee.0,
+        liqor: a.liqor.0,
+        liqee_shard: pda::shard(a.liqee.1),
+        liqor_shard: pda::shard(a.liqor.1),
+        liqee_vault: pda::vault(a.liqee.1),
+        insurance_vault: pda::insurance_vault(),
+        token_program: token_program(),
+    };
+    build(accounts, instruction::Liquidate { market_id: market, lots }, market_metas(markets))
+}
+
+pub fn resolve_bankruptcy(account: Pubkey, shard: u16) -> Instruction {
+    let accounts = accounts::ResolveBankruptcy {
+        exchange: pda::exchange(),
+        account,
+        shard: pda::shard(shard),
+        vault: pda::vault(shard),
+        insurance_vault: pda::insurance_vault(),
+        token_program: token_program(),
+    };
+    build(accounts, instruction::ResolveBankruptcy {}, vec![])
+}
+
+pub fn deposit_insurance(funder: Pubkey, source: Pubkey, amount: u64) -> Instruction {
+    let accounts = accounts::DepositInsurance {
+        funder,
+        exchange: pda::exchange(),
+        source,
+        insurance_vault: pda::insurance_vault(),
+        token_program: token_program(),
+    };
+    build(accounts, instruction::DepositInsurance { amount }, vec![])
+}

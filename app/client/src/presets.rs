@@ -22,6 +22,8 @@ pub fn btc_market() -> MarketConfig {
         max_confidence_bps: 100,
         max_staleness_secs: 60,
         base_decimals: 8,
+        liquidation_fee_bps: 250,
+        liquidation_insurance_share_bps: 5_000,
     }
 }
 

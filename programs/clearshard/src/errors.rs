@@ -108,6 +108,24 @@ pub enum ClearshardError {
     MarketIdNotNext,
     #[msg("matcher was revoked")]
     MatcherRevoked,
+    #[msg("account is not below maintenance margin")]
+    NotLiquidatable,
+    #[msg("liquidatee holds no position in that market")]
+    NoPositionToLiquidate,
+    #[msg("more lots than needed to restore the liquidatee")]
+    LiquidationExceedsAllowed,
+    #[msg("liquidation did not improve the liquidatee's health")]
+    LiquidationDidNotImprove,
+    #[msg("liquidator would end below initial margin")]
+    LiquidatorUnderInitialMargin,
+    #[msg("liquidator and liquidatee have the same owner")]
+    SelfLiquidation,
+    #[msg("account is not bankrupt (positions open or collateral not negative)")]
+    NotBankrupt,
+    #[msg("insurance fund is empty")]
+    InsuranceFundEmpty,
+    #[msg("not the exchange's insurance vault")]
+    WrongInsuranceVault,
 }
 
 impl From<EngineError> for ClearshardError {
@@ -130,6 +148,12 @@ impl From<EngineError> for ClearshardError {
             EngineError::MalformedBatch => ClearshardError::MalformedBatch,
             EngineError::InvalidOraclePrice => ClearshardError::InvalidOraclePrice,
             EngineError::OracleConfidenceTooWide => ClearshardError::OracleConfidenceTooWide,
+            EngineError::NotLiquidatable => ClearshardError::NotLiquidatable,
+            EngineError::NoPositionToLiquidate => ClearshardError::NoPositionToLiquidate,
+            EngineError::LiquidationExceedsAllowed => ClearshardError::LiquidationExceedsAllowed,
+            EngineError::LiquidationDidNotImprove => ClearshardError::LiquidationDidNotImprove,
+            EngineError::LiquidatorUnderInitialMargin => ClearshardError::LiquidatorUnderInitialMargin,
+            EngineError::NotBankrupt => ClearshardError::NotBankrupt,
         }
     }
 }

@@ -55,3 +55,23 @@ pub struct VaultsRebalanced {
     pub to_shard: u16,
     pub amount: u64,
 }
+
+#[event]
+pub struct Liquidated {
+    pub liqee: Pubkey,
+    pub liqor: Pubkey,
+    pub market: u16,
+    pub lots: u64,
+    pub price: u64,
+    pub fee: i64,
+    pub insurance: i64,
+    pub maintenance_after: i64,
+}
+
+#[event]
+pub struct BankruptcyResolved {
+    pub account: Pubkey,
+    pub covered: u64,
+    /// Deficit the insurance fund could not cover (stays on the account).
+    pub uncovered: u64,
+}

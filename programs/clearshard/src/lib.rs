@@ -104,4 +104,16 @@ pub mod clearshard {
     pub fn rebalance_vaults(ctx: Context<RebalanceVaults>) -> Result<()> {
         rebalance_vaults::handler(ctx)
     }
+
+    pub fn liquidate<'info>(ctx: Context<'info, Liquidate<'info>>, market_id: u16, lots: u64) -> Result<()> {
+        liquidate::handler(ctx, market_id, lots)
+    }
+
+    pub fn resolve_bankruptcy(ctx: Context<ResolveBankruptcy>) -> Result<()> {
+        resolve_bankruptcy::handler(ctx)
+    }
+
+    pub fn deposit_insurance(ctx: Context<DepositInsurance>, amount: u64) -> Result<()> {
+        deposit_insurance::handler(ctx, amount)
+    }
 }

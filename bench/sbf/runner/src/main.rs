@@ -131,7 +131,7 @@ fn test(vm: &mut Vm) -> Result<(), String> {
 fn bench(vm: &mut Vm, out: &str) -> Result<(), String> {
     let mut json = serde_json::Map::new();
     println!("{:>6} {:>10} {:>10}", "fills", "total CU", "CU/fill");
-    for size in [1usize, 8, 32, 55] {
+    for size in [1usize, 8, 32, 64] {
         let portfolios = workload::portfolios(size);
         let fills = workload::fills(size, portfolios.len());
         let settled = vm.settle(&portfolios, &fills)?;

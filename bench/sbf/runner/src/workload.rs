@@ -23,7 +23,9 @@ pub fn market_params() -> MarketParams {
         max_confidence_bps: 100,
         max_staleness_secs: 60,
         base_decimals: 8,
-        _padding: [0; 7],
+        _padding: [0; 3],
+        liquidation_fee_bps: 250,
+        liquidation_insurance_share_bps: 5_000,
     }
 }
 

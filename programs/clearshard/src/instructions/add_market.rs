@@ -18,6 +18,8 @@ pub struct MarketConfig {
     pub max_confidence_bps: u16,
     pub max_staleness_secs: u32,
     pub base_decimals: u8,
+    pub liquidation_fee_bps: u16,
+    pub liquidation_insurance_share_bps: u16,
 }
 
 impl MarketConfig {
@@ -34,7 +36,9 @@ impl MarketConfig {
             max_confidence_bps: self.max_confidence_bps,
             max_staleness_secs: self.max_staleness_secs,
             base_decimals: self.base_decimals,
-            _padding: [0; 7],
+            _padding: [0; 3],
+            liquidation_fee_bps: self.liquidation_fee_bps,
+            liquidation_insurance_share_bps: self.liquidation_insurance_share_bps,
         };
         params.validate().map_err(|_| error!(ClearshardError::InvalidMarketParams))?;
         Ok(params)

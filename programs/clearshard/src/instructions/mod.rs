@@ -6,9 +6,12 @@ pub mod close_margin_account;
 pub mod collateral_accounts;
 pub mod create_margin_account;
 pub mod deposit;
+pub mod deposit_insurance;
 pub mod initialize_exchange;
+pub mod liquidate;
 pub mod rebalance_vaults;
 pub mod register_matcher;
+pub mod resolve_bankruptcy;
 pub mod revoke_matcher;
 pub mod set_matcher_limits;
 pub mod set_pause;
@@ -31,11 +34,17 @@ pub use collateral_accounts::*;
 #[allow(ambiguous_glob_reexports)]
 pub use create_margin_account::*;
 #[allow(ambiguous_glob_reexports)]
+pub use deposit_insurance::*;
+#[allow(ambiguous_glob_reexports)]
 pub use initialize_exchange::*;
+#[allow(ambiguous_glob_reexports)]
+pub use liquidate::*;
 #[allow(ambiguous_glob_reexports)]
 pub use rebalance_vaults::*;
 #[allow(ambiguous_glob_reexports)]
 pub use register_matcher::*;
+#[allow(ambiguous_glob_reexports)]
+pub use resolve_bankruptcy::*;
 #[allow(ambiguous_glob_reexports)]
 pub use revoke_matcher::*;
 #[allow(ambiguous_glob_reexports)]

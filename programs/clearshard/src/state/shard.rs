@@ -73,6 +73,14 @@ impl Shard {
         Ok(())
     }
 
+    /// Moves a market's long open interest by `delta` lots (liquidations,
+    /// which are never refused for the cap).
+    pub fn add_open_interest(&mut self, market_id: u16, delta: i64) -> Result<()> {
+        let m = self.markets.get_mut(market_id as usize).ok_or(ClearshardError::UnknownMarket)?;
+        m.open_interest = m.open_interest.checked_add_signed(delta).ok_or(ClearshardError::MathOverflow)?;
+        Ok(())
+    }
+
     /// Books what a batch did to this shard's market stats.
     pub fn apply_flow(&mut self, market_id: u16, flow: &MarketFlow) -> Result<()> {
         if flow.fills == 0 && flow.fees == 0 && flow.open_interest_delta == 0 {

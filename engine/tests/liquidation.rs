@@ -1,0 +1,110 @@
+//! Liquidation in the engine: who may be liquidated, how much, at what price,
+//! and where the fee goes.
+
+use clearshard_engine::liquidation::{bankruptcy_deficit, liquidatable_lots, liquidate};
+use clearshard_engine::{EngineError, MarketParams, Portfolio, Position, RiskMarket};
+
+fn market(oracle: u64) -> RiskMarket {
+    let params = MarketParams {
+        tick_size: 1,
+        base_lot_size: 1,
+        max_open_interest_per_shard: u64::MAX,
+        initial_margin_bps: 1_000,
+        maintenance_margin_bps: 500,
+        taker_fee_bps: 5,
+        maker_fee_bps: 0,
+        band_bps: 500,
+        max_confidence_bps: 100,
+        max_staleness_secs: 60,
+        base_decimals: 0,
+        _padding: [0; 3],
+        liquidation_fee_bps: 250,
+        liquidation_insurance_share_bps: 4_000,
+    };
+    RiskMarket { id: 0, params, oracle_price: oracle }
+}
+
+/// Long 1_000 lots bought at 1_000 with 100_000 of margin (collateral after the buy: -900_000).
+fn long_account() -> Portfolio {
+    let mut p = Portfolio { collateral: -900_000, ..Default::default() };
+    p.positions[0] = Position { market_id: 0, base_lots: 1_000, cost_basis: 1_000_000, ..Default::default() };
+    p
+}
+
+#[test]
+fn healthy_account_is_not_liquidatable() {
+    let mut liqee = long_account();
+    let mut liqor = Portfolio { collateral: 1_000_000, ..Default::default() };
+    let m = [market(1_000)];
+    assert_eq!(liquidatable_lots(&liqee, &m, 0), Err(EngineError::NotLiquidatable));
+    assert_eq!(liquidate(&mut liqee, &mut liqor, &m, 0, 1), Err(EngineError::NotLiquidatable));
+}
+
+#[test]
+fn liquidation_restores_maintenance_with_the_fewest_lots() {
+    let m = [market(940)]; // equity 40_000, maintenance requirement 47_000
+    let liqee = long_account();
+    let before = liqee.health(&m[..]).unwrap();
+    assert_eq!(before.maintenance, 40_000 - 47_000);
+    let lots = liquidatable_lots(&liqee, &m, 0).unwrap();
+    // Buffer: a tenth of (-7_000 - -54_000) = 4_700 above zero; each lot gains
+    // 940 × (5% - 2.5%) = 23.5, so ceil(11_700 / 23.5) = 498 lots.
+    assert_eq!(lots, 498);
+    let liquidated = |n: u64| {
+        let (mut a, mut liqor) = (liqee, Portfolio { collateral: 1_000_000, ..Default::default() });
+        liquidate(&mut a, &mut liqor, &m, 0, n)
+    };
+    assert!(liquidated(498).unwrap().maintenance_after >= 4_700);
+    assert!(liquidated(497).unwrap().maintenance_after < 4_700);
+    assert_eq!(liquidated(499), Err(EngineError::LiquidationExceedsAllowed));
+}
+
+#[test]
+fn fee_is_split_and_no_money_is_created() {
+    let m = [market(940)];
+    let mut liqee = long_account();
+    let mut liqor = Portfolio { collateral: 1_000_000, ..Default::default() };
+    let lots = liquidatable_lots(&liqee, &m, 0).unwrap();
+    let total_before = liqee.collateral + liqor.collateral;
+    let out = liquidate(&mut liqee, &mut liqor, &m, 0, lots).unwrap();
+    let notional = (lots * 940) as i64;
+    assert_eq!(out.fee, (notional * 250 + 9_999) / 10_000);
+    assert_eq!(out.insurance, (out.fee * 4_000 + 9_999) / 10_000);
+    assert_eq!(out.reward + out.insurance, out.fee);
+    assert_eq!(liqee.collateral, -900_000 + notional - out.fee);
+    assert_eq!(liqor.collateral, 1_000_000 - notional + out.reward);
+    assert_eq!(liqee.collateral + liqor.collateral + out.insurance, total_before);
+    assert_eq!(liqee.position(0).unwrap().base_lots, 1_000 - lots as i64);
+    assert_eq!(liqor.position(0).unwrap().base_lots, lots as i64);
+}
+
+#[test]
+fn liquidator_must_stay_above_initial_margin() {
+    let m = [market(940)];
+    let mut liqee = long_account();
+    let mut liqor = Portfolio { collateral: 1_000, ..Default::default() };
+    let lots = liquidatable_lots(&liqee, &m, 0).unwrap();
+    assert_eq!(liquidate(&mut liqee, &mut liqor, &m, 0, lots), Err(EngineError::LiquidatorUnderInitialMargin));
+}
+
+#[test]
+fn short_positions_are_bought_back() {
+    let m = [market(1_060)];
+    let mut liqee = Portfolio { collateral: 1_100_000, ..Default::default() };
+    liqee.positions[0] = Position { market_id: 0, base_lots: -1_000, cost_basis: -1_000_000, ..Default::default() };
+    let mut liqor = Portfolio { collateral: 1_000_000, ..Default::default() };
+    let lots = liquidatable_lots(&liqee, &m, 0).unwrap();
+    let out = liquidate(&mut liqee, &mut liqor, &m, 0, lots).unwrap();
+    assert_eq!(liqee.position(0).unwrap().base_lots, -1_000 + lots as i64);
+    assert_eq!(liqor.position(0).unwrap().base_lots, -(lots as i64));
+    assert!(out.maintenance_after > out.maintenance_before);
+}
+
+#[test]
+fn bankruptcy_needs_no_positions_and_a_deficit() {
+    let mut p = Portfolio { collateral: -500, ..Default::default() };
+    assert_eq!(bankruptcy_deficit(&p), Ok(500));
+    p.collateral = 0;
+    assert_eq!(bankruptcy_deficit(&p), Err(EngineError::NotBankrupt));
+    assert_eq!(bankruptcy_deficit(&long_account()), Err(EngineError::NotBankrupt));
+}

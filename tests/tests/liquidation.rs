@@ -1,0 +1,252 @@
+//! Liquidation and bankruptcy: a price crash across shards, liquidators
+//! restoring accounts, the insurance fund absorbing a bankruptcy, and every
+//! malicious variant refused with its own error and nothing changed.
+
+use anchor_lang::error::ErrorCode;
+use clearshard::errors::ClearshardError;
+use clearshard_client::{instructions as ix, pda};
+use clearshard_tests::*;
+
+/// Long 100 BTC lots (600 USDC notional) on `margin` USDC, against a deep maker.
+async fn leveraged_long(v: &mut Venue, shard: u16, margin: u64) -> (Account, Account) {
+    let t = v.account(shard, margin).await;
+    let m = v.account(shard, 100_000 * USDC).await;
+    v.settle(shard, &[BTC], &[&t, &m], &[fill(0, 1, 0, true, 100, BTC_TICKS)]).await.unwrap();
+    (t, m)
+}
+
+/// BTC falls by `percent`.
+async fn crash(v: &mut Venue, percent: i64) {
+    v.ex.set_price(BTC, BTC_PRICE * (100 - percent) / 100, 0, PRICE_EXPO).await.unwrap();
+}
+
+#[tokio::test]
+async fn liquidating_a_healthy_account_is_refused() {
+    let mut v = Venue::new(1).await;
+    let (t, _) = leveraged_long(&mut v, 0, 100 * USDC).await;
+    let liqor = v.account(0, 10_000 * USDC).await;
+    let before = v.portfolios(&[&t, &liqor]).await;
+    assert_error(v.liquidate(&liqor, &t, BTC, 1, &[BTC]).await, ClearshardError::NotLiquidatable);
+    assert_eq!(v.portfolios(&[&t, &liqor]).await, before);
+    v.ex.assert_conserved().await;
+}
+
+#[tokio::test]
+async fn liquidation_restores_the_account_and_funds_insurance() {
+    let mut v = Venue::new(1).await;
+    let (t, _) = leveraged_long(&mut v, 0, 70 * USDC).await;
+    let liqor = v.account(0, 10_000 * USDC).await;
+    crash(&mut v, 5).await; // equity 40, maintenance requirement 28.5 -> still fine
+    assert_error(v.liquidate(&liqor, &t, BTC, 1, &[BTC]).await, ClearshardError::NotLiquidatable);
+    crash(&mut v, 8).await; // equity 22 < maintenance 27.6
+    let lots = v.liquidatable_lots(&t, BTC, &[BTC]).await.unwrap();
+    assert!(lots > 0 && lots < 100, "partial liquidation: {lots}");
+    let collateral_before = v.ex.margin(t.address).await.portfolio.collateral;
+    v.liquidate(&liqor, &t, BTC, lots, &[BTC]).await.unwrap();
+    let after = v.ex.margin(t.address).await.portfolio;
+    let risk = v.ex.risk_markets(&[BTC]).await;
+    assert!(after.health(&risk[..]).unwrap().maintenance >= 0);
+    assert_eq!(after.position(BTC).unwrap().base_lots, 100 - lots as i64);
+    assert_eq!(v.ex.margin(liqor.address).await.portfolio.position(BTC).unwrap().base_lots, lots as i64);
+    // Fee 2.5% of lots × 5.52 USDC, half to the insurance fund.
+    let notional = lots as i64 * 5_520_000;
+    let fee = (notional * 250 + 9_999) / 10_000;
+    assert_eq!(after.collateral, collateral_before + notional - fee);
+    let insurance = v.ex.token_balance(pda::insurance_vault()).await as i64;
+    assert_eq!(insurance, (fee * 5_000 + 9_999) / 10_000);
+    assert_eq!(v.ex.shard(0).await.markets[BTC as usize].open_interest, 100);
+    v.ex.assert_conserved().await;
+    // Back above maintenance: a second liquidation is refused.
+    v.ex.refresh_blockhash().await;
+    assert_error(v.liquidate(&liqor, &t, BTC, 1, &[BTC]).await, ClearshardError::NotLiquidatable);
+}
+
+#[tokio::test]
+async fn liquidation_across_shards_moves_claims_and_open_interest() {
+    let mut v = Venue::new(2).await;
+    let (t, _) = leveraged_long(&mut v, 0, 70 * USDC).await;
+    let liqor = v.account(1, 10_000 * USDC).await;
+    crash(&mut v, 8).await;
+    let lots = v.liquidatable_lots(&t, BTC, &[BTC]).await.unwrap();
+    v.liquidate(&liqor, &t, BTC, lots, &[BTC]).await.unwrap();
+    assert_eq!(v.ex.shard(0).await.markets[BTC as usize].open_interest, 100 - lots);
+    assert_eq!(v.ex.shard(1).await.markets[BTC as usize].open_interest, lots);
+    v.ex.assert_conserved().await;
+    // The liquidator paid for the position in shard 1; rebalancing settles the vaults.
+    assert!(v.ex.vault_imbalance(0).await < 0);
+    v.ex.send(&[ix::rebalance_vaults(1, 0)], &[]).await.unwrap();
+    assert_eq!(v.ex.vault_imbalance(0).await, 0);
+    assert_eq!(v.ex.vault_imbalance(1).await, 0);
+    v.ex.assert_conserved().await;
+}
+
+#[tokio::test]
+async fn self_liquidation_is_refused() {
+    let mut v = Venue::new(2).await;
+    let (t, _) = leveraged_long(&mut v, 0, 70 * USDC).await;
+    crash(&mut v, 8).await;
+    // The same account, and another account of the same owner.
+    assert_error(v.liquidate(&t, &t, BTC, 1, &[BTC]).await, ClearshardError::SelfLiquidation);
+    let own = v.ex.create_margin_account(&t.trader, 1, 0).await.unwrap();
+    let own = Account { trader: clone_trader(&t), address: own, shard: 1 };
+    assert_error(v.liquidate(&own, &t, BTC, 1, &[BTC]).await, ClearshardError::SelfLiquidation);
+    v.ex.assert_conserved().await;
+}
+
+fn clone_trader(a: &Account) -> clearshard_client::bank::Trader {
+    clearshard_client::bank::Trader { keypair: a.trader.keypair.insecure_clone(), token_account: a.trader.token_account }
+}
+
+#[tokio::test]
+async fn liquidator_ending_under_initial_margin_is_refused() {
+    let mut v = Venue::new(1).await;
+    let (t, _) = leveraged_long(&mut v, 0, 70 * USDC).await;
+    let poor = v.account(0, 5 * USDC).await;
+    crash(&mut v, 8).await;
+    let lots = v.liquidatable_lots(&t, BTC, &[BTC]).await.unwrap();
+    let before = v.portfolios(&[&t, &poor]).await;
+    assert_error(v.liquidate(&poor, &t, BTC, lots, &[BTC]).await, ClearshardError::LiquidatorUnderInitialMargin);
+    assert_eq!(v.portfolios(&[&t, &poor]).await, before);
+    v.ex.assert_conserved().await;
+}
+
+#[tokio::test]
+async fn liquidating_more_than_allowed_is_refused() {
+    let mut v = Venue::new(1).await;
+    let (t, _) = leveraged_long(&mut v, 0, 70 * USDC).await;
+    let liqor = v.account(0, 10_000 * USDC).await;
+    crash(&mut v, 8).await;
+    let lots = v.liquidatable_lots(&t, BTC, &[BTC]).await.unwrap();
+    let before = v.portfolios(&[&t, &liqor]).await;
+    assert_error(v.liquidate(&liqor, &t, BTC, lots + 1, &[BTC]).await, ClearshardError::LiquidationExceedsAllowed);
+    assert_error(v.liquidate(&liqor, &t, ETH, 1, &[BTC, ETH]).await, ClearshardError::NoPositionToLiquidate);
+    assert_eq!(v.portfolios(&[&t, &liqor]).await, before);
+    v.ex.assert_conserved().await;
+}
+
+#[tokio::test]
+async fn liquidation_with_a_stale_or_foreign_oracle_is_refused() {
+    let mut v = Venue::new(1).await;
+    let (t, _) = leveraged_long(&mut v, 0, 70 * USDC).await;
+    let liqor = v.account(0, 10_000 * USDC).await;
+    crash(&mut v, 8).await;
+    let lots = v.liquidatable_lots(&t, BTC, &[BTC]).await.unwrap();
+    let before = v.portfolios(&[&t, &liqor]).await;
+    let accounts = ix::LiquidationAccounts { liquidator: liqor.trader.key(), liqee: (t.address, 0), liqor: (liqor.address, 0) };
+    let mut foreign = ix::liquidate(&accounts, BTC, lots, &[BTC]);
+    let last = foreign.accounts.len() - 1;
+    foreign.accounts[last].pubkey = pda::price_feed(ETH);
+    assert_error(v.ex.send(&[foreign], &[&liqor.trader.keypair]).await, ClearshardError::WrongOracle);
+    let mut not_a_feed = ix::liquidate(&accounts, BTC, lots, &[BTC]);
+    not_a_feed.accounts[last].pubkey = pda::market(BTC);
+    assert_error(v.ex.send(&[not_a_feed], &[&liqor.trader.keypair]).await, ClearshardError::WrongOracle);
+    // A market whose position is held but not supplied.
+    assert_error(v.liquidate(&liqor, &t, BTC, lots, &[]).await, ClearshardError::MissingMarket);
+    v.ex.advance_clock(61).await;
+    assert_error(v.liquidate(&liqor, &t, BTC, lots, &[BTC]).await, ClearshardError::StaleOracle);
+    assert_eq!(v.portfolios(&[&t, &liqor]).await, before);
+    v.ex.assert_conserved().await;
+}
+
+#[tokio::test]
+async fn liquidation_needs_the_liquidators_own_account_and_the_right_vaults() {
+    let mut v = Venue::new(2).await;
+    let (t, _) = leveraged_long(&mut v, 0, 70 * USDC).await;
+    let liqor = v.account(0, 10_000 * USDC).await;
+    let bystander = v.account(0, 10_000 * USDC).await;
+    crash(&mut v, 8).await;
+    let lots = v.liquidatable_lots(&t, BTC, &[BTC]).await.unwrap();
+    // Signing as the liquidator while naming someone else's account as the taker of the position.
+    let accounts = ix::LiquidationAccounts { liquidator: liqor.trader.key(), liqee: (t.address, 0), liqor: (bystander.address, 0) };
+    let r = v.ex.send(&[ix::liquidate(&accounts, BTC, lots, &[BTC])], &[&liqor.trader.keypair]).await;
+    assert_error(r, ClearshardError::NotOwner);
+    let accounts = ix::LiquidationAccounts { liquidator: liqor.trader.key(), liqee: (t.address, 0), liqor: (liqor.address, 0) };
+    let mut wrong_vault = ix::liquidate(&accounts, BTC, lots, &[BTC]);
+    wrong_vault.accounts[7].pubkey = pda::vault(0);
+    let r = v.ex.send(&[wrong_vault], &[&liqor.trader.keypair]).await;
+    assert_anchor_error(r, ErrorCode::ConstraintDuplicateMutableAccount);
+    let mut other_shard = ix::liquidate(&accounts, BTC, lots, &[BTC]);
+    other_shard.accounts[4].pubkey = pda::shard(1);
+    other_shard.accounts[6].pubkey = pda::vault(1);
+    let r = v.ex.send(&[other_shard], &[&liqor.trader.keypair]).await;
+    assert_error(r, ClearshardError::MarginAccountOfAnotherShard);
+    v.ex.assert_conserved().await;
+}
+
+#[tokio::test]
+async fn price_crash_liquidations_across_shards_and_a_bankruptcy() {
+    let mut v = Venue::new(4).await;
+    v.ex.fund_insurance(100 * USDC).await;
+    let mut longs = vec![];
+    for shard in 0..4 {
+        longs.push(leveraged_long(&mut v, shard, 70 * USDC).await.0);
+    }
+    // One account with almost no margin: a 20% gap leaves it under water.
+    let (reckless, _) = leveraged_long(&mut v, 1, 61 * USDC).await;
+    let liquidators = [v.account(0, 50_000 * USDC).await, v.account(3, 50_000 * USDC).await];
+    v.ex.assert_conserved().await;
+
+    crash(&mut v, 8).await;
+    for (i, account) in longs.iter().enumerate() {
+        let lots = v.liquidatable_lots(account, BTC, &[BTC]).await.unwrap();
+        v.liquidate(&liquidators[i % 2], account, BTC, lots, &[BTC]).await.unwrap();
+        let risk = v.ex.risk_markets(&[BTC]).await;
+        assert!(v.ex.margin(account.address).await.portfolio.health(&risk[..]).unwrap().maintenance >= 0);
+        v.ex.assert_conserved().await;
+    }
+
+    crash(&mut v, 20).await;
+    // Under water: the whole position goes, and collateral stays negative.
+    let lots = v.liquidatable_lots(&reckless, BTC, &[BTC]).await.unwrap();
+    assert_eq!(lots, 100);
+    v.liquidate(&liquidators[0], &reckless, BTC, lots, &[BTC]).await.unwrap();
+    v.ex.assert_conserved().await;
+    let deficit = -v.ex.margin(reckless.address).await.portfolio.collateral;
+    assert!(deficit > 0);
+    let insurance_before = v.ex.token_balance(pda::insurance_vault()).await;
+    v.ex.send(&[ix::resolve_bankruptcy(reckless.address, 1)], &[]).await.unwrap();
+    assert_eq!(v.ex.margin(reckless.address).await.portfolio.collateral, 0);
+    assert_eq!(v.ex.token_balance(pda::insurance_vault()).await, insurance_before - deficit as u64);
+    v.ex.assert_conserved().await;
+    // Nothing left to resolve.
+    v.ex.refresh_blockhash().await;
+    assert_error(v.ex.send(&[ix::resolve_bankruptcy(reckless.address, 1)], &[]).await, ClearshardError::NotBankrupt);
+    // Rebalancing makes every vault whole again.
+    for _ in 0..8 {
+        let mut imbalance = vec![];
+        for s in 0..4 {
+            imbalance.push((v.ex.vault_imbalance(s).await, s));
+        }
+        let (surplus, from) = *imbalance.iter().max().unwrap();
+        let (deficit, to) = *imbalance.iter().min().unwrap();
+        if surplus <= 0 || deficit >= 0 {
+            break;
+        }
+        v.ex.send(&[ix::rebalance_vaults(from, to)], &[]).await.unwrap();
+    }
+    for s in 0..4 {
+        assert_eq!(v.ex.vault_imbalance(s).await, 0);
+    }
+    v.ex.assert_conserved().await;
+}
+
+#[tokio::test]
+async fn bankruptcy_needs_a_bankrupt_account_and_an_insurance_fund() {
+    let mut v = Venue::new(1).await;
+    let (t, _) = leveraged_long(&mut v, 0, 61 * USDC).await;
+    assert_error(v.ex.send(&[ix::resolve_bankruptcy(t.address, 0)], &[]).await, ClearshardError::NotBankrupt);
+    let liqor = v.account(0, 50_000 * USDC).await;
+    crash(&mut v, 20).await;
+    v.liquidate(&liqor, &t, BTC, 100, &[BTC]).await.unwrap();
+    // The liquidation fee's insurance share is the whole fund: less than the deficit.
+    let fund = v.ex.token_balance(pda::insurance_vault()).await;
+    let deficit = -v.ex.margin(t.address).await.portfolio.collateral as u64;
+    assert!(fund < deficit);
+    v.ex.refresh_blockhash().await;
+    v.ex.send(&[ix::resolve_bankruptcy(t.address, 0)], &[]).await.unwrap();
+    assert_eq!(v.ex.token_balance(pda::insurance_vault()).await, 0);
+    assert_eq!(v.ex.margin(t.address).await.portfolio.collateral, -((deficit - fund) as i64));
+    v.ex.refresh_blockhash().await;
+    assert_error(v.ex.send(&[ix::resolve_bankruptcy(t.address, 0)], &[]).await, ClearshardError::InsuranceFundEmpty);
+    v.ex.assert_conserved().await;
+}
