@@ -49,6 +49,8 @@ pub enum EngineError {
     LiquidatorUnderInitialMargin,
     /// The account still has positions or non-negative collateral.
     NotBankrupt,
+    /// The oracle account's bytes are not a price update.
+    OracleAccountMalformed,
 }
 
 /// A failed batch: which fill, and why. Health failures name the last fill

@@ -39,6 +39,49 @@ impl OracleReading {
     }
 }
 
+/// Anchor discriminator of Pyth's `PriceUpdateV2`: `sha256("account:PriceUpdateV2")[..8]`.
+pub const PYTH_PRICE_UPDATE_V2_DISCRIMINATOR: [u8; 8] = [34, 241, 35, 99, 157, 126, 244, 205];
+
+/// What settlement reads of a Pyth pull-oracle `PriceUpdateV2` account
+/// (Borsh: discriminator, write authority, verification level, price
+/// message, posted slot).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PythPriceUpdate {
+    pub feed_id: [u8; 32],
+    pub reading: OracleReading,
+    pub publish_time: i64,
+    /// Verified by a full quorum of Wormhole guardians (not `Partial`).
+    pub fully_verified: bool,
+}
+
+impl PythPriceUpdate {
+    pub fn decode(data: &[u8]) -> Result<PythPriceUpdate, EngineError> {
+        let malformed = EngineError::OracleAccountMalformed;
+        if !data.starts_with(&PYTH_PRICE_UPDATE_V2_DISCRIMINATOR) {
+            return Err(malformed);
+        }
+        // Verification level: tag 0 = Partial { num_signatures: u8 }, tag 1 = Full.
+        let (fully_verified, at) = match data.get(40) {
+            Some(0) => (false, 42),
+            Some(1) => (true, 41),
+            _ => return Err(malformed),
+        };
+        let message = data.get(at..at + 32 + 8 + 8 + 4 + 8).ok_or(malformed)?;
+        let mut feed_id = [0u8; 32];
+        feed_id.copy_from_slice(&message[..32]);
+        let le8 = |from: usize| {
+            let mut b = [0u8; 8];
+            b.copy_from_slice(&message[from..from + 8]);
+            b
+        };
+        let price = i64::from_le_bytes(le8(32));
+        let confidence = u64::from_le_bytes(le8(40));
+        let expo = i32::from_le_bytes([message[48], message[49], message[50], message[51]]);
+        let publish_time = i64::from_le_bytes(le8(52));
+        Ok(PythPriceUpdate { feed_id, reading: OracleReading { price, confidence, expo }, publish_time, fully_verified })
+    }
+}
+
 fn pow10(exp: i64) -> Result<u128, EngineError> {
     u32::try_from(exp)
         .ok()
@@ -74,6 +117,35 @@ mod tests {
         // 150.25 USD per token, 6-decimal quote: one lot (0.01 token) = 1.5025 USD = 1_502_500 native.
         let r = OracleReading { price: 15_025_000_000, confidence: 1_000_000, expo: -8 };
         assert_eq!(r.price_per_lot(&market(), 6), Ok(1_502_500));
+    }
+
+    #[test]
+    fn decodes_pyth_price_updates_of_both_verification_levels() {
+        let mut full = [0u8; 133];
+        full[..8].copy_from_slice(&PYTH_PRICE_UPDATE_V2_DISCRIMINATOR);
+        full[40] = 1;
+        full[41..73].copy_from_slice(&[7u8; 32]);
+        full[73..81].copy_from_slice(&15_025_000_000i64.to_le_bytes());
+        full[81..89].copy_from_slice(&1_000u64.to_le_bytes());
+        full[89..93].copy_from_slice(&(-8i32).to_le_bytes());
+        full[93..101].copy_from_slice(&1_700_000_000i64.to_le_bytes());
+        let update = PythPriceUpdate::decode(&full).unwrap();
+        assert_eq!(update.feed_id, [7u8; 32]);
+        assert_eq!(update.reading, OracleReading { price: 15_025_000_000, confidence: 1_000, expo: -8 });
+        assert_eq!(update.publish_time, 1_700_000_000);
+        assert!(update.fully_verified);
+        // Partial { num_signatures: 5 } shifts the message by one byte.
+        let mut partial = [0u8; 134];
+        partial[..41].copy_from_slice(&full[..41]);
+        partial[40] = 0;
+        partial[41] = 5;
+        partial[42..].copy_from_slice(&full[41..]);
+        let update = PythPriceUpdate::decode(&partial).unwrap();
+        assert!(!update.fully_verified);
+        assert_eq!(update.publish_time, 1_700_000_000);
+        assert_eq!(PythPriceUpdate::decode(&full[..90]), Err(EngineError::OracleAccountMalformed));
+        full[0] ^= 1;
+        assert_eq!(PythPriceUpdate::decode(&full), Err(EngineError::OracleAccountMalformed));
     }
 
     #[test]

@@ -103,7 +103,11 @@ fn batch_discriminators_are_one_byte_and_unambiguous() {
     let short = [clearshard::SETTLE_BATCH_DISCRIMINATOR, clearshard::SETTLE_CROSS_BATCH_DISCRIMINATOR];
     assert_eq!(i::SettleBatch::DISCRIMINATOR, &short[..1]);
     assert_eq!(i::SettleCrossBatch::DISCRIMINATOR, &short[1..]);
-    let others: [&[u8]; 16] = [
+    let others: [&[u8]; 19] = [
+        i::Liquidate::DISCRIMINATOR,
+        i::ResolveBankruptcy::DISCRIMINATOR,
+        i::DepositInsurance::DISCRIMINATOR,
+        i::SetMarketOracle::DISCRIMINATOR,
         i::InitializeExchange::DISCRIMINATOR,
         i::AddShard::DISCRIMINATOR,
         i::AddMarket::DISCRIMINATOR,
@@ -119,9 +123,8 @@ fn batch_discriminators_are_one_byte_and_unambiguous() {
         i::TransferCollateral::DISCRIMINATOR,
         i::CloseMarginAccount::DISCRIMINATOR,
         i::RebalanceVaults::DISCRIMINATOR,
-        i::SettleBatch::DISCRIMINATOR,
     ];
-    for d in &others[..15] {
+    for d in &others {
         assert_eq!(d.len(), 8);
         assert!(!short.contains(&d[0]), "an 8-byte discriminator starts with a batch byte: {d:?}");
     }

@@ -72,6 +72,42 @@ pub fn error_code(err: &BanksClientError) -> Option<u32> {
     }
 }
 
+/// A Pyth price update as the receiver program stores it (`PriceUpdateV2`).
+#[derive(Clone, Copy, Debug)]
+pub struct PythPrice {
+    pub feed_id: [u8; 32],
+    pub price: i64,
+    pub confidence: u64,
+    pub expo: i32,
+    pub publish_time: i64,
+    /// `None`: fully verified; `Some(n)`: partially, with `n` signatures.
+    pub partial_signatures: Option<u8>,
+}
+
+impl PythPrice {
+    /// Borsh layout: discriminator, write authority, verification level,
+    /// price message (feed id, price, conf, exponent, publish time, previous
+    /// publish time, EMA price, EMA conf), posted slot.
+    pub fn encode(&self) -> Vec<u8> {
+        let mut d = clearshard_engine::oracle::PYTH_PRICE_UPDATE_V2_DISCRIMINATOR.to_vec();
+        d.extend_from_slice(&[9u8; 32]);
+        match self.partial_signatures {
+            None => d.push(1),
+            Some(n) => d.extend_from_slice(&[0, n]),
+        }
+        d.extend_from_slice(&self.feed_id);
+        d.extend_from_slice(&self.price.to_le_bytes());
+        d.extend_from_slice(&self.confidence.to_le_bytes());
+        d.extend_from_slice(&self.expo.to_le_bytes());
+        d.extend_from_slice(&self.publish_time.to_le_bytes());
+        d.extend_from_slice(&(self.publish_time - 1).to_le_bytes());
+        d.extend_from_slice(&self.price.to_le_bytes());
+        d.extend_from_slice(&self.confidence.to_le_bytes());
+        d.extend_from_slice(&0u64.to_le_bytes());
+        d
+    }
+}
+
 /// A trader: a funded keypair with a collateral token account.
 pub struct Trader {
     pub keypair: Keypair,
@@ -358,6 +394,19 @@ impl TestExchange {
         let funder = self.trader(amount).await;
         let ix = ix::deposit_insurance(funder.key(), funder.token_account, amount);
         self.send(&[ix], &[&funder.keypair]).await.expect("deposit_insurance");
+    }
+
+    /// Stores raw account bytes at `address` (for accounts of other programs).
+    pub fn set_raw_account(&mut self, address: Pubkey, owner: Pubkey, data: &[u8]) {
+        let mut account = solana_account::AccountSharedData::new(1_000_000_000, data.len(), &owner);
+        account.set_data_from_slice(data);
+        self.ctx.set_account(&address, &account);
+    }
+
+    /// Writes a Pyth `PriceUpdateV2` account at `address`, owned by the Pyth
+    /// receiver (or by `owner` to test impersonation), with the given message.
+    pub fn set_pyth_price(&mut self, address: Pubkey, owner: Pubkey, update: &PythPrice) {
+        self.set_raw_account(address, owner, &update.encode());
     }
 
     /// Moves the bank clock forward (oracle staleness).

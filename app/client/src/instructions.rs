@@ -61,6 +61,12 @@ pub fn update_market(admin: Pubkey, id: u16, config: MarketConfig) -> Instructio
     build(accounts, instruction::UpdateMarket { config }, vec![])
 }
 
+/// Points market `id` at `oracle`: kind 0 the built-in feed, kind 1 a Pyth update carrying `feed_id`.
+pub fn set_market_oracle(admin: Pubkey, id: u16, kind: u8, oracle: Pubkey, feed_id: [u8; 32]) -> Instruction {
+    let accounts = accounts::SetMarketOracle { admin, exchange: pda::exchange(), market: pda::market(id), oracle };
+    build(accounts, instruction::SetMarketOracle { kind, feed_id }, vec![])
+}
+
 pub fn set_price(admin: Pubkey, market: u16, price: i64, confidence: u64, expo: i32) -> Instruction {
     let accounts = accounts::SetPrice { admin, exchange: pda::exchange(), price_feed: pda::price_feed(market) };
     build(accounts, instruction::SetPrice { price, confidence, expo }, vec![])
@@ -156,11 +162,18 @@ pub fn close_margin_account(owner: Pubkey, margin_account: Pubkey, shard: u16) -
     build(accounts, instruction::CloseMarginAccount {}, vec![])
 }
 
-/// `(market, oracle)` pairs, read-only, in the order given.
+/// `(market, oracle)` pairs, read-only, in the order given, with each
+/// market's built-in feed; see [`market_metas_with`] for other oracles.
 pub fn market_metas(markets: &[u16]) -> Vec<AccountMeta> {
+    let pairs: Vec<(u16, Pubkey)> = markets.iter().map(|id| (*id, pda::price_feed(*id))).collect();
+    market_metas_with(&pairs)
+}
+
+/// `(market, oracle)` pairs for markets whose oracle is given.
+pub fn market_metas_with(markets: &[(u16, Pubkey)]) -> Vec<AccountMeta> {
     markets
         .iter()
-        .flat_map(|id| [AccountMeta::new_readonly(pda::market(*id), false), AccountMeta::new_readonly(pda::price_feed(*id), false)])
+        .flat_map(|(id, oracle)| [AccountMeta::new_readonly(pda::market(*id), false), AccountMeta::new_readonly(*oracle, false)])
         .collect()
 }
 

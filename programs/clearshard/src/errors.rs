@@ -126,6 +126,16 @@ pub enum ClearshardError {
     InsuranceFundEmpty,
     #[msg("not the exchange's insurance vault")]
     WrongInsuranceVault,
+    #[msg("oracle account is not owned by the oracle's program")]
+    OracleOwnedByWrongProgram,
+    #[msg("oracle account is not a price update")]
+    OracleAccountMalformed,
+    #[msg("price update is for another feed")]
+    OracleFeedMismatch,
+    #[msg("price update is not fully verified")]
+    OracleNotFullyVerified,
+    #[msg("unknown oracle kind")]
+    InvalidOracleKind,
 }
 
 impl From<EngineError> for ClearshardError {
@@ -154,6 +164,7 @@ impl From<EngineError> for ClearshardError {
             EngineError::LiquidationDidNotImprove => ClearshardError::LiquidationDidNotImprove,
             EngineError::LiquidatorUnderInitialMargin => ClearshardError::LiquidatorUnderInitialMargin,
             EngineError::NotBankrupt => ClearshardError::NotBankrupt,
+            EngineError::OracleAccountMalformed => ClearshardError::OracleAccountMalformed,
         }
     }
 }

@@ -46,6 +46,10 @@ pub mod clearshard {
         update_market::handler(ctx, config)
     }
 
+    pub fn set_market_oracle(ctx: Context<SetMarketOracle>, kind: u8, feed_id: [u8; 32]) -> Result<()> {
+        set_market_oracle::handler(ctx, kind, feed_id)
+    }
+
     pub fn set_price(ctx: Context<SetPrice>, price: i64, confidence: u64, expo: i32) -> Result<()> {
         set_price::handler(ctx, price, confidence, expo)
     }

@@ -2,7 +2,8 @@
 //! oracle prices, and margin accounts of the right shard, each exactly once.
 
 use crate::errors::ClearshardError;
-use crate::state::{MarginAccount, Market, PriceFeed};
+use crate::state::{MarginAccount, Market, PriceFeed, ORACLE_BUILTIN, ORACLE_PYTH, PYTH_RECEIVER_ID};
+use clearshard_engine::oracle::{OracleReading, PythPriceUpdate};
 use anchor_lang::error::ErrorCode;
 use anchor_lang::prelude::*;
 use anchor_lang::Discriminator;
@@ -10,8 +11,8 @@ use clearshard_engine::{RiskMarket, MAX_BATCH_MARKETS};
 use std::cell::RefMut;
 
 /// Reads `(market, oracle)` account pairs and returns each market with its
-/// oracle price per lot. Stale, wide or foreign oracles are refused: a circuit
-/// breaker, never a fallback.
+/// oracle price per lot. Stale, wide, unverified or foreign oracles are
+/// refused: a circuit breaker, never a fallback.
 pub fn load_markets<'info>(
     pairs: &'info [AccountInfo<'info>],
     quote_decimals: u8,
@@ -29,15 +30,34 @@ pub fn load_markets<'info>(
         if pair[1].key() != market.oracle {
             return Err(ClearshardError::WrongOracle.into());
         }
-        let feed = *AccountLoader::<PriceFeed>::try_from(&pair[1])?.load()?;
-        let age = now_unix.saturating_sub(feed.publish_time);
+        let (reading, publish_time) = read_oracle(&market, &pair[1])?;
+        let age = now_unix.saturating_sub(publish_time);
         if age > market.params.max_staleness_secs as i64 || age < 0 {
             return Err(ClearshardError::StaleOracle.into());
         }
-        let oracle_price = feed.reading().price_per_lot(&market.params, quote_decimals).map_err(ClearshardError::from)?;
+        let oracle_price = reading.price_per_lot(&market.params, quote_decimals).map_err(ClearshardError::from)?;
         markets.push(RiskMarket { id: market.id, params: market.params, oracle_price });
     }
     Ok(markets)
+}
+
+/// The price in `oracle` (already checked to be the market's account) and its publish time.
+fn read_oracle<'info>(market: &Market, oracle: &'info AccountInfo<'info>) -> Result<(OracleReading, i64)> {
+    match market.oracle_kind {
+        ORACLE_BUILTIN => {
+            let feed = *AccountLoader::<PriceFeed>::try_from(oracle)?.load()?;
+            Ok((feed.reading(), feed.publish_time))
+        }
+        ORACLE_PYTH => {
+            require_keys_eq!(*oracle.owner, PYTH_RECEIVER_ID, ClearshardError::OracleOwnedByWrongProgram);
+            let data = oracle.try_borrow_data()?;
+            let update = PythPriceUpdate::decode(&data).map_err(ClearshardError::from)?;
+            require!(update.feed_id == market.pyth_feed_id, ClearshardError::OracleFeedMismatch);
+            require!(update.fully_verified, ClearshardError::OracleNotFullyVerified);
+            Ok((update.reading, update.publish_time))
+        }
+        _ => Err(ClearshardError::InvalidOracleKind.into()),
+    }
 }
 
 /// Borrows a margin account for writing. The borrow doubles as the duplicate

@@ -4,8 +4,10 @@
 //!
 //! Accounts: margin accounts (data laid out as the program's `MarginAccount`:
 //! 8-byte discriminator, 40-byte header, then the 240-byte `Portfolio`).
-//! Instruction data: see [`BatchHeader`]. A refusal returns
-//! `(fill << 8) | (cause + 1)` as the custom error.
+//! Instruction data: an operation byte ([`SETTLE`] or [`LIQUIDATE`]), the
+//! market count, the clock, the markets ([`encode_markets`]), then the fills,
+//! or for a liquidation the market id (`u16`) and lots (`u64`). A refused
+//! batch returns `(fill << 8) | (cause + 1)` as the custom error.
 #![no_std]
 
 use clearshard_engine::batch::BatchMarket;
@@ -18,13 +20,16 @@ pub const PORTFOLIO_OFFSET: usize = 48;
 pub const MARGIN_ACCOUNT_LEN: usize = PORTFOLIO_OFFSET + size_of::<Portfolio>();
 /// One market in the instruction data: id, params, oracle price per lot, shard open interest.
 pub const MARKET_LEN: usize = 2 + size_of::<MarketParams>() + 8 + 8;
-/// Instruction data header: market count, then the clock.
-pub const HEADER_LEN: usize = 1 + 8;
+/// Instruction data header: operation, market count, then the clock.
+pub const HEADER_LEN: usize = 1 + 1 + 8;
+pub const SETTLE: u8 = 0;
+pub const LIQUIDATE: u8 = 1;
 
-/// Encodes the harness instruction data (used by the runner).
-pub fn encode_markets(markets: &[(u16, MarketParams, u64, u64)], now: i64, out: &mut [u8]) -> usize {
-    out[0] = markets.len() as u8;
-    out[1..9].copy_from_slice(&now.to_le_bytes());
+/// Encodes the harness instruction data up to the operation's own part.
+pub fn encode_markets(op: u8, markets: &[(u16, MarketParams, u64, u64)], now: i64, out: &mut [u8]) -> usize {
+    out[0] = op;
+    out[1] = markets.len() as u8;
+    out[2..10].copy_from_slice(&now.to_le_bytes());
     let mut at = HEADER_LEN;
     for (id, params, oracle, oi) in markets {
         out[at..at + 2].copy_from_slice(&id.to_le_bytes());
@@ -42,13 +47,13 @@ fn read_u64(data: &[u8], at: usize) -> u64 {
     u64::from_le_bytes(b)
 }
 
-/// Runs one batch. `portfolios` are the accounts in instruction order.
+/// Runs one operation. `portfolios` are the accounts in instruction order.
 pub fn run(portfolios: &mut [&mut Portfolio], data: &[u8]) -> u64 {
     if data.len() < HEADER_LEN {
         return 0xff;
     }
-    let count = data[0] as usize;
-    let now = read_u64(data, 1) as i64;
+    let count = data[1] as usize;
+    let now = read_u64(data, 2) as i64;
     let fills_at = HEADER_LEN + count * MARKET_LEN;
     if count > MAX_BATCH_MARKETS || data.len() < fills_at {
         return 0xff;
@@ -64,10 +69,33 @@ pub fn run(portfolios: &mut [&mut Portfolio], data: &[u8]) -> u64 {
     }
     // SAFETY: the first `count` entries were written above.
     let markets = unsafe { core::slice::from_raw_parts(markets.as_ptr() as *const BatchMarket, count) };
+    let rest = &data[fills_at..];
+    if data[0] == LIQUIDATE {
+        return liquidate(markets, portfolios, rest);
+    }
     let groups = [0u8; MAX_BATCH_ACCOUNTS];
-    match settle_fills(markets, portfolios, &groups[..portfolios.len()], &data[fills_at..], now) {
+    match settle_fills(markets, portfolios, &groups[..portfolios.len()], rest, now) {
         Ok(_) => 0,
         Err(e) => ((e.fill as u64) << 8) | (e.cause as u64 + 1),
+    }
+}
+
+/// The engine part of `liquidate`: accounts are the liquidatee and the liquidator.
+fn liquidate(markets: &[BatchMarket], portfolios: &mut [&mut Portfolio], args: &[u8]) -> u64 {
+    let [liqee, liqor] = portfolios else { return 0xfb };
+    if args.len() < 10 || markets.len() > MAX_BATCH_MARKETS {
+        return 0xfa;
+    }
+    let mut risk = [MaybeUninit::<RiskMarket>::uninit(); MAX_BATCH_MARKETS];
+    for (slot, m) in risk.iter_mut().zip(markets) {
+        slot.write(m.risk);
+    }
+    // SAFETY: the first `markets.len()` entries were written above.
+    let risk = unsafe { core::slice::from_raw_parts(risk.as_ptr() as *const RiskMarket, markets.len()) };
+    let market_id = u16::from_le_bytes([args[0], args[1]]);
+    match clearshard_engine::liquidation::liquidate(liqee, liqor, risk, market_id, read_u64(args, 2)) {
+        Ok(_) => 0,
+        Err(cause) => cause as u64 + 1,
     }
 }
 

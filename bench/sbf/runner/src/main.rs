@@ -8,7 +8,7 @@
 mod workload;
 
 use clearshard_engine::{Fill, Portfolio};
-use clearshard_sbf_harness::{encode_markets, run, MARGIN_ACCOUNT_LEN, PORTFOLIO_OFFSET};
+use clearshard_sbf_harness::{encode_markets, run, LIQUIDATE, MARGIN_ACCOUNT_LEN, PORTFOLIO_OFFSET, SETTLE};
 use litesvm::LiteSVM;
 use solana_account::Account;
 use solana_instruction::{AccountMeta, Instruction};
@@ -43,6 +43,11 @@ impl Vm {
 
     /// Stores `portfolios` as margin accounts, runs `fills` over them.
     fn settle(&mut self, portfolios: &[Portfolio], fills: &[Fill]) -> Result<Settled, String> {
+        self.run(portfolios, settle_data(fills))
+    }
+
+    /// Stores `portfolios` as margin accounts and runs the harness on `data`.
+    fn run(&mut self, portfolios: &[Portfolio], data: Vec<u8>) -> Result<Settled, String> {
         let mut metas = vec![];
         for p in portfolios {
             let key = Pubkey::new_unique();
@@ -52,7 +57,6 @@ impl Vm {
             self.svm.set_account(key, account).map_err(|e| format!("set_account: {e:?}"))?;
             metas.push(AccountMeta::new(key, false));
         }
-        let data = instruction_data(fills);
         let ix = Instruction { program_id: self.program, accounts: metas.clone(), data };
         let message = Message::new(&[ix], Some(&self.payer.pubkey()));
         let tx = Transaction::new(&[&self.payer], message, self.svm.latest_blockhash());
@@ -69,11 +73,23 @@ impl Vm {
     }
 }
 
-fn instruction_data(fills: &[Fill]) -> Vec<u8> {
+fn header(op: u8) -> Vec<u8> {
     let mut data = vec![0u8; 512];
-    let len = encode_markets(&workload::markets(), workload::NOW, &mut data);
+    let len = encode_markets(op, &workload::markets(), workload::NOW, &mut data);
     data.truncate(len);
+    data
+}
+
+fn settle_data(fills: &[Fill]) -> Vec<u8> {
+    let mut data = header(SETTLE);
     data.extend(fills.iter().flat_map(|f| f.encode()));
+    data
+}
+
+fn liquidate_data(market: u16, lots: u64) -> Vec<u8> {
+    let mut data = header(LIQUIDATE);
+    data.extend_from_slice(&market.to_le_bytes());
+    data.extend_from_slice(&lots.to_le_bytes());
     data
 }
 
@@ -81,7 +97,7 @@ fn instruction_data(fills: &[Fill]) -> Vec<u8> {
 fn settle_natively(portfolios: &[Portfolio], fills: &[Fill]) -> Result<Vec<Portfolio>, u64> {
     let mut accounts = portfolios.to_vec();
     let mut refs: Vec<&mut Portfolio> = accounts.iter_mut().collect();
-    match run(&mut refs, &instruction_data(fills)) {
+    match run(&mut refs, &settle_data(fills)) {
         0 => Ok(accounts),
         code => Err(code),
     }
@@ -124,8 +140,31 @@ fn test(vm: &mut Vm) -> Result<(), String> {
         other => return Err(format!("expected fill 5 refused for its size, got {:?}", other.map(|s| s.compute_units))),
     }
     println!("sbf: batch of {} fills settled in {} CU; positions, collateral and refusal match", fills.len(), settled.compute_units);
-    println!("sbf: 1 passed, 0 failed");
+    let liquidated = liquidation_check(vm)?;
+    println!("sbf: liquidation of {} lots in {} CU matches the native engine", workload::liquidation_lots(), liquidated);
+    println!("sbf: 2 passed, 0 failed");
     Ok(())
+}
+
+/// Liquidates on the VM and natively; the accounts must agree. Returns the CU.
+fn liquidation_check(vm: &mut Vm) -> Result<u64, String> {
+    let (liqee, liqor) = workload::liquidation_accounts();
+    let lots = workload::liquidation_lots();
+    let data = liquidate_data(0, lots);
+    let on_vm = vm.run(&[liqee, liqor], data.clone())?;
+    let mut native = [liqee, liqor];
+    let [a, b] = &mut native;
+    let code = run(&mut [a, b], &data);
+    if code != 0 {
+        return Err(format!("native liquidation refused: {code:#x}"));
+    }
+    if on_vm.accounts != native {
+        return Err("SBF and native liquidation disagree".into());
+    }
+    if on_vm.accounts[1].position(0).map(|p| p.base_lots) != Some(lots as i64) {
+        return Err("the liquidator did not receive the lots".into());
+    }
+    Ok(on_vm.compute_units)
 }
 
 fn bench(vm: &mut Vm, out: &str) -> Result<(), String> {
@@ -140,6 +179,9 @@ fn bench(vm: &mut Vm, out: &str) -> Result<(), String> {
         json.insert(format!("engine_cu_per_fill_b{size}"), serde_json::json!((per_fill * 10.0).round() / 10.0));
         json.insert(format!("engine_cu_total_b{size}"), serde_json::json!(settled.compute_units));
     }
+    let liquidate_cu = liquidation_check(vm)?;
+    println!("{:>6} {:>10}", "liquidate", liquidate_cu);
+    json.insert("liquidate_cu".into(), serde_json::json!(liquidate_cu));
     std::fs::write(out, serde_json::to_string_pretty(&json).map_err(|e| e.to_string())?).map_err(|e| format!("{out}: {e}"))?;
     Ok(())
 }

@@ -79,3 +79,24 @@ pub fn fills(count: usize, accounts: usize) -> Vec<Fill> {
         })
         .collect()
 }
+
+/// A long of 1_000 lots in market 0 bought at the oracle with 8% margin, after
+/// the oracle fell 3%: below maintenance. And a well-funded liquidator.
+pub fn liquidation_accounts() -> (Portfolio, Portfolio) {
+    let oracle_before = 6_000_000 * 100 / 97;
+    let mut liqee = Portfolio { collateral: -(1_000 * oracle_before) + 1_000 * oracle_before * 8 / 100, ..Default::default() };
+    liqee.positions[0] = Position { market_id: 0, base_lots: 1_000, cost_basis: 1_000 * oracle_before, ..Default::default() };
+    liqee.positions[1] = Position { market_id: 1, base_lots: -10, cost_basis: -30_000_000, ..Default::default() };
+    let liqor = Portfolio { collateral: 1_000_000_000_000, ..Default::default() };
+    (liqee, liqor)
+}
+
+/// The lots the engine allows for [`liquidation_accounts`].
+pub fn liquidation_lots() -> u64 {
+    let (liqee, _) = liquidation_accounts();
+    let risk: Vec<clearshard_engine::RiskMarket> = markets()
+        .into_iter()
+        .map(|(id, params, oracle_price, _)| clearshard_engine::RiskMarket { id, params, oracle_price })
+        .collect();
+    clearshard_engine::liquidation::liquidatable_lots(&liqee, &risk, 0).unwrap_or(0)
+}

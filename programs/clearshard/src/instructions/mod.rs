@@ -13,6 +13,7 @@ pub mod rebalance_vaults;
 pub mod register_matcher;
 pub mod resolve_bankruptcy;
 pub mod revoke_matcher;
+pub mod set_market_oracle;
 pub mod set_matcher_limits;
 pub mod set_pause;
 pub mod set_price;
@@ -47,6 +48,8 @@ pub use register_matcher::*;
 pub use resolve_bankruptcy::*;
 #[allow(ambiguous_glob_reexports)]
 pub use revoke_matcher::*;
+#[allow(ambiguous_glob_reexports)]
+pub use set_market_oracle::*;
 #[allow(ambiguous_glob_reexports)]
 pub use set_matcher_limits::*;
 #[allow(ambiguous_glob_reexports)]

@@ -1,19 +1,33 @@
 use anchor_lang::prelude::*;
 use clearshard_engine::MarketParams;
 
+/// Where a market's price comes from.
+pub const ORACLE_BUILTIN: u8 = 0;
+/// A Pyth pull-oracle `PriceUpdateV2` account owned by the Pyth receiver.
+pub const ORACLE_PYTH: u8 = 1;
+
+/// The Pyth Solana receiver program, owner of `PriceUpdateV2` accounts.
+pub const PYTH_RECEIVER_ID: Pubkey = pubkey!("rec5EKMGg6MxZYaMdyBfgwp4d5rB9T1VQH5pJv5LtFJ");
+
 /// A perpetual market. Written by the admin; read-only in settlement.
+///
+/// Layout (136 bytes): id 2, bump 1, oracle kind 1, padding 4, oracle 32,
+/// params 48, name 16, Pyth feed id 32.
 #[account(zero_copy)]
 #[derive(Debug)]
 pub struct Market {
     pub id: u16,
     pub bump: u8,
-    pub _padding: [u8; 5],
-    /// The price feed settlement and margin read for this market.
+    pub oracle_kind: u8,
+    pub _padding: [u8; 4],
+    /// The price account settlement and margin read for this market.
     pub oracle: Pubkey,
     pub params: MarketParams,
     pub name: [u8; 16],
+    /// For Pyth: the feed id the price update must carry.
+    pub pyth_feed_id: [u8; 32],
 }
-const _: () = assert!(core::mem::size_of::<Market>() == 104);
+const _: () = assert!(core::mem::size_of::<Market>() == 136);
 
 impl Market {
     pub const SPACE: usize = 8 + core::mem::size_of::<Market>();
