@@ -16,6 +16,7 @@ demo: toolchain
 
 test: toolchain sbf
 	$(CARGO) test --workspace
+	$(CARGO) run -p clearshard-cli --bin clearshard -- demo --traders 20 --fills 400
 	$(RUNNER) $(HARNESS) test
 
 bench: toolchain sbf

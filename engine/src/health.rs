@@ -17,6 +17,8 @@ pub struct RiskMarket {
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Health {
+    /// Collateral plus the value of every position at the oracle.
+    pub equity: i128,
     pub initial: i128,
     pub maintenance: i128,
 }
@@ -67,7 +69,8 @@ impl Portfolio {
             maintenance_req =
                 maintenance_req.checked_add(mul_bps_ceil(value, params.maintenance_margin_bps as u64)).ok_or(overflow)?;
         }
-        Ok(Health { initial: equity as i128 - initial_req as i128, maintenance: equity as i128 - maintenance_req as i128 })
+        let equity = equity as i128;
+        Ok(Health { equity, initial: equity - initial_req as i128, maintenance: equity - maintenance_req as i128 })
     }
 
     /// The rule for anything that takes collateral out or adds risk on the
@@ -106,7 +109,7 @@ mod tests {
         pf.positions[3] = Position { market_id: 2, base_lots: -10, cost_basis: -500, ..Default::default() };
         let markets = [market(1, 110), market(2, 50)];
         // equity = -9000 + 11000 - 500 = 1500; init req = 1100 + 50; maint = 550 + 25
-        assert_eq!(pf.health(&markets[..]), Ok(Health { initial: 350, maintenance: 925 }));
+        assert_eq!(pf.health(&markets[..]), Ok(Health { equity: 1_500, initial: 350, maintenance: 925 }));
         assert_eq!(pf.check_initial_health(&markets[..]), Ok(()));
         assert_eq!(pf.health(&markets[..1]), Err(EngineError::MissingMarket));
     }
@@ -122,9 +125,9 @@ mod tests {
     #[test]
     fn settlement_rule_allows_reducing_risk_between_init_and_maint() {
         let before = -100;
-        assert!(Portfolio::passes_settlement_rule(before, &Health { initial: -50, maintenance: 60 }));
-        assert!(!Portfolio::passes_settlement_rule(before, &Health { initial: -150, maintenance: 10 }));
-        assert!(!Portfolio::passes_settlement_rule(before, &Health { initial: -50, maintenance: -1 }));
-        assert!(Portfolio::passes_settlement_rule(before, &Health { initial: 0, maintenance: -1 }));
+        assert!(Portfolio::passes_settlement_rule(before, &Health { equity: 0, initial: -50, maintenance: 60 }));
+        assert!(!Portfolio::passes_settlement_rule(before, &Health { equity: 0, initial: -150, maintenance: 10 }));
+        assert!(!Portfolio::passes_settlement_rule(before, &Health { equity: 0, initial: -50, maintenance: -1 }));
+        assert!(Portfolio::passes_settlement_rule(before, &Health { equity: 0, initial: 0, maintenance: -1 }));
     }
 }

@@ -75,7 +75,10 @@ pub fn liquidate(
     let liqee_long = liqee.position(market_id).is_some_and(|p| p.base_lots > 0);
     // The liquidatee sells (if long) or buys back (if short); the liquidator takes the other side.
     let liqee_delta = if liqee_long { -lots_signed } else { lots_signed };
-    let fee = mul_bps_ceil(notional as u64, market.params.liquidation_fee_bps as u64) as i64;
+    // The fee never exceeds the equity left: liquidation must not itself turn
+    // a solvent account bankrupt (an account already under water pays none).
+    let fee = (mul_bps_ceil(notional as u64, market.params.liquidation_fee_bps as u64) as i64)
+        .min(before.equity.clamp(0, i64::MAX as i128) as i64);
     let insurance = mul_bps_ceil(fee as u64, market.params.liquidation_insurance_share_bps as u64) as i64;
     let reward = fee - insurance;
     book(liqee, market_id, liqee_delta, price, notional, fee)?;

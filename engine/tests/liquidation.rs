@@ -101,6 +101,27 @@ fn short_positions_are_bought_back() {
 }
 
 #[test]
+fn fee_is_capped_at_the_remaining_equity() {
+    // Equity 12_000 on a 920_000 position: the 2.5% fee would be 23_000.
+    let m = [market(920)];
+    let mut liqee = long_account();
+    liqee.collateral = -908_000;
+    let mut liqor = Portfolio { collateral: 10_000_000, ..Default::default() };
+    assert_eq!(liquidatable_lots(&liqee, &m, 0), Ok(1_000));
+    let out = liquidate(&mut liqee, &mut liqor, &m, 0, 1_000).unwrap();
+    assert_eq!(out.fee, 12_000);
+    assert_eq!(liqee.collateral, 0);
+    assert!(!liqee.has_open_positions());
+    assert_eq!(bankruptcy_deficit(&liqee), Err(EngineError::NotBankrupt));
+    // Under water already: no fee, the deficit stays for the insurance fund.
+    let mut sunk = long_account();
+    sunk.collateral = -930_000;
+    let out = liquidate(&mut sunk, &mut liqor, &m, 0, 1_000).unwrap();
+    assert_eq!((out.fee, out.reward, out.insurance), (0, 0, 0));
+    assert_eq!(bankruptcy_deficit(&sunk), Ok(10_000));
+}
+
+#[test]
 fn bankruptcy_needs_no_positions_and_a_deficit() {
     let mut p = Portfolio { collateral: -500, ..Default::default() };
     assert_eq!(bankruptcy_deficit(&p), Ok(500));

@@ -236,10 +236,13 @@ async fn bankruptcy_needs_a_bankrupt_account_and_an_insurance_fund() {
     let (t, _) = leveraged_long(&mut v, 0, 61 * USDC).await;
     assert_error(v.ex.send(&[ix::resolve_bankruptcy(t.address, 0)], &[]).await, ClearshardError::NotBankrupt);
     let liqor = v.account(0, 50_000 * USDC).await;
+    v.ex.fund_insurance(10 * USDC).await;
     crash(&mut v, 20).await;
     v.liquidate(&liqor, &t, BTC, 100, &[BTC]).await.unwrap();
-    // The liquidation fee's insurance share is the whole fund: less than the deficit.
+    // Under water already, the account paid no liquidation fee; the fund is
+    // smaller than its deficit.
     let fund = v.ex.token_balance(pda::insurance_vault()).await;
+    assert_eq!(fund, 10 * USDC);
     let deficit = -v.ex.margin(t.address).await.portfolio.collateral as u64;
     assert!(fund < deficit);
     v.ex.refresh_blockhash().await;

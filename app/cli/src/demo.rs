@@ -1,13 +1,16 @@
 //! The whole venue on the in-process bank.
 
 use crate::rng::Rng;
-use clearshard_client::bank::{TestExchange, Trader};
+use clearshard_client::bank::{TestExchange, Totals, Trader};
 use clearshard_client::instructions as ix;
 use clearshard_client::packing::{batch_transaction, serialized_len, MAX_TX_BYTES};
 use clearshard_client::pda;
 use clearshard_client::presets::*;
 use clearshard_client::router::{schedule, AccountRef, BatchTarget, Router, Trade};
 use indicatif::{ProgressBar, ProgressStyle};
+use clearshard_engine::liquidation::liquidatable_lots;
+use solana_keypair::Keypair;
+use solana_message::AddressLookupTableAccount;
 use solana_signer::Signer;
 use std::collections::{BTreeMap, HashMap};
 
@@ -173,40 +176,148 @@ pub async fn run(cfg: DemoConfig) -> Result<(), String> {
     println!("settled: largest transaction {largest_tx} of {MAX_TX_BYTES} bytes");
 
     // Cross-shard fills moved claims between shards: rebalance the vaults.
-    let mut rebalances = 0;
-    loop {
-        let mut imbalance = vec![];
-        for s in 0..cfg.shards {
-            imbalance.push((ex.vault_imbalance(s).await, s));
-        }
-        let (surplus, from) = *imbalance.iter().max().ok_or("no shards")?;
-        let (deficit, to) = *imbalance.iter().min().ok_or("no shards")?;
-        if surplus <= 0 || deficit >= 0 {
-            break;
-        }
-        ex.send(&[ix::rebalance_vaults(from, to)], &[]).await.map_err(err)?;
-        rebalances += 1;
-    }
+    let rebalances = rebalance(&mut ex, cfg.shards).await?;
     println!("rebalanced: {rebalances} vault transfers\n");
 
     print_shard_table(&mut ex, cfg.shards).await;
     let totals = ex.totals().await;
-    let conserved = totals.conserved();
+    report_conservation(&totals);
+
+    price_crash(&mut ex, &matcher, &table, cfg.shards).await?;
+    rebalance(&mut ex, cfg.shards).await?;
+    println!();
+    print_shard_table(&mut ex, cfg.shards).await;
+    let totals = ex.totals().await;
+    report_conservation(&totals);
+    if !totals.conserved() {
+        return Err("conservation broken".into());
+    }
+    Ok(())
+}
+
+fn report_conservation(totals: &Totals) {
     println!(
-        "\nconservation: vaults {} = collateral {} + fees {} + insurance {} -> {}",
+        "\nconservation: vaults {} + insurance {} = collateral {} + fees {} + insurance {} -> {}",
         usdc(totals.vault_tokens as i128),
+        usdc(totals.insurance_tokens as i128),
         usdc(totals.collateral),
         usdc(totals.fees),
         usdc(totals.insurance_tokens as i128),
-        if conserved { "holds" } else { "BROKEN" }
+        if totals.conserved() { "holds" } else { "BROKEN" }
     );
     println!(
         "net open interest: BTC {} lots, ETH {} lots",
         totals.net_base_lots[BTC as usize], totals.net_base_lots[ETH as usize]
     );
-    if !conserved {
-        return Err("conservation broken".into());
+}
+
+/// Moves tokens from vaults holding more than their shard owes to those
+/// holding less until every vault matches; returns the transfers made.
+async fn rebalance(ex: &mut TestExchange, shards: u16) -> Result<usize, String> {
+    let mut transfers = 0;
+    loop {
+        let mut imbalance = vec![];
+        for s in 0..shards {
+            imbalance.push((ex.vault_imbalance(s).await, s));
+        }
+        let (surplus, from) = *imbalance.iter().max().ok_or("no shards")?;
+        let (deficit, to) = *imbalance.iter().min().ok_or("no shards")?;
+        if surplus <= 0 || deficit >= 0 {
+            return Ok(transfers);
+        }
+        ex.refresh_blockhash().await;
+        ex.send(&[ix::rebalance_vaults(from, to)], &[]).await.map_err(err)?;
+        transfers += 1;
     }
+}
+
+/// Leveraged longs on every shard, then BTC falls 8% (partial liquidations
+/// by a liquidator on shard 0) and 20% (accounts under water: full
+/// liquidation and bankruptcy covered by the insurance fund).
+async fn price_crash(ex: &mut TestExchange, matcher: &Keypair, table: &AddressLookupTableAccount, shards: u16) -> Result<(), String> {
+    const INSURANCE_SEED: u64 = 500 * USDC;
+    ex.fund_insurance(INSURANCE_SEED).await;
+    let now = ex.now().await;
+    let liquidator = ex.trader(500_000 * USDC).await;
+    let liqor = ex.create_margin_account(&liquidator, 0, 7).await.map_err(err)?;
+    ex.deposit(&liquidator, liqor, 0, 500_000 * USDC).await.map_err(err)?;
+    // A maker on shard 0 sells 100 BTC lots at the oracle to each leveraged trader.
+    let maker = ex.trader(1_000_000 * USDC).await;
+    let mut book = vec![];
+    for shard in 0..shards {
+        let address = ex.create_margin_account(&maker, shard, 9).await.map_err(err)?;
+        ex.deposit(&maker, address, shard, 1_000_000 * USDC / shards as u64).await.map_err(err)?;
+        ex.set_limits(&maker, address, open_limits(now)).await.map_err(err)?;
+        book.push((shard, address));
+    }
+    let mut leveraged = vec![];
+    for i in 0..2 * shards {
+        // Two per shard: one with 70 USDC of margin, one with 61 (the reckless one).
+        let margin = if i % 2 == 0 { 70 * USDC } else { 61 * USDC };
+        let trader = ex.trader(margin).await;
+        let shard = i / 2;
+        let address = ex.create_margin_account(&trader, shard, 0).await.map_err(err)?;
+        ex.deposit(&trader, address, shard, margin).await.map_err(err)?;
+        ex.set_limits(&trader, address, open_limits(now)).await.map_err(err)?;
+        leveraged.push(AccountRef { address, shard });
+    }
+    let mut sequences = BTreeMap::new();
+    let matcher_index = ex.load::<clearshard_client::clearshard::state::Matcher>(pda::matcher(&matcher.pubkey())).await.index as usize;
+    for shard in 0..shards {
+        sequences.insert(shard, ex.shard(shard).await.next_sequence[matcher_index]);
+    }
+    let mut router = Router::new(vec![book], sequences);
+    for account in &leveraged {
+        router.route(&Trade { taker: *account, maker: 0, market: BTC, taker_buys: true, lots: 100, ticks: BTC_TICKS })?;
+    }
+    for b in router.finish() {
+        let BatchTarget::Shard(shard) = b.target else { return Err("unexpected cross batch".into()) };
+        let settle = ix::settle_batch(matcher.pubkey(), shard, &b.plan);
+        let tx = batch_transaction(matcher, settle, b.shape.compute_units(), table, ex.blockhash())?;
+        ex.send_versioned(tx).await.map_err(err)?;
+    }
+    let insurance_before = ex.token_balance(pda::insurance_vault()).await;
+    println!("\nprice crash: {} leveraged BTC longs of 100 lots (61-70 USDC margin), insurance fund {}", leveraged.len(), usdc(insurance_before as i128));
+
+    let mut liquidations = 0;
+    let mut lots_taken = 0;
+    let mut bankruptcies = 0;
+    let mut covered = 0u64;
+    for fall in [8, 20] {
+        ex.set_price(BTC, BTC_PRICE * (100 - fall) / 100, 0, PRICE_EXPO).await.map_err(err)?;
+        ex.set_price(ETH, ETH_PRICE, 0, PRICE_EXPO).await.map_err(err)?;
+        let risk = ex.risk_markets(&[BTC, ETH]).await;
+        let mut liquidated_now = 0;
+        for account in &leveraged {
+            let portfolio = ex.margin(account.address).await.portfolio;
+            let Ok(lots) = liquidatable_lots(&portfolio, &risk, BTC) else { continue };
+            let accounts = ix::LiquidationAccounts { liquidator: liquidator.key(), liqee: (account.address, account.shard), liqor: (liqor, 0) };
+            let markets = [BTC, ETH];
+            ex.send(&[ix::liquidate(&accounts, BTC, lots, &markets)], &[&liquidator.keypair]).await.map_err(err)?;
+            liquidations += 1;
+            liquidated_now += 1;
+            lots_taken += lots;
+            let after = ex.margin(account.address).await.portfolio;
+            if !after.has_open_positions() && after.collateral < 0 {
+                let deficit = after.collateral.unsigned_abs();
+                ex.send(&[ix::resolve_bankruptcy(account.address, account.shard)], &[]).await.map_err(err)?;
+                bankruptcies += 1;
+                let uncovered = ex.margin(account.address).await.portfolio.collateral.unsigned_abs();
+                covered += deficit - uncovered;
+            }
+            if !ex.totals().await.conserved() {
+                return Err(format!("conservation broken after liquidating {}", account.address));
+            }
+        }
+        println!("  BTC -{fall}%: {liquidated_now} liquidations");
+    }
+    let insurance_after = ex.token_balance(pda::insurance_vault()).await;
+    println!(
+        "liquidations: {liquidations} ({lots_taken} lots taken over on shard 0), {bankruptcies} bankruptcies covered with {} USDC; insurance fund {} -> {}",
+        usdc(covered as i128),
+        usdc(insurance_before as i128),
+        usdc(insurance_after as i128)
+    );
     Ok(())
 }
 

@@ -5,6 +5,11 @@
 //! A fill settles on the taker's shard against the maker's liquidity account
 //! there. Only when the maker has no account on that shard does the fill go
 //! to a cross-shard batch (taker's shard and the maker's first shard).
+//!
+//! Settlement checks the health of every account in a batch, which needs the
+//! market of every position the account holds: the router tracks the markets
+//! each account holds (seeded with [`Router::hold`], grown by every routed
+//! fill) and puts them all in the account's batch.
 
 use crate::instructions::BatchPlan;
 use crate::packing::BatchShape;
@@ -68,10 +73,10 @@ struct OpenBatch {
 }
 
 impl OpenBatch {
-    fn shape_with(&self, target: BatchTarget, new_accounts: usize, new_market: bool) -> BatchShape {
+    fn shape_with(&self, target: BatchTarget, new_accounts: usize, new_markets: usize) -> BatchShape {
         BatchShape {
             shards: target.shards().len(),
-            markets: self.markets.len() + new_market as usize,
+            markets: self.markets.len() + new_markets,
             margin_accounts: self.accounts.len() + new_accounts,
             fills: self.fills.len() / clearshard_engine::FILL_LEN + 1,
         }
@@ -91,6 +96,8 @@ impl OpenBatch {
 pub struct Router {
     /// Each maker's liquidity accounts, by shard.
     makers: Vec<BTreeMap<u16, Pubkey>>,
+    /// Markets each account holds a position in (may include closed ones).
+    held: HashMap<Pubkey, BTreeSet<u16>>,
     next_sequence: BTreeMap<u16, u64>,
     open: BTreeMap<BatchTarget, OpenBatch>,
     sealed: Vec<RoutedBatch>,
@@ -102,10 +109,16 @@ impl Router {
     pub fn new(makers: Vec<Vec<(u16, Pubkey)>>, next_sequence: BTreeMap<u16, u64>) -> Self {
         Router {
             makers: makers.into_iter().map(|m| m.into_iter().collect()).collect(),
+            held: HashMap::new(),
             next_sequence,
             open: BTreeMap::new(),
             sealed: vec![],
         }
+    }
+
+    /// Records that `account` already holds positions in `markets` (from chain).
+    pub fn hold(&mut self, account: Pubkey, markets: &[u16]) {
+        self.held.entry(account).or_default().extend(markets);
     }
 
     pub fn route(&mut self, trade: &Trade) -> Result<(), String> {
@@ -118,21 +131,30 @@ impl Router {
                 (*address, BatchTarget::Cross(a, b))
             }
         };
+        for account in [trade.taker.address, maker] {
+            self.held.entry(account).or_default().insert(trade.market);
+        }
+        // Every market the two accounts hold must be in their batch.
+        let mut needed: BTreeSet<u16> = BTreeSet::new();
+        for account in [trade.taker.address, maker] {
+            needed.extend(self.held.get(&account).into_iter().flatten());
+        }
         let open = self.open.entry(target).or_default();
         let new_accounts = [trade.taker.address, maker].iter().filter(|a| !open.index.contains_key(a)).count();
-        let new_market = !open.markets.contains(&trade.market);
-        let full_markets = new_market && open.markets.len() == MAX_BATCH_MARKETS;
-        if full_markets || !open.shape_with(target, new_accounts, new_market).fits() {
+        let new_markets = needed.iter().filter(|m| !open.markets.contains(m)).count();
+        if needed.len() > MAX_BATCH_MARKETS {
+            return Err(format!("a fill needs {} markets; a batch carries {MAX_BATCH_MARKETS}", needed.len()));
+        }
+        if open.markets.len() + new_markets > MAX_BATCH_MARKETS || !open.shape_with(target, new_accounts, new_markets).fits() {
             self.seal(target);
         }
         let open = self.open.entry(target).or_default();
-        let slot = match open.markets.iter().position(|m| *m == trade.market) {
-            Some(slot) => slot,
-            None => {
-                open.markets.push(trade.market);
-                open.markets.len() - 1
+        for market in &needed {
+            if !open.markets.contains(market) {
+                open.markets.push(*market);
             }
-        };
+        }
+        let slot = open.markets.iter().position(|m| *m == trade.market).ok_or("market slot")?;
         let fill = Fill {
             taker: open.slot_of(trade.taker.address),
             maker: open.slot_of(maker),

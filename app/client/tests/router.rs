@@ -136,3 +136,28 @@ fn waves_never_share_a_written_account() {
     // Four shards settle side by side: the first wave holds a batch per shard.
     assert!(waves[0].len() >= 4, "{waves:?}");
 }
+
+#[test]
+fn batches_carry_every_market_their_accounts_hold() {
+    let book = maker_book(1);
+    let mut router = Router::new(book, BTreeMap::new());
+    let a = AccountRef { address: Pubkey::new_unique(), shard: 0 };
+    let b = AccountRef { address: Pubkey::new_unique(), shard: 0 };
+    router.hold(b.address, &[5]);
+    router.route(&trade(a, 0)).unwrap();
+    router.route(&Trade { market: 1, ..trade(a, 0) }).unwrap();
+    let first = router.finish();
+    assert_eq!(first[0].plan.markets, vec![0, 1]);
+    // In a later batch, an account that traded market 0 and 1 brings both.
+    let mut router = Router::new(maker_book(1), BTreeMap::new());
+    router.hold(a.address, &[0, 1]);
+    router.hold(b.address, &[5]);
+    router.route(&Trade { market: 2, ..trade(a, 0) }).unwrap();
+    router.route(&Trade { market: 2, ..trade(b, 0) }).unwrap();
+    let batches = router.finish();
+    assert_eq!(batches.len(), 1);
+    let mut markets = batches[0].plan.markets.clone();
+    markets.sort();
+    assert_eq!(markets, vec![0, 1, 2, 5]);
+    assert_eq!(batches[0].shape.markets, 4);
+}
