@@ -162,7 +162,7 @@ pub async fn run(cfg: DemoConfig) -> Result<(), String> {
                 BatchTarget::Shard(s) => ix::settle_batch(matcher.pubkey(), s, &b.plan),
                 BatchTarget::Cross(a, c) => ix::settle_cross_batch(matcher.pubkey(), a, c, &b.plan),
             };
-            let tx = batch_transaction(&matcher, settle, b.shape.compute_units(), &table, ex.blockhash())?;
+            let tx = batch_transaction(&matcher, settle, b.shape.compute_units(), &table, ex.blockhash().await)?;
             let len = serialized_len(&tx);
             if len > MAX_TX_BYTES {
                 return Err(format!("batch {i} serializes to {len} bytes"));
@@ -273,7 +273,7 @@ async fn price_crash(ex: &mut TestExchange, matcher: &Keypair, table: &AddressLo
     for b in router.finish() {
         let BatchTarget::Shard(shard) = b.target else { return Err("unexpected cross batch".into()) };
         let settle = ix::settle_batch(matcher.pubkey(), shard, &b.plan);
-        let tx = batch_transaction(matcher, settle, b.shape.compute_units(), table, ex.blockhash())?;
+        let tx = batch_transaction(matcher, settle, b.shape.compute_units(), table, ex.blockhash().await)?;
         ex.send_versioned(tx).await.map_err(err)?;
     }
     let insurance_before = ex.token_balance(pda::insurance_vault()).await;

@@ -181,8 +181,11 @@ impl TestExchange {
         self.shard_count += count;
     }
 
-    /// Sends `ixs` paid by the bank's payer and signed by `signers`.
+    /// Sends `ixs` paid by the bank's payer and signed by `signers`, on the
+    /// bank's latest blockhash (the bank keeps producing slots, so a blockhash
+    /// kept from the start expires in long runs).
     pub async fn send(&mut self, ixs: &[Instruction], signers: &[&Keypair]) -> Result<(), BanksClientError> {
+        self.ctx.last_blockhash = self.blockhash().await;
         let mut all: Vec<&Keypair> = vec![&self.ctx.payer];
         all.extend_from_slice(signers);
         let tx = Transaction::new_signed_with_payer(ixs, Some(&self.ctx.payer.pubkey()), &all, self.ctx.last_blockhash);
@@ -202,7 +205,7 @@ impl TestExchange {
         Some((fill, code))
     }
 
-    /// Moves to a new blockhash, so that a transaction identical to an earlier
+    /// Waits for a new blockhash, so that a transaction identical to an earlier
     /// one is executed again rather than answered from the status cache.
     pub async fn refresh_blockhash(&mut self) {
         self.ctx.last_blockhash = self.ctx.get_new_latest_blockhash().await.expect("blockhash");
@@ -372,8 +375,12 @@ impl TestExchange {
         self.ctx.banks_client.process_transaction(tx).await
     }
 
-    pub fn blockhash(&self) -> solana_message::Hash {
-        self.ctx.last_blockhash
+    /// The bank's latest blockhash.
+    pub async fn blockhash(&mut self) -> solana_message::Hash {
+        match self.ctx.banks_client.get_latest_blockhash().await {
+            Ok(hash) => hash,
+            Err(_) => self.ctx.last_blockhash,
+        }
     }
 
     /// Markets as the program's risk checks see them now (oracle price per lot).
