@@ -122,7 +122,10 @@ pub fn settle_fills(
             check_limits(pf, &fill, market, price, now_unix).map_err(fail)?;
             last_fill[account] = index as u16;
             let group = groups[account] as usize;
-            let oi_delta = apply_side(pf, market.risk.id, delta, price, notional as i64, fee).map_err(fail)?;
+            let (oi_delta, funding) =
+                apply_side(pf, &market.risk, delta, price, notional as i64, fee).map_err(fail)?;
+            flows.collateral_delta[group] =
+                flows.collateral_delta[group].checked_sub(funding).ok_or(fail(EngineError::Overflow))?;
             let flow = &mut flows.markets[group][slot];
             flow.open_interest_delta += oi_delta;
             flow.fees = flow.fees.checked_add(fee).ok_or(fail(EngineError::Overflow))?;
@@ -144,13 +147,17 @@ pub fn settle_fills(
         flow.last_price = price;
     }
 
-    // One health computation per touched account. Only an account left below
-    // initial margin needs its health before the batch, rebuilt from the fills.
-    for (i, pf) in accounts.iter().enumerate() {
+    // One pass per touched account: funding on the positions it did not
+    // trade, then health. Only an account left below initial margin needs its
+    // health before the batch, rebuilt from the fills.
+    for (i, pf) in accounts.iter_mut().enumerate() {
         if last_fill[i] == UNTOUCHED {
             continue;
         }
         let fail = |cause| FillError::at(last_fill[i] as usize, cause);
+        let funding = pf.settle_funding(markets).map_err(fail)?;
+        let group = groups[i] as usize;
+        flows.collateral_delta[group] = flows.collateral_delta[group].checked_sub(funding).ok_or(fail(EngineError::Overflow))?;
         let after = pf.health(markets).map_err(fail)?;
         if after.initial >= 0 {
             continue;
@@ -235,11 +242,13 @@ fn check_limits(pf: &Portfolio, fill: &Fill, market: &BatchMarket, price: u64, n
     Ok(())
 }
 
-/// Books one side of a fill; returns the change of the account's long size
-/// (its contribution to open interest).
+/// Books one side of a fill, after settling the position's funding on its
+/// size before the fill. Returns the change of the account's long size (its
+/// contribution to open interest) and the funding paid.
 #[inline(always)]
-fn apply_side(pf: &mut Portfolio, market_id: u16, delta: i64, price: u64, notional: i64, fee: i64) -> Result<i64, EngineError> {
-    let position = pf.position_slot(market_id)?;
+fn apply_side(pf: &mut Portfolio, market: &RiskMarket, delta: i64, price: u64, notional: i64, fee: i64) -> Result<(i64, i64), EngineError> {
+    let position = pf.position_slot(market.id)?;
+    let funding = position.settle_funding(market.cumulative_funding)?;
     let long_before = position.base_lots.max(0);
     let realized = position.trade(delta, price, notional)?;
     let long_after = position.base_lots.max(0);
@@ -248,7 +257,8 @@ fn apply_side(pf: &mut Portfolio, market_id: u16, delta: i64, price: u64, notion
         .collateral
         .checked_add(cash)
         .and_then(|c| c.checked_sub(fee))
+        .and_then(|c| c.checked_sub(funding))
         .ok_or(EngineError::Overflow)?;
     pf.realized_pnl = pf.realized_pnl.saturating_add(realized);
-    Ok(long_after - long_before)
+    Ok((long_after - long_before, funding))
 }

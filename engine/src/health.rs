@@ -13,6 +13,8 @@ pub struct RiskMarket {
     pub id: u16,
     pub params: MarketParams,
     pub oracle_price: u64,
+    /// Cumulative funding per lot (quote native): longs pay as it rises.
+    pub cumulative_funding: i64,
 }
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -99,6 +101,7 @@ mod tests {
             id,
             oracle_price: oracle,
             params: MarketParams { initial_margin_bps: 1_000, maintenance_margin_bps: 500, ..Default::default() },
+            cumulative_funding: 0,
         }
     }
 

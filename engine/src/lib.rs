@@ -13,6 +13,7 @@
 pub mod batch;
 pub mod error;
 pub mod fill;
+pub mod funding;
 pub mod health;
 pub mod limits;
 pub mod liquidation;

@@ -63,6 +63,8 @@ pub fn liquidate(
     if lots == 0 {
         return Err(EngineError::ZeroQuantityOrPrice);
     }
+    liqee.settle_funding(markets)?;
+    liqor.settle_funding(markets)?;
     if lots > liquidatable_lots(liqee, markets, market_id)? {
         return Err(EngineError::LiquidationExceedsAllowed);
     }

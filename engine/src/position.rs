@@ -3,7 +3,7 @@
 use crate::EngineError;
 use bytemuck::{Pod, Zeroable};
 
-/// 24 bytes. A slot with `base_lots == 0` is free.
+/// 32 bytes. A slot with `base_lots == 0` is free.
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Pod, Zeroable)]
 pub struct Position {
@@ -13,13 +13,30 @@ pub struct Position {
     pub base_lots: i64,
     /// Signed entry notional of the open size (quote native), for realized PnL.
     pub cost_basis: i64,
+    /// The market's cumulative funding per lot when funding was last settled.
+    pub funding_snapshot: i64,
 }
-const _: () = assert!(core::mem::size_of::<Position>() == 24);
+const _: () = assert!(core::mem::size_of::<Position>() == 32);
 
 impl Position {
     #[inline(always)]
     pub fn is_open(&self) -> bool {
         self.base_lots != 0
+    }
+
+    /// Settles funding accrued since the last settlement at the market's
+    /// `cumulative` funding per lot; returns what the position pays
+    /// (negative: receives). Longs pay when the index rises.
+    #[inline(always)]
+    pub fn settle_funding(&mut self, cumulative: i64) -> Result<i64, EngineError> {
+        let accrued = cumulative.checked_sub(self.funding_snapshot).ok_or(EngineError::Overflow)?;
+        self.funding_snapshot = cumulative;
+        if accrued == 0 || self.base_lots == 0 {
+            return Ok(0);
+        }
+        let owed = crate::math::mul(self.base_lots.unsigned_abs(), accrued.unsigned_abs())?;
+        let owed = i64::try_from(owed).map_err(|_| EngineError::Overflow)?;
+        Ok(if (self.base_lots > 0) == (accrued > 0) { owed } else { -owed })
     }
 
     /// Applies `delta` lots at `price` per lot, where `notional = |delta| * price`.
@@ -83,8 +100,22 @@ mod tests {
     }
 
     #[test]
+    fn funding_is_paid_by_longs_when_the_index_rises() {
+        let mut long = Position { base_lots: 10, funding_snapshot: 100, ..Default::default() };
+        assert_eq!(long.settle_funding(130), Ok(300));
+        assert_eq!(long.funding_snapshot, 130);
+        assert_eq!(long.settle_funding(130), Ok(0));
+        let mut short = Position { base_lots: -10, funding_snapshot: 100, ..Default::default() };
+        assert_eq!(short.settle_funding(130), Ok(-300));
+        assert_eq!(short.settle_funding(90), Ok(400));
+        let mut closed = Position { funding_snapshot: 5, ..Default::default() };
+        assert_eq!(closed.settle_funding(50), Ok(0));
+        assert_eq!(closed.funding_snapshot, 50);
+    }
+
+    #[test]
     fn growth_overflow_is_an_error() {
-        let mut p = Position { market_id: 0, _padding: [0; 6], base_lots: i64::MAX, cost_basis: 0 };
+        let mut p = Position { base_lots: i64::MAX, ..Default::default() };
         assert_eq!(p.trade(1, 1, 1), Err(EngineError::Overflow));
     }
 }

@@ -28,7 +28,7 @@ fn params() -> MarketParams {
 }
 
 fn market(id: u16, oracle: u64) -> BatchMarket {
-    BatchMarket::new(RiskMarket { id, params: params(), oracle_price: oracle }, [0, 0])
+    BatchMarket::new(RiskMarket { id, params: params(), oracle_price: oracle, cumulative_funding: 0 }, [0, 0])
 }
 
 fn trader(collateral: i64) -> Portfolio {
@@ -167,7 +167,7 @@ fn cross_group_fill_moves_collateral_between_groups() {
 fn notional_overflow_is_refused() {
     let mut p = params();
     p.tick_size = u64::MAX / 2;
-    let big = BatchMarket { risk: RiskMarket { id: 0, params: p, oracle_price: u64::MAX / 2 }, min_price: 0, max_price: u64::MAX, open_interest: [0, 0] };
+    let big = BatchMarket { risk: RiskMarket { id: 0, params: p, oracle_price: u64::MAX / 2, cumulative_funding: 0 }, min_price: 0, max_price: u64::MAX, open_interest: [0, 0] };
     let mut pfs = [trader(0), trader(0)];
     pfs[0].limits.max_deviation_bps = 10_000;
     pfs[1].limits.max_deviation_bps = 10_000;
@@ -180,4 +180,27 @@ fn malformed_batch_is_refused() {
     let mut pfs = [trader(0), trader(0)];
     let err = settle(&[market(0, 1)], &mut pfs, &[0u8; 12]).unwrap_err();
     assert_eq!(err.cause, EngineError::MalformedBatch);
+}
+
+#[test]
+fn funding_settles_on_every_touched_position() {
+    let mut m = [market(0, 1_000), market(1, 1_000)];
+    m[0].risk.cumulative_funding = 50;
+    m[1].risk.cumulative_funding = -20;
+    let mut pfs = [trader(1_000_000), trader(1_000_000)];
+    // Long 10 / short 10 in market 0 (traded below) and in market 1 (not traded).
+    for (pf, side) in pfs.iter_mut().zip([1i64, -1]) {
+        pf.positions[0] = clearshard_engine::Position { market_id: 0, base_lots: 10 * side, cost_basis: 10_000 * side, ..Default::default() };
+        pf.positions[1] = clearshard_engine::Position { market_id: 1, base_lots: 10 * side, cost_basis: 10_000 * side, ..Default::default() };
+    }
+    let mut refs: Vec<&mut Portfolio> = pfs.iter_mut().collect();
+    let flows = settle_fills(&m, &mut refs, &[0, 1], &fill(0, 1, 0, true, 1, 1_000), NOW).unwrap();
+    // Long pays 10 × 50 in market 0 and receives 10 × 20 in market 1: net 300.
+    assert_eq!(pfs[0].collateral, 1_000_000 - 300 - 1_000 - 1);
+    assert_eq!(pfs[1].collateral, 1_000_000 + 300 + 1_000);
+    assert_eq!(flows.collateral_delta, [-300 - 1_000 - 1, 300 + 1_000]);
+    for pf in &pfs {
+        assert_eq!(pf.position(0).unwrap().funding_snapshot, 50);
+        assert_eq!(pf.position(1).unwrap().funding_snapshot, -20);
+    }
 }

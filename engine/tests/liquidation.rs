@@ -21,7 +21,7 @@ fn market(oracle: u64) -> RiskMarket {
         liquidation_fee_bps: 250,
         liquidation_insurance_share_bps: 4_000,
     };
-    RiskMarket { id: 0, params, oracle_price: oracle }
+    RiskMarket { id: 0, params, oracle_price: oracle, cumulative_funding: 0 }
 }
 
 /// Long 1_000 lots bought at 1_000 with 100_000 of margin (collateral after the buy: -900_000).

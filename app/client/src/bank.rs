@@ -127,13 +127,18 @@ pub struct Totals {
     pub insurance_tokens: u128,
     pub collateral: i128,
     pub fees: i128,
+    /// Funding accrued in the markets' indexes but not yet settled into
+    /// collateral (positive: owed to accounts). Zero once every position settled.
+    pub unsettled_funding: i128,
     pub net_base_lots: [i128; clearshard::state::MAX_MARKETS as usize],
 }
 
 impl Totals {
-    /// Vault tokens = collateral + fees + insurance, and every market nets to zero.
+    /// Vault tokens + insurance = collateral + unsettled funding + fees +
+    /// insurance, and every market nets to zero.
     pub fn conserved(&self) -> bool {
-        self.vault_tokens as i128 == self.collateral + self.fees && self.net_base_lots.iter().all(|n| *n == 0)
+        self.vault_tokens as i128 == self.collateral + self.unsettled_funding + self.fees
+            && self.net_base_lots.iter().all(|n| *n == 0)
     }
 }
 
@@ -391,7 +396,12 @@ impl TestExchange {
             let market: Market = self.load(pda::market(*id)).await;
             let feed: PriceFeed = self.load(pda::price_feed(*id)).await;
             let oracle_price = feed.reading().price_per_lot(&market.params, quote_decimals).expect("oracle price");
-            out.push(clearshard_engine::RiskMarket { id: *id, params: market.params, oracle_price });
+            out.push(clearshard_engine::RiskMarket {
+                id: *id,
+                params: market.params,
+                oracle_price,
+                cumulative_funding: market.cumulative_funding,
+            });
         }
         out
     }
@@ -464,12 +474,19 @@ impl TestExchange {
             t.fees += shard.markets.iter().map(|m| m.fees as i128).sum::<i128>();
         }
         t.insurance_tokens = self.token_balance(pda::insurance_vault()).await as u128;
+        let market_count = self.exchange().await.market_count;
+        let mut funding_index = vec![];
+        for id in 0..market_count {
+            funding_index.push(self.load::<Market>(pda::market(id)).await.cumulative_funding as i128);
+        }
         for address in self.margin_accounts.clone() {
             let Some(account) = self.ctx.banks_client.get_account(address).await.expect("rpc") else { continue };
             let margin = decode::<MarginAccount>(&account.data).expect("decode");
             t.collateral += margin.portfolio.collateral as i128;
             for p in margin.portfolio.positions.iter().filter(|p| p.is_open()) {
                 t.net_base_lots[p.market_id as usize] += p.base_lots as i128;
+                let accrued = funding_index[p.market_id as usize] - p.funding_snapshot as i128;
+                t.unsettled_funding -= p.base_lots as i128 * accrued;
             }
         }
         t

@@ -279,3 +279,10 @@ pub fn deposit_insurance(funder: Pubkey, source: Pubkey, amount: u64) -> Instruc
     };
     build(accounts, instruction::DepositInsurance { amount }, vec![])
 }
+
+/// The funding crank for `market` (its oracle `oracle`), with the mark read from `shards`.
+pub fn update_funding(market: u16, oracle: Pubkey, shards: &[u16]) -> Instruction {
+    let accounts = accounts::UpdateFunding { exchange: pda::exchange(), market: pda::market(market), oracle };
+    let remaining = shards.iter().map(|s| AccountMeta::new_readonly(pda::shard(*s), false)).collect();
+    build(accounts, instruction::UpdateFunding {}, remaining)
+}

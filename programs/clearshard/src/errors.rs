@@ -136,6 +136,8 @@ pub enum ClearshardError {
     OracleNotFullyVerified,
     #[msg("unknown oracle kind")]
     InvalidOracleKind,
+    #[msg("no shard given has a fill price in this market")]
+    NoMarkPrice,
 }
 
 impl From<EngineError> for ClearshardError {

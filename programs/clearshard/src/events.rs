@@ -75,3 +75,13 @@ pub struct BankruptcyResolved {
     /// Deficit the insurance fund could not cover (stays on the account).
     pub uncovered: u64,
 }
+
+#[event]
+pub struct FundingUpdated {
+    pub market: u16,
+    pub mark: u64,
+    pub oracle: u64,
+    /// Funding per lot added to the index (positive: longs pay).
+    pub accrued: i64,
+    pub cumulative: i64,
+}

@@ -117,6 +117,10 @@ pub mod clearshard {
         resolve_bankruptcy::handler(ctx)
     }
 
+    pub fn update_funding<'info>(ctx: Context<'info, UpdateFunding<'info>>) -> Result<()> {
+        update_funding::handler(ctx)
+    }
+
     pub fn deposit_insurance(ctx: Context<DepositInsurance>, amount: u64) -> Result<()> {
         deposit_insurance::handler(ctx, amount)
     }

@@ -36,13 +36,18 @@ pub fn load_markets<'info>(
             return Err(ClearshardError::StaleOracle.into());
         }
         let oracle_price = reading.price_per_lot(&market.params, quote_decimals).map_err(ClearshardError::from)?;
-        markets.push(RiskMarket { id: market.id, params: market.params, oracle_price });
+        markets.push(RiskMarket {
+            id: market.id,
+            params: market.params,
+            oracle_price,
+            cumulative_funding: market.cumulative_funding,
+        });
     }
     Ok(markets)
 }
 
 /// The price in `oracle` (already checked to be the market's account) and its publish time.
-fn read_oracle<'info>(market: &Market, oracle: &'info AccountInfo<'info>) -> Result<(OracleReading, i64)> {
+pub fn read_oracle<'info>(market: &Market, oracle: &'info AccountInfo<'info>) -> Result<(OracleReading, i64)> {
     match market.oracle_kind {
         ORACLE_BUILTIN => {
             let feed = *AccountLoader::<PriceFeed>::try_from(oracle)?.load()?;

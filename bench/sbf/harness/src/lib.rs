@@ -18,24 +18,26 @@ use solana_compiler_builtins as _;
 /// Where the portfolio starts inside a margin account's data.
 pub const PORTFOLIO_OFFSET: usize = 48;
 pub const MARGIN_ACCOUNT_LEN: usize = PORTFOLIO_OFFSET + size_of::<Portfolio>();
-/// One market in the instruction data: id, params, oracle price per lot, shard open interest.
-pub const MARKET_LEN: usize = 2 + size_of::<MarketParams>() + 8 + 8;
+/// One market in the instruction data: id, params, oracle price per lot,
+/// cumulative funding per lot, shard open interest.
+pub const MARKET_LEN: usize = 2 + size_of::<MarketParams>() + 8 + 8 + 8;
 /// Instruction data header: operation, market count, then the clock.
 pub const HEADER_LEN: usize = 1 + 1 + 8;
 pub const SETTLE: u8 = 0;
 pub const LIQUIDATE: u8 = 1;
 
 /// Encodes the harness instruction data up to the operation's own part.
-pub fn encode_markets(op: u8, markets: &[(u16, MarketParams, u64, u64)], now: i64, out: &mut [u8]) -> usize {
+pub fn encode_markets(op: u8, markets: &[(u16, MarketParams, u64, i64, u64)], now: i64, out: &mut [u8]) -> usize {
     out[0] = op;
     out[1] = markets.len() as u8;
     out[2..10].copy_from_slice(&now.to_le_bytes());
     let mut at = HEADER_LEN;
-    for (id, params, oracle, oi) in markets {
+    for (id, params, oracle, funding, oi) in markets {
         out[at..at + 2].copy_from_slice(&id.to_le_bytes());
         out[at + 2..at + 50].copy_from_slice(bytemuck::bytes_of(params));
         out[at + 50..at + 58].copy_from_slice(&oracle.to_le_bytes());
-        out[at + 58..at + 66].copy_from_slice(&oi.to_le_bytes());
+        out[at + 58..at + 66].copy_from_slice(&funding.to_le_bytes());
+        out[at + 66..at + 74].copy_from_slice(&oi.to_le_bytes());
         at += MARKET_LEN;
     }
     at
@@ -64,8 +66,9 @@ pub fn run(portfolios: &mut [&mut Portfolio], data: &[u8]) -> u64 {
         let id = u16::from_le_bytes([data[at], data[at + 1]]);
         let params: MarketParams = bytemuck::pod_read_unaligned(&data[at + 2..at + 50]);
         let oracle_price = read_u64(data, at + 50);
-        let open_interest = read_u64(data, at + 58);
-        slot.write(BatchMarket::new(RiskMarket { id, params, oracle_price }, [open_interest, 0]));
+        let cumulative_funding = read_u64(data, at + 58) as i64;
+        let open_interest = read_u64(data, at + 66);
+        slot.write(BatchMarket::new(RiskMarket { id, params, oracle_price, cumulative_funding }, [open_interest, 0]));
     }
     // SAFETY: the first `count` entries were written above.
     let markets = unsafe { core::slice::from_raw_parts(markets.as_ptr() as *const BatchMarket, count) };

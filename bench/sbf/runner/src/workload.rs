@@ -29,9 +29,11 @@ pub fn market_params() -> MarketParams {
     }
 }
 
-/// `(id, params, oracle price per lot, shard open interest)` of the two markets.
-pub fn markets() -> Vec<(u16, MarketParams, u64, u64)> {
-    vec![(0, market_params(), 6_000_000, 0), (1, market_params(), 3_000_000, 0)]
+/// `(id, params, oracle price per lot, cumulative funding, shard open
+/// interest)` of the two markets. Funding has accrued since the seeded
+/// positions last settled, so every touched position pays or receives it.
+pub fn markets() -> Vec<(u16, MarketParams, u64, i64, u64)> {
+    vec![(0, market_params(), 6_000_000, 6_000, 0), (1, market_params(), 3_000_000, -1_500, 0)]
 }
 
 /// Accounts for a batch of `fills` fills: the makers plus up to 60 takers.
@@ -96,7 +98,7 @@ pub fn liquidation_lots() -> u64 {
     let (liqee, _) = liquidation_accounts();
     let risk: Vec<clearshard_engine::RiskMarket> = markets()
         .into_iter()
-        .map(|(id, params, oracle_price, _)| clearshard_engine::RiskMarket { id, params, oracle_price })
+        .map(|(id, params, oracle_price, cumulative_funding, _)| clearshard_engine::RiskMarket { id, params, oracle_price, cumulative_funding })
         .collect();
     clearshard_engine::liquidation::liquidatable_lots(&liqee, &risk, 0).unwrap_or(0)
 }

@@ -20,6 +20,7 @@ pub mod set_price;
 pub mod settle_batch;
 pub mod settle_cross_batch;
 pub mod transfer_collateral;
+pub mod update_funding;
 pub mod update_market;
 pub mod withdraw;
 
@@ -62,5 +63,7 @@ pub use settle_batch::*;
 pub use settle_cross_batch::*;
 #[allow(ambiguous_glob_reexports)]
 pub use transfer_collateral::*;
+#[allow(ambiguous_glob_reexports)]
+pub use update_funding::*;
 #[allow(ambiguous_glob_reexports)]
 pub use update_market::*;

@@ -49,14 +49,18 @@ pub fn handler<'info>(ctx: Context<'info, TransferCollateral<'info>>, amount: u6
     let signed = i64::try_from(amount).map_err(|_| error!(ClearshardError::MathOverflow))?;
     let exchange = *accounts.exchange.load()?;
     let now = Clock::get()?.unix_timestamp;
-    let (from_shard, to_shard, from_after, to_after) = {
+    let moved = {
         let mut from = accounts.from_account.load_mut()?;
         let mut to = accounts.to_account.load_mut()?;
         from.portfolio.credit(-signed).map_err(ClearshardError::from)?;
         to.portfolio.credit(signed).map_err(ClearshardError::from)?;
-        check_withdrawable(&from.portfolio, remaining_accounts, exchange.quote_decimals, now)?;
-        (from.shard, to.shard, from.portfolio.collateral, to.portfolio.collateral)
+        let funding = check_withdrawable(&mut from.portfolio, remaining_accounts, exchange.quote_decimals, now)?;
+        (from.shard, to.shard, from.portfolio.collateral, to.portfolio.collateral, funding)
     };
+    let (from_shard, to_shard, from_after, to_after, funding) = moved;
+    if funding != 0 {
+        accounts.from_shard.load_mut()?.add_claims(-funding)?;
+    }
     if from_shard != to_shard {
         require!(accounts.from_vault.amount >= amount, ClearshardError::VaultShortfall);
         accounts.from_shard.load_mut()?.add_claims(-signed)?;

@@ -20,10 +20,10 @@ pub fn handler<'info>(ctx: Context<'info, CollateralAccounts<'info>>, amount: u6
         let mut margin = accounts.margin_account.load_mut()?;
         margin.portfolio.credit(-signed).map_err(ClearshardError::from)?;
         let now = Clock::get()?.unix_timestamp;
-        check_withdrawable(&margin.portfolio, remaining_accounts, exchange.quote_decimals, now)?;
+        let funding = check_withdrawable(&mut margin.portfolio, remaining_accounts, exchange.quote_decimals, now)?;
         require!(accounts.vault.amount >= amount, ClearshardError::VaultShortfall);
         let mut shard = accounts.shard.load_mut()?;
-        shard.add_claims(-signed)?;
+        shard.add_claims(-signed - funding)?;
         (shard.index, margin.portfolio.collateral)
     };
     vault::pay_out(
@@ -40,20 +40,23 @@ pub fn handler<'info>(ctx: Context<'info, CollateralAccounts<'info>>, amount: u6
 
 /// The rule for collateral leaving an account (withdrawal or transfer out),
 /// checked after the amount is taken: without positions the balance stays
-/// >= 0; with positions initial health stays >= 0.
+/// >= 0; with positions, funding is settled and initial health stays >= 0.
+/// Returns the funding paid (already taken from collateral).
 pub fn check_withdrawable<'info>(
-    portfolio: &Portfolio,
+    portfolio: &mut Portfolio,
     market_pairs: &'info [AccountInfo<'info>],
     quote_decimals: u8,
     now_unix: i64,
-) -> Result<()> {
+) -> Result<i64> {
     if !portfolio.has_open_positions() {
         require!(portfolio.collateral >= 0, ClearshardError::InsufficientCollateral);
-        return Ok(());
+        return Ok(0);
     }
     let markets = risk::load_markets(market_pairs, quote_decimals, now_unix)?;
+    let funding = portfolio.settle_funding(markets.as_slice()).map_err(ClearshardError::from)?;
     portfolio.check_initial_health(markets.as_slice()).map_err(|e| match e {
         clearshard_engine::EngineError::Undercollateralized => error!(ClearshardError::BreaksInitialMargin),
         other => ClearshardError::from(other).into(),
-    })
+    })?;
+    Ok(funding)
 }

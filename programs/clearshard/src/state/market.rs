@@ -11,8 +11,8 @@ pub const PYTH_RECEIVER_ID: Pubkey = pubkey!("rec5EKMGg6MxZYaMdyBfgwp4d5rB9T1VQH
 
 /// A perpetual market. Written by the admin; read-only in settlement.
 ///
-/// Layout (136 bytes): id 2, bump 1, oracle kind 1, padding 4, oracle 32,
-/// params 48, name 16, Pyth feed id 32.
+/// Layout (152 bytes): id 2, bump 1, oracle kind 1, padding 4, oracle 32,
+/// params 48, name 16, Pyth feed id 32, funding index 8, funding time 8.
 #[account(zero_copy)]
 #[derive(Debug)]
 pub struct Market {
@@ -26,8 +26,12 @@ pub struct Market {
     pub name: [u8; 16],
     /// For Pyth: the feed id the price update must carry.
     pub pyth_feed_id: [u8; 32],
+    /// Cumulative funding per lot (quote native); positions settle against it.
+    pub cumulative_funding: i64,
+    /// When funding last accrued (0: never).
+    pub last_funding_unix: i64,
 }
-const _: () = assert!(core::mem::size_of::<Market>() == 136);
+const _: () = assert!(core::mem::size_of::<Market>() == 152);
 
 impl Market {
     pub const SPACE: usize = 8 + core::mem::size_of::<Market>();
