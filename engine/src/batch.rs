@@ -248,7 +248,7 @@ fn check_limits(pf: &Portfolio, fill: &Fill, market: &BatchMarket, price: u64, n
 #[inline(always)]
 fn apply_side(pf: &mut Portfolio, market: &RiskMarket, delta: i64, price: u64, notional: i64, fee: i64) -> Result<(i64, i64), EngineError> {
     let position = pf.position_slot(market.id)?;
-    let funding = position.settle_funding(market.cumulative_funding)?;
+    let funding = position.settle_accruals(market.cumulative_funding, market.cumulative_loss)?;
     let long_before = position.base_lots.max(0);
     let realized = position.trade(delta, price, notional)?;
     let long_after = position.base_lots.max(0);

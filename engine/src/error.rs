@@ -51,6 +51,8 @@ pub enum EngineError {
     NotBankrupt,
     /// The oracle account's bytes are not a price update.
     OracleAccountMalformed,
+    /// The market has no open positions to carry a loss.
+    NoOpenInterest,
 }
 
 /// A failed batch: which fill, and why. Health failures name the last fill

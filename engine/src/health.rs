@@ -15,6 +15,8 @@ pub struct RiskMarket {
     pub oracle_price: u64,
     /// Cumulative funding per lot (quote native): longs pay as it rises.
     pub cumulative_funding: i64,
+    /// Cumulative socialized loss per lot: every lot pays as it rises.
+    pub cumulative_loss: i64,
 }
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -102,6 +104,7 @@ mod tests {
             oracle_price: oracle,
             params: MarketParams { initial_margin_bps: 1_000, maintenance_margin_bps: 500, ..Default::default() },
             cumulative_funding: 0,
+            cumulative_loss: 0,
         }
     }
 

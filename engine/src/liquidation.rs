@@ -119,3 +119,15 @@ pub fn bankruptcy_deficit(pf: &Portfolio) -> Result<u64, EngineError> {
     }
     Ok(pf.collateral.unsigned_abs())
 }
+
+/// Spreads a deficit the insurance fund could not cover over `open_lots` (the
+/// market's long plus short lots): the loss per lot, rounded up, and the dust
+/// the rounding collects beyond the deficit (booked as fees).
+pub fn socialized_loss_per_lot(deficit: u64, open_lots: u64) -> Result<(i64, u64), EngineError> {
+    if open_lots == 0 {
+        return Err(EngineError::NoOpenInterest);
+    }
+    let per_lot = deficit.div_ceil(open_lots);
+    let collected = crate::math::mul(per_lot, open_lots)?;
+    Ok((i64::try_from(per_lot).map_err(|_| EngineError::Overflow)?, collected - deficit))
+}

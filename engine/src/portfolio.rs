@@ -10,7 +10,7 @@ use bytemuck::{Pod, Zeroable};
 
 pub const MAX_POSITIONS: usize = 8;
 
-/// 304 bytes, embedded in the on-chain `MarginAccount`.
+/// 368 bytes, embedded in the on-chain `MarginAccount`.
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Pod, Zeroable)]
 pub struct Portfolio {
@@ -21,7 +21,7 @@ pub struct Portfolio {
     pub limits: TradeLimits,
     pub positions: [Position; MAX_POSITIONS],
 }
-const _: () = assert!(core::mem::size_of::<Portfolio>() == 304);
+const _: () = assert!(core::mem::size_of::<Portfolio>() == 368);
 
 impl Portfolio {
     /// The open position in `market_id`, or a free slot assigned to it.
@@ -52,13 +52,15 @@ impl Portfolio {
         self.positions.iter().any(Position::is_open)
     }
 
-    /// Settles funding on every open position at the markets' indexes; returns
-    /// the total paid (negative: received), already taken from collateral.
+    /// Settles funding and socialized loss on every open position at the
+    /// markets' indexes; returns the total paid (negative: received), already
+    /// taken from collateral.
     pub fn settle_funding<M: crate::MarketLookup + ?Sized>(&mut self, markets: &M) -> Result<i64, EngineError> {
         let mut paid: i64 = 0;
         for p in self.positions.iter_mut().filter(|p| p.is_open()) {
             let m = markets.risk_market(p.market_id).ok_or(EngineError::MissingMarket)?;
-            paid = paid.checked_add(p.settle_funding(m.cumulative_funding)?).ok_or(EngineError::Overflow)?;
+            let owed = p.settle_accruals(m.cumulative_funding, m.cumulative_loss)?;
+            paid = paid.checked_add(owed).ok_or(EngineError::Overflow)?;
         }
         self.collateral = self.collateral.checked_sub(paid).ok_or(EngineError::Overflow)?;
         Ok(paid)

@@ -3,7 +3,7 @@
 use crate::EngineError;
 use bytemuck::{Pod, Zeroable};
 
-/// 32 bytes. A slot with `base_lots == 0` is free.
+/// 40 bytes. A slot with `base_lots == 0` is free.
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Pod, Zeroable)]
 pub struct Position {
@@ -15,8 +15,10 @@ pub struct Position {
     pub cost_basis: i64,
     /// The market's cumulative funding per lot when funding was last settled.
     pub funding_snapshot: i64,
+    /// The market's cumulative socialized loss per lot when last settled.
+    pub loss_snapshot: i64,
 }
-const _: () = assert!(core::mem::size_of::<Position>() == 32);
+const _: () = assert!(core::mem::size_of::<Position>() == 40);
 
 impl Position {
     #[inline(always)]
@@ -24,19 +26,25 @@ impl Position {
         self.base_lots != 0
     }
 
-    /// Settles funding accrued since the last settlement at the market's
-    /// `cumulative` funding per lot; returns what the position pays
-    /// (negative: receives). Longs pay when the index rises.
+    /// Settles what accrued in the market's indexes since the last settlement:
+    /// funding (longs pay as `funding` rises, shorts receive) and socialized
+    /// loss (every lot pays as `loss` rises). Returns what the position pays
+    /// (negative: receives).
     #[inline(always)]
-    pub fn settle_funding(&mut self, cumulative: i64) -> Result<i64, EngineError> {
-        let accrued = cumulative.checked_sub(self.funding_snapshot).ok_or(EngineError::Overflow)?;
-        self.funding_snapshot = cumulative;
-        if accrued == 0 || self.base_lots == 0 {
+    pub fn settle_accruals(&mut self, funding: i64, loss: i64) -> Result<i64, EngineError> {
+        let overflow = EngineError::Overflow;
+        let funding_accrued = funding.checked_sub(self.funding_snapshot).ok_or(overflow)?;
+        let loss_accrued = loss.checked_sub(self.loss_snapshot).ok_or(overflow)?;
+        self.funding_snapshot = funding;
+        self.loss_snapshot = loss;
+        if (funding_accrued == 0 && loss_accrued == 0) || self.base_lots == 0 {
             return Ok(0);
         }
-        let owed = crate::math::mul(self.base_lots.unsigned_abs(), accrued.unsigned_abs())?;
-        let owed = i64::try_from(owed).map_err(|_| EngineError::Overflow)?;
-        Ok(if (self.base_lots > 0) == (accrued > 0) { owed } else { -owed })
+        let size = self.base_lots.unsigned_abs();
+        let owed = i64::try_from(crate::math::mul(size, funding_accrued.unsigned_abs())?).map_err(|_| overflow)?;
+        let funding_paid = if (self.base_lots > 0) == (funding_accrued > 0) { owed } else { -owed };
+        let loss_paid = i64::try_from(crate::math::mul(size, loss_accrued.unsigned_abs())?).map_err(|_| overflow)?;
+        funding_paid.checked_add(if loss_accrued > 0 { loss_paid } else { -loss_paid }).ok_or(overflow)
     }
 
     /// Applies `delta` lots at `price` per lot, where `notional = |delta| * price`.
@@ -102,15 +110,24 @@ mod tests {
     #[test]
     fn funding_is_paid_by_longs_when_the_index_rises() {
         let mut long = Position { base_lots: 10, funding_snapshot: 100, ..Default::default() };
-        assert_eq!(long.settle_funding(130), Ok(300));
+        assert_eq!(long.settle_accruals(130, 0), Ok(300));
         assert_eq!(long.funding_snapshot, 130);
-        assert_eq!(long.settle_funding(130), Ok(0));
+        assert_eq!(long.settle_accruals(130, 0), Ok(0));
         let mut short = Position { base_lots: -10, funding_snapshot: 100, ..Default::default() };
-        assert_eq!(short.settle_funding(130), Ok(-300));
-        assert_eq!(short.settle_funding(90), Ok(400));
+        assert_eq!(short.settle_accruals(130, 0), Ok(-300));
+        assert_eq!(short.settle_accruals(90, 0), Ok(400));
         let mut closed = Position { funding_snapshot: 5, ..Default::default() };
-        assert_eq!(closed.settle_funding(50), Ok(0));
-        assert_eq!(closed.funding_snapshot, 50);
+        assert_eq!(closed.settle_accruals(50, 3), Ok(0));
+        assert_eq!((closed.funding_snapshot, closed.loss_snapshot), (50, 3));
+    }
+
+    #[test]
+    fn socialized_loss_is_paid_by_both_sides() {
+        let mut long = Position { base_lots: 10, ..Default::default() };
+        let mut short = Position { base_lots: -4, ..Default::default() };
+        assert_eq!(long.settle_accruals(0, 7), Ok(70));
+        assert_eq!(short.settle_accruals(0, 7), Ok(28));
+        assert_eq!(short.settle_accruals(2, 7), Ok(-8));
     }
 
     #[test]

@@ -28,7 +28,7 @@ fn params() -> MarketParams {
 }
 
 fn market(id: u16, oracle: u64) -> BatchMarket {
-    BatchMarket::new(RiskMarket { id, params: params(), oracle_price: oracle, cumulative_funding: 0 }, [0, 0])
+    BatchMarket::new(RiskMarket { id, params: params(), oracle_price: oracle, cumulative_funding: 0, cumulative_loss: 0 }, [0, 0])
 }
 
 fn trader(collateral: i64) -> Portfolio {
@@ -167,7 +167,7 @@ fn cross_group_fill_moves_collateral_between_groups() {
 fn notional_overflow_is_refused() {
     let mut p = params();
     p.tick_size = u64::MAX / 2;
-    let big = BatchMarket { risk: RiskMarket { id: 0, params: p, oracle_price: u64::MAX / 2, cumulative_funding: 0 }, min_price: 0, max_price: u64::MAX, open_interest: [0, 0] };
+    let big = BatchMarket { risk: RiskMarket { id: 0, params: p, oracle_price: u64::MAX / 2, cumulative_funding: 0, cumulative_loss: 0 }, min_price: 0, max_price: u64::MAX, open_interest: [0, 0] };
     let mut pfs = [trader(0), trader(0)];
     pfs[0].limits.max_deviation_bps = 10_000;
     pfs[1].limits.max_deviation_bps = 10_000;

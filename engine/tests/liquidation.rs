@@ -1,7 +1,7 @@
 //! Liquidation in the engine: who may be liquidated, how much, at what price,
 //! and where the fee goes.
 
-use clearshard_engine::liquidation::{bankruptcy_deficit, liquidatable_lots, liquidate};
+use clearshard_engine::liquidation::{bankruptcy_deficit, liquidatable_lots, liquidate, socialized_loss_per_lot};
 use clearshard_engine::{EngineError, MarketParams, Portfolio, Position, RiskMarket};
 
 fn market(oracle: u64) -> RiskMarket {
@@ -21,7 +21,7 @@ fn market(oracle: u64) -> RiskMarket {
         liquidation_fee_bps: 250,
         liquidation_insurance_share_bps: 4_000,
     };
-    RiskMarket { id: 0, params, oracle_price: oracle, cumulative_funding: 0 }
+    RiskMarket { id: 0, params, oracle_price: oracle, cumulative_funding: 0, cumulative_loss: 0 }
 }
 
 /// Long 1_000 lots bought at 1_000 with 100_000 of margin (collateral after the buy: -900_000).
@@ -128,4 +128,11 @@ fn bankruptcy_needs_no_positions_and_a_deficit() {
     p.collateral = 0;
     assert_eq!(bankruptcy_deficit(&p), Err(EngineError::NotBankrupt));
     assert_eq!(bankruptcy_deficit(&long_account()), Err(EngineError::NotBankrupt));
+}
+
+#[test]
+fn socialized_loss_rounds_up_and_reports_the_dust() {
+    assert_eq!(socialized_loss_per_lot(1_000, 300), Ok((4, 200)));
+    assert_eq!(socialized_loss_per_lot(900, 300), Ok((3, 0)));
+    assert_eq!(socialized_loss_per_lot(5, 0), Err(EngineError::NoOpenInterest));
 }

@@ -22,7 +22,7 @@ fn market(id: u16, oracle: u64) -> BatchMarket {
         liquidation_fee_bps: 250,
         liquidation_insurance_share_bps: 5_000,
     };
-    BatchMarket::new(RiskMarket { id, params, oracle_price: oracle, cumulative_funding: 0 }, [0, 0])
+    BatchMarket::new(RiskMarket { id, params, oracle_price: oracle, cumulative_funding: 0, cumulative_loss: 0 }, [0, 0])
 }
 
 fn fills() -> impl Strategy<Value = Vec<Fill>> {

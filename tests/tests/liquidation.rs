@@ -253,3 +253,41 @@ async fn bankruptcy_needs_a_bankrupt_account_and_an_insurance_fund() {
     assert_error(v.ex.send(&[ix::resolve_bankruptcy(t.address, 0)], &[]).await, ClearshardError::InsuranceFundEmpty);
     v.ex.assert_conserved().await;
 }
+
+#[tokio::test]
+async fn bankruptcy_beyond_the_insurance_fund_is_socialized_over_open_lots() {
+    use clearshard::state::Market;
+    let mut v = Venue::new(2).await;
+    v.ex.fund_insurance(USDC).await;
+    let (reckless, _) = leveraged_long(&mut v, 0, 61 * USDC).await;
+    let (long1, _) = {
+        let t = v.account(1, 1_000 * USDC).await;
+        let m = v.account(1, 100_000 * USDC).await;
+        v.settle(1, &[BTC], &[&t, &m], &[fill(0, 1, 0, true, 50, BTC_TICKS)]).await.unwrap();
+        (t, m)
+    };
+    let liqor = v.account(1, 50_000 * USDC).await;
+    crash(&mut v, 20).await;
+    v.liquidate(&liqor, &reckless, BTC, 100, &[BTC]).await.unwrap();
+    let socialize = |shards| ix::socialize_loss(reckless.address, 0, BTC, shards);
+    assert_error(v.ex.send(&[socialize(2)], &[]).await, ClearshardError::InsuranceNotExhausted);
+    v.ex.send(&[ix::resolve_bankruptcy(reckless.address, 0)], &[]).await.unwrap();
+    let deficit = v.ex.margin(reckless.address).await.portfolio.collateral.unsigned_abs();
+    assert!(deficit > 0);
+    v.ex.refresh_blockhash().await;
+    assert_error(v.ex.send(&[socialize(1)], &[]).await, ClearshardError::ShardsIncomplete);
+    v.ex.send(&[socialize(2)], &[]).await.unwrap();
+    assert_eq!(v.ex.margin(reckless.address).await.portfolio.collateral, 0);
+    // Open lots: 150 long on shard 1 (50 + the liquidator's 100), 150 short.
+    let per_lot = deficit.div_ceil(300) as i64;
+    assert_eq!(v.ex.load::<Market>(pda::market(BTC)).await.cumulative_loss, per_lot);
+    let t = v.ex.assert_conserved().await;
+    assert_eq!(t.unsettled_funding, -(per_lot as i128) * 300);
+    // A position pays its share when touched.
+    let before = v.ex.margin(long1.address).await.portfolio.collateral;
+    v.ex.withdraw(&long1.trader, long1.address, 1, USDC, &[BTC]).await.unwrap();
+    assert_eq!(v.ex.margin(long1.address).await.portfolio.collateral, before - USDC as i64 - 50 * per_lot);
+    v.ex.assert_conserved().await;
+    v.ex.refresh_blockhash().await;
+    assert_error(v.ex.send(&[socialize(2)], &[]).await, ClearshardError::NotBankrupt);
+}

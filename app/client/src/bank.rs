@@ -127,8 +127,9 @@ pub struct Totals {
     pub insurance_tokens: u128,
     pub collateral: i128,
     pub fees: i128,
-    /// Funding accrued in the markets' indexes but not yet settled into
-    /// collateral (positive: owed to accounts). Zero once every position settled.
+    /// Funding and socialized loss accrued in the markets' indexes but not yet
+    /// settled into collateral (positive: owed to accounts). Zero once every
+    /// position settled.
     pub unsettled_funding: i128,
     pub net_base_lots: [i128; clearshard::state::MAX_MARKETS as usize],
 }
@@ -401,6 +402,7 @@ impl TestExchange {
                 params: market.params,
                 oracle_price,
                 cumulative_funding: market.cumulative_funding,
+                cumulative_loss: market.cumulative_loss,
             });
         }
         out
@@ -475,9 +477,10 @@ impl TestExchange {
         }
         t.insurance_tokens = self.token_balance(pda::insurance_vault()).await as u128;
         let market_count = self.exchange().await.market_count;
-        let mut funding_index = vec![];
+        let mut indexes = vec![];
         for id in 0..market_count {
-            funding_index.push(self.load::<Market>(pda::market(id)).await.cumulative_funding as i128);
+            let market = self.load::<Market>(pda::market(id)).await;
+            indexes.push((market.cumulative_funding as i128, market.cumulative_loss as i128));
         }
         for address in self.margin_accounts.clone() {
             let Some(account) = self.ctx.banks_client.get_account(address).await.expect("rpc") else { continue };
@@ -485,8 +488,9 @@ impl TestExchange {
             t.collateral += margin.portfolio.collateral as i128;
             for p in margin.portfolio.positions.iter().filter(|p| p.is_open()) {
                 t.net_base_lots[p.market_id as usize] += p.base_lots as i128;
-                let accrued = funding_index[p.market_id as usize] - p.funding_snapshot as i128;
-                t.unsettled_funding -= p.base_lots as i128 * accrued;
+                let (funding, loss) = indexes[p.market_id as usize];
+                t.unsettled_funding -= p.base_lots as i128 * (funding - p.funding_snapshot as i128);
+                t.unsettled_funding -= p.base_lots.unsigned_abs() as i128 * (loss - p.loss_snapshot as i128);
             }
         }
         t

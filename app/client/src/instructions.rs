@@ -286,3 +286,17 @@ pub fn update_funding(market: u16, oracle: Pubkey, shards: &[u16]) -> Instructio
     let remaining = shards.iter().map(|s| AccountMeta::new_readonly(pda::shard(*s), false)).collect();
     build(accounts, instruction::UpdateFunding {}, remaining)
 }
+
+/// Spreads a bankrupt account's deficit over `market`'s open lots; `shards`
+/// is the exchange's shard count (every shard is passed, read-only).
+pub fn socialize_loss(account: Pubkey, shard: u16, market: u16, shards: u16) -> Instruction {
+    let accounts = accounts::SocializeLoss {
+        exchange: pda::exchange(),
+        market: pda::market(market),
+        account,
+        shard: pda::shard(shard),
+        insurance_vault: pda::insurance_vault(),
+    };
+    let remaining = (0..shards).map(|s| AccountMeta::new_readonly(pda::shard(s), false)).collect();
+    build(accounts, instruction::SocializeLoss {}, remaining)
+}

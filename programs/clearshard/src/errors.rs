@@ -138,6 +138,12 @@ pub enum ClearshardError {
     InvalidOracleKind,
     #[msg("no shard given has a fill price in this market")]
     NoMarkPrice,
+    #[msg("the market has no open positions to carry the loss")]
+    NoOpenInterest,
+    #[msg("the insurance fund still holds tokens: resolve_bankruptcy first")]
+    InsuranceNotExhausted,
+    #[msg("every shard must be passed, in index order")]
+    ShardsIncomplete,
 }
 
 impl From<EngineError> for ClearshardError {
@@ -167,6 +173,7 @@ impl From<EngineError> for ClearshardError {
             EngineError::LiquidatorUnderInitialMargin => ClearshardError::LiquidatorUnderInitialMargin,
             EngineError::NotBankrupt => ClearshardError::NotBankrupt,
             EngineError::OracleAccountMalformed => ClearshardError::OracleAccountMalformed,
+            EngineError::NoOpenInterest => ClearshardError::NoOpenInterest,
         }
     }
 }

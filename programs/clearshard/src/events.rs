@@ -85,3 +85,12 @@ pub struct FundingUpdated {
     pub accrued: i64,
     pub cumulative: i64,
 }
+
+#[event]
+pub struct LossSocialized {
+    pub account: Pubkey,
+    pub market: u16,
+    pub deficit: u64,
+    pub per_lot: i64,
+    pub open_lots: u64,
+}

@@ -121,6 +121,10 @@ pub mod clearshard {
         update_funding::handler(ctx)
     }
 
+    pub fn socialize_loss<'info>(ctx: Context<'info, SocializeLoss<'info>>) -> Result<()> {
+        socialize_loss::handler(ctx)
+    }
+
     pub fn deposit_insurance(ctx: Context<DepositInsurance>, amount: u64) -> Result<()> {
         deposit_insurance::handler(ctx, amount)
     }

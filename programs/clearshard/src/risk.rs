@@ -41,6 +41,7 @@ pub fn load_markets<'info>(
             params: market.params,
             oracle_price,
             cumulative_funding: market.cumulative_funding,
+            cumulative_loss: market.cumulative_loss,
         });
     }
     Ok(markets)

@@ -98,7 +98,7 @@ pub fn liquidation_lots() -> u64 {
     let (liqee, _) = liquidation_accounts();
     let risk: Vec<clearshard_engine::RiskMarket> = markets()
         .into_iter()
-        .map(|(id, params, oracle_price, cumulative_funding, _)| clearshard_engine::RiskMarket { id, params, oracle_price, cumulative_funding })
+        .map(|(id, params, oracle_price, cumulative_funding, _)| clearshard_engine::RiskMarket { id, params, oracle_price, cumulative_funding, cumulative_loss: 0 })
         .collect();
     clearshard_engine::liquidation::liquidatable_lots(&liqee, &risk, 0).unwrap_or(0)
 }

@@ -19,6 +19,7 @@ pub mod set_pause;
 pub mod set_price;
 pub mod settle_batch;
 pub mod settle_cross_batch;
+pub mod socialize_loss;
 pub mod transfer_collateral;
 pub mod update_funding;
 pub mod update_market;
@@ -61,6 +62,8 @@ pub use set_price::*;
 pub use settle_batch::*;
 #[allow(ambiguous_glob_reexports)]
 pub use settle_cross_batch::*;
+#[allow(ambiguous_glob_reexports)]
+pub use socialize_loss::*;
 #[allow(ambiguous_glob_reexports)]
 pub use transfer_collateral::*;
 #[allow(ambiguous_glob_reexports)]

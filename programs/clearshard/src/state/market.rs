@@ -11,8 +11,9 @@ pub const PYTH_RECEIVER_ID: Pubkey = pubkey!("rec5EKMGg6MxZYaMdyBfgwp4d5rB9T1VQH
 
 /// A perpetual market. Written by the admin; read-only in settlement.
 ///
-/// Layout (152 bytes): id 2, bump 1, oracle kind 1, padding 4, oracle 32,
-/// params 48, name 16, Pyth feed id 32, funding index 8, funding time 8.
+/// Layout (160 bytes): id 2, bump 1, oracle kind 1, padding 4, oracle 32,
+/// params 48, name 16, Pyth feed id 32, funding index 8, funding time 8,
+/// socialized loss index 8.
 #[account(zero_copy)]
 #[derive(Debug)]
 pub struct Market {
@@ -30,8 +31,10 @@ pub struct Market {
     pub cumulative_funding: i64,
     /// When funding last accrued (0: never).
     pub last_funding_unix: i64,
+    /// Cumulative socialized loss per lot: every open lot pays as it rises.
+    pub cumulative_loss: i64,
 }
-const _: () = assert!(core::mem::size_of::<Market>() == 152);
+const _: () = assert!(core::mem::size_of::<Market>() == 160);
 
 impl Market {
     pub const SPACE: usize = 8 + core::mem::size_of::<Market>();
