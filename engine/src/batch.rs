@@ -155,10 +155,9 @@ pub fn settle_fills(
             continue;
         }
         let fail = |cause| FillError::at(last_fill[i] as usize, cause);
-        let funding = pf.settle_funding(markets).map_err(fail)?;
+        let (funding, after) = pf.settle_and_health(markets).map_err(fail)?;
         let group = groups[i] as usize;
         flows.collateral_delta[group] = flows.collateral_delta[group].checked_sub(funding).ok_or(fail(EngineError::Overflow))?;
-        let after = pf.health(markets).map_err(fail)?;
         if after.initial >= 0 {
             continue;
         }

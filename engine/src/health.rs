@@ -45,6 +45,37 @@ pub fn mul_bps_floor(value: u64, bps: u64) -> u64 {
 
 /// Where health finds a market's parameters and oracle price by id. Batches
 /// look up their own market list in place rather than copying it.
+/// Running sums of one health pass.
+struct HealthSums {
+    equity: i64,
+    initial_req: u64,
+    maintenance_req: u64,
+}
+
+impl HealthSums {
+    fn new(collateral: i64) -> Self {
+        HealthSums { equity: collateral, initial_req: 0, maintenance_req: 0 }
+    }
+
+    #[inline(always)]
+    fn add(&mut self, p: &crate::Position, m: &RiskMarket) -> Result<(), EngineError> {
+        let overflow = EngineError::Overflow;
+        let value = crate::math::mul(p.base_lots.unsigned_abs(), m.oracle_price)?;
+        let signed = i64::try_from(value).map_err(|_| overflow)?;
+        self.equity = self.equity.checked_add(if p.base_lots > 0 { signed } else { -signed }).ok_or(overflow)?;
+        let params = &m.params;
+        self.initial_req = self.initial_req.checked_add(mul_bps_ceil(value, params.initial_margin_bps as u64)).ok_or(overflow)?;
+        self.maintenance_req =
+            self.maintenance_req.checked_add(mul_bps_ceil(value, params.maintenance_margin_bps as u64)).ok_or(overflow)?;
+        Ok(())
+    }
+
+    fn finish(self) -> Health {
+        let equity = self.equity as i128;
+        Health { equity, initial: equity - self.initial_req as i128, maintenance: equity - self.maintenance_req as i128 }
+    }
+}
+
 pub trait MarketLookup {
     fn risk_market(&self, id: u16) -> Option<&RiskMarket>;
 }
@@ -59,22 +90,26 @@ impl Portfolio {
     /// Initial and maintenance health at the given oracle prices. Every open
     /// position's market must be among `markets`.
     pub fn health<M: MarketLookup + ?Sized>(&self, markets: &M) -> Result<Health, EngineError> {
-        let overflow = EngineError::Overflow;
-        let mut equity = self.collateral;
-        let mut initial_req: u64 = 0;
-        let mut maintenance_req: u64 = 0;
+        let mut sums = HealthSums::new(self.collateral);
         for p in self.positions.iter().filter(|p| p.is_open()) {
-            let m = markets.risk_market(p.market_id).ok_or(EngineError::MissingMarket)?;
-            let value = crate::math::mul(p.base_lots.unsigned_abs(), m.oracle_price)?;
-            let signed = i64::try_from(value).map_err(|_| overflow)?;
-            equity = equity.checked_add(if p.base_lots > 0 { signed } else { -signed }).ok_or(overflow)?;
-            let params = &m.params;
-            initial_req = initial_req.checked_add(mul_bps_ceil(value, params.initial_margin_bps as u64)).ok_or(overflow)?;
-            maintenance_req =
-                maintenance_req.checked_add(mul_bps_ceil(value, params.maintenance_margin_bps as u64)).ok_or(overflow)?;
+            sums.add(p, markets.risk_market(p.market_id).ok_or(EngineError::MissingMarket)?)?;
         }
-        let equity = equity as i128;
-        Ok(Health { equity, initial: equity - initial_req as i128, maintenance: equity - maintenance_req as i128 })
+        Ok(sums.finish())
+    }
+
+    /// Settles funding and socialized loss and computes health in one pass
+    /// (the settlement hot path). Returns what was paid and the health after.
+    pub fn settle_and_health<M: MarketLookup + ?Sized>(&mut self, markets: &M) -> Result<(i64, Health), EngineError> {
+        let mut paid: i64 = 0;
+        let mut sums = HealthSums::new(0);
+        for p in self.positions.iter_mut().filter(|p| p.is_open()) {
+            let m = markets.risk_market(p.market_id).ok_or(EngineError::MissingMarket)?;
+            paid = paid.checked_add(p.settle_accruals(m.cumulative_funding, m.cumulative_loss)?).ok_or(EngineError::Overflow)?;
+            sums.add(p, m)?;
+        }
+        self.collateral = self.collateral.checked_sub(paid).ok_or(EngineError::Overflow)?;
+        sums.equity = sums.equity.checked_add(self.collateral).ok_or(EngineError::Overflow)?;
+        Ok((paid, sums.finish()))
     }
 
     /// The rule for anything that takes collateral out or adds risk on the

@@ -35,6 +35,9 @@ pub fn run(engine: &Path, out: &Path) -> Result<(), String> {
             println!("| engine CU per fill, batch of {size} | {v} | SBF harness in LiteSVM |");
         }
     }
+    if let Some(v) = results.get("liquidate_cu") {
+        println!("| liquidate, engine CU | {v} | SBF harness in LiteSVM |");
+    }
     println!("| fills per tx (16 accounts, 1 market) | {fills_16} ({tx_len} of {MAX_TX_BYTES} bytes) | v0 + lookup table, serialized |");
     println!("| fills per tx (every fill a new taker) | {fills_distinct} | limited by 64 account locks |");
     println!("| fills per tx (2 accounts) | {fills_two} | byte bound of the 11-byte fill |");
