@@ -47,6 +47,29 @@ pub enum InvalidMarketParams {
 }
 
 impl MarketParams {
+    /// A conventional perpetual for the given lot and tick: 10% initial and
+    /// 5% maintenance margin, 5 bps taker fee and 1 bp maker rebate, a 5% band
+    /// around the oracle, oracles at most 60 s old and 1% wide, a 2.5%
+    /// liquidation fee of which half funds insurance, 10M lots per shard.
+    pub const fn perpetual(tick_size: u64, base_lot_size: u64, base_decimals: u8) -> Self {
+        MarketParams {
+            tick_size,
+            base_lot_size,
+            max_open_interest_per_shard: 10_000_000,
+            initial_margin_bps: 1_000,
+            maintenance_margin_bps: 500,
+            taker_fee_bps: 5,
+            maker_fee_bps: -1,
+            band_bps: 500,
+            max_confidence_bps: 100,
+            max_staleness_secs: 60,
+            base_decimals,
+            _padding: [0; 3],
+            liquidation_fee_bps: 250,
+            liquidation_insurance_share_bps: 5_000,
+        }
+    }
+
     pub fn validate(&self) -> Result<(), InvalidMarketParams> {
         if self.tick_size == 0 || self.base_lot_size == 0 {
             return Err(InvalidMarketParams::ZeroLotOrTick);
@@ -90,22 +113,7 @@ mod tests {
     use super::*;
 
     pub fn sample() -> MarketParams {
-        MarketParams {
-            tick_size: 10,
-            base_lot_size: 1_000,
-            max_open_interest_per_shard: 1_000_000,
-            initial_margin_bps: 1_000,
-            maintenance_margin_bps: 500,
-            taker_fee_bps: 5,
-            maker_fee_bps: -1,
-            band_bps: 500,
-            max_confidence_bps: 100,
-            max_staleness_secs: 60,
-            base_decimals: 6,
-            _padding: [0; 3],
-            liquidation_fee_bps: 250,
-            liquidation_insurance_share_bps: 5_000,
-        }
+        MarketParams::perpetual(10, 1_000, 6)
     }
 
     #[test]

@@ -9,22 +9,7 @@ use clearshard_engine::{
 const NOW: i64 = 1_000;
 
 fn params() -> MarketParams {
-    MarketParams {
-        tick_size: 1,
-        base_lot_size: 1,
-        max_open_interest_per_shard: 1_000,
-        initial_margin_bps: 1_000,
-        maintenance_margin_bps: 500,
-        taker_fee_bps: 10,
-        maker_fee_bps: -2,
-        band_bps: 500,
-        max_confidence_bps: 100,
-        max_staleness_secs: 60,
-        base_decimals: 0,
-        _padding: [0; 3],
-        liquidation_fee_bps: 250,
-        liquidation_insurance_share_bps: 5_000,
-    }
+    MarketParams { max_open_interest_per_shard: 1_000, taker_fee_bps: 10, maker_fee_bps: -2, ..MarketParams::perpetual(1, 1, 0) }
 }
 
 fn market(id: u16, oracle: u64) -> BatchMarket {

@@ -6,20 +6,10 @@ use clearshard_engine::{EngineError, MarketParams, Portfolio, Position, RiskMark
 
 fn market(oracle: u64) -> RiskMarket {
     let params = MarketParams {
-        tick_size: 1,
-        base_lot_size: 1,
         max_open_interest_per_shard: u64::MAX,
-        initial_margin_bps: 1_000,
-        maintenance_margin_bps: 500,
-        taker_fee_bps: 5,
         maker_fee_bps: 0,
-        band_bps: 500,
-        max_confidence_bps: 100,
-        max_staleness_secs: 60,
-        base_decimals: 0,
-        _padding: [0; 3],
-        liquidation_fee_bps: 250,
         liquidation_insurance_share_bps: 4_000,
+        ..MarketParams::perpetual(1, 1, 0)
     };
     RiskMarket { id: 0, params, oracle_price: oracle, cumulative_funding: 0, cumulative_loss: 0 }
 }

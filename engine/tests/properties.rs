@@ -7,20 +7,11 @@ use proptest::prelude::*;
 
 fn market(id: u16, oracle: u64) -> BatchMarket {
     let params = MarketParams {
-        tick_size: 1,
-        base_lot_size: 1,
         max_open_interest_per_shard: u64::MAX / 4,
-        initial_margin_bps: 1_000,
-        maintenance_margin_bps: 500,
         taker_fee_bps: 7,
         maker_fee_bps: -3,
         band_bps: 1_000,
-        max_confidence_bps: 100,
-        max_staleness_secs: 60,
-        base_decimals: 0,
-        _padding: [0; 3],
-        liquidation_fee_bps: 250,
-        liquidation_insurance_share_bps: 5_000,
+        ..MarketParams::perpetual(1, 1, 0)
     };
     BatchMarket::new(RiskMarket { id, params, oracle_price: oracle, cumulative_funding: 0, cumulative_loss: 0 }, [0, 0])
 }

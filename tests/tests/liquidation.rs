@@ -15,6 +15,17 @@ async fn leveraged_long(v: &mut Venue, shard: u16, margin: u64) -> (Account, Acc
     (t, m)
 }
 
+/// A 70-USDC long after an 8% fall, a liquidator holding `liqor_collateral`,
+/// and the lots the program allows, with both accounts' portfolios before.
+async fn crashed_long(v: &mut Venue, liqor_collateral: u64) -> (Account, Account, u64, Vec<clearshard_engine::Portfolio>) {
+    let (t, _) = leveraged_long(v, 0, 70 * USDC).await;
+    let liqor = v.account(0, liqor_collateral).await;
+    crash(v, 8).await;
+    let lots = v.liquidatable_lots(&t, BTC, &[BTC]).await.unwrap();
+    let before = v.portfolios(&[&t, &liqor]).await;
+    (t, liqor, lots, before)
+}
+
 /// BTC falls by `percent`.
 async fn crash(v: &mut Venue, percent: i64) {
     v.ex.set_price(BTC, BTC_PRICE * (100 - percent) / 100, 0, PRICE_EXPO).await.unwrap();
@@ -100,11 +111,7 @@ fn clone_trader(a: &Account) -> clearshard_client::bank::Trader {
 #[tokio::test]
 async fn liquidator_ending_under_initial_margin_is_refused() {
     let mut v = Venue::new(1).await;
-    let (t, _) = leveraged_long(&mut v, 0, 70 * USDC).await;
-    let poor = v.account(0, 5 * USDC).await;
-    crash(&mut v, 8).await;
-    let lots = v.liquidatable_lots(&t, BTC, &[BTC]).await.unwrap();
-    let before = v.portfolios(&[&t, &poor]).await;
+    let (t, poor, lots, before) = crashed_long(&mut v, 5 * USDC).await;
     assert_error(v.liquidate(&poor, &t, BTC, lots, &[BTC]).await, ClearshardError::LiquidatorUnderInitialMargin);
     assert_eq!(v.portfolios(&[&t, &poor]).await, before);
     v.ex.assert_conserved().await;
@@ -113,11 +120,7 @@ async fn liquidator_ending_under_initial_margin_is_refused() {
 #[tokio::test]
 async fn liquidating_more_than_allowed_is_refused() {
     let mut v = Venue::new(1).await;
-    let (t, _) = leveraged_long(&mut v, 0, 70 * USDC).await;
-    let liqor = v.account(0, 10_000 * USDC).await;
-    crash(&mut v, 8).await;
-    let lots = v.liquidatable_lots(&t, BTC, &[BTC]).await.unwrap();
-    let before = v.portfolios(&[&t, &liqor]).await;
+    let (t, liqor, lots, before) = crashed_long(&mut v, 10_000 * USDC).await;
     assert_error(v.liquidate(&liqor, &t, BTC, lots + 1, &[BTC]).await, ClearshardError::LiquidationExceedsAllowed);
     assert_error(v.liquidate(&liqor, &t, ETH, 1, &[BTC, ETH]).await, ClearshardError::NoPositionToLiquidate);
     assert_eq!(v.portfolios(&[&t, &liqor]).await, before);
@@ -127,11 +130,7 @@ async fn liquidating_more_than_allowed_is_refused() {
 #[tokio::test]
 async fn liquidation_with_a_stale_or_foreign_oracle_is_refused() {
     let mut v = Venue::new(1).await;
-    let (t, _) = leveraged_long(&mut v, 0, 70 * USDC).await;
-    let liqor = v.account(0, 10_000 * USDC).await;
-    crash(&mut v, 8).await;
-    let lots = v.liquidatable_lots(&t, BTC, &[BTC]).await.unwrap();
-    let before = v.portfolios(&[&t, &liqor]).await;
+    let (t, liqor, lots, before) = crashed_long(&mut v, 10_000 * USDC).await;
     let accounts = ix::LiquidationAccounts { liquidator: liqor.trader.key(), liqee: (t.address, 0), liqor: (liqor.address, 0) };
     let mut foreign = ix::liquidate(&accounts, BTC, lots, &[BTC]);
     let last = foreign.accounts.len() - 1;

@@ -1,6 +1,7 @@
 //! Markets and limits of the local venue used by the demo and the tests.
 
 use clearshard::instructions::{MarketConfig, MatcherLimits};
+use clearshard_engine::MarketParams;
 
 pub const BTC: u16 = 0;
 pub const ETH: u16 = 1;
@@ -10,26 +11,12 @@ pub const USDC: u64 = 1_000_000;
 /// A BTC perpetual: 1 lot = 0.0001 BTC (8 decimals), 1 tick = 100 native
 /// units per lot. At 60_000 USD a lot is worth 6 USDC, i.e. 60_000 ticks.
 pub fn btc_market() -> MarketConfig {
-    MarketConfig {
-        tick_size: 100,
-        base_lot_size: 10_000,
-        max_open_interest_per_shard: 10_000_000,
-        initial_margin_bps: 1_000,
-        maintenance_margin_bps: 500,
-        taker_fee_bps: 5,
-        maker_fee_bps: -1,
-        band_bps: 500,
-        max_confidence_bps: 100,
-        max_staleness_secs: 60,
-        base_decimals: 8,
-        liquidation_fee_bps: 250,
-        liquidation_insurance_share_bps: 5_000,
-    }
+    MarketParams::perpetual(100, 10_000, 8).into()
 }
 
 /// An ETH perpetual: 1 lot = 0.001 ETH (9 decimals); at 3_000 USD a lot is 3 USDC = 30_000 ticks.
 pub fn eth_market() -> MarketConfig {
-    MarketConfig { base_lot_size: 1_000_000, base_decimals: 9, ..btc_market() }
+    MarketParams::perpetual(100, 1_000_000, 9).into()
 }
 
 /// Oracle prices (expo -2) and the matching per-lot ticks.

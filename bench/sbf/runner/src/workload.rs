@@ -11,22 +11,7 @@ pub const MAKERS: usize = 4;
 pub const MAX_ACCOUNTS: usize = 55;
 
 pub fn market_params() -> MarketParams {
-    MarketParams {
-        tick_size: 100,
-        base_lot_size: 10_000,
-        max_open_interest_per_shard: 1 << 40,
-        initial_margin_bps: 1_000,
-        maintenance_margin_bps: 500,
-        taker_fee_bps: 5,
-        maker_fee_bps: -1,
-        band_bps: 500,
-        max_confidence_bps: 100,
-        max_staleness_secs: 60,
-        base_decimals: 8,
-        _padding: [0; 3],
-        liquidation_fee_bps: 250,
-        liquidation_insurance_share_bps: 5_000,
-    }
+    MarketParams { max_open_interest_per_shard: 1 << 40, ..MarketParams::perpetual(100, 10_000, 8) }
 }
 
 /// `(id, params, oracle price per lot, cumulative funding, shard open

@@ -22,6 +22,26 @@ pub struct MarketConfig {
     pub liquidation_insurance_share_bps: u16,
 }
 
+impl From<MarketParams> for MarketConfig {
+    fn from(p: MarketParams) -> Self {
+        MarketConfig {
+            tick_size: p.tick_size,
+            base_lot_size: p.base_lot_size,
+            max_open_interest_per_shard: p.max_open_interest_per_shard,
+            initial_margin_bps: p.initial_margin_bps,
+            maintenance_margin_bps: p.maintenance_margin_bps,
+            taker_fee_bps: p.taker_fee_bps,
+            maker_fee_bps: p.maker_fee_bps,
+            band_bps: p.band_bps,
+            max_confidence_bps: p.max_confidence_bps,
+            max_staleness_secs: p.max_staleness_secs,
+            base_decimals: p.base_decimals,
+            liquidation_fee_bps: p.liquidation_fee_bps,
+            liquidation_insurance_share_bps: p.liquidation_insurance_share_bps,
+        }
+    }
+}
+
 impl MarketConfig {
     pub fn to_params(self) -> Result<MarketParams> {
         let params = MarketParams {
