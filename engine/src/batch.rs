@@ -78,7 +78,7 @@ pub fn settle_fills(
     now_unix: i64,
 ) -> Result<BatchFlows, FillError> {
     let malformed = FillError::at(0, EngineError::MalformedBatch);
-    if fills.len() % FILL_LEN != 0
+    if !fills.len().is_multiple_of(FILL_LEN)
         || accounts.len() > MAX_BATCH_ACCOUNTS
         || markets.len() > MAX_BATCH_MARKETS
         || groups.len() != accounts.len()
@@ -89,9 +89,8 @@ pub fn settle_fills(
     let mut flows = BatchFlows::default();
     let mut last_fill = [UNTOUCHED; MAX_BATCH_ACCOUNTS];
 
-    for (index, chunk) in fills.chunks_exact(FILL_LEN).enumerate() {
+    for (index, bytes) in fills.as_chunks::<FILL_LEN>().0.iter().enumerate() {
         let fail = |cause| FillError::at(index, cause);
-        let bytes: &[u8; FILL_LEN] = chunk.try_into().map_err(|_| malformed)?;
         let fill = Fill::decode(bytes);
         let (taker, maker) = (fill.taker as usize, fill.maker as usize);
         if taker >= accounts.len() || maker >= accounts.len() {
@@ -188,8 +187,7 @@ fn fees(params: &crate::MarketParams, notional: u64) -> (i64, i64) {
 fn state_before_batch(after: &Portfolio, account: usize, markets: &[BatchMarket], fills: &[u8]) -> Result<Portfolio, EngineError> {
     let mut base_change = [0i64; MAX_BATCH_MARKETS];
     let mut collateral_change: i64 = 0;
-    for chunk in fills.chunks_exact(FILL_LEN) {
-        let bytes: &[u8; FILL_LEN] = chunk.try_into().map_err(|_| EngineError::MalformedBatch)?;
+    for bytes in fills.as_chunks::<FILL_LEN>().0 {
         let fill = Fill::decode(bytes);
         let is_taker = fill.taker as usize == account;
         if !is_taker && fill.maker as usize != account {

@@ -77,7 +77,7 @@ async fn replayed_batch_is_refused() {
     let (t, m) = (v.account(0, 1_000 * USDC).await, v.account(0, 1_000 * USDC).await);
     let batch = v.settle_ix(0, 0, &[BTC], &[&t, &m], &[buy_10()]);
     let matcher = v.matcher.insecure_clone();
-    v.ex.send(&[batch.clone()], &[&matcher]).await.unwrap();
+    v.ex.send(std::slice::from_ref(&batch), &[&matcher]).await.unwrap();
     let before = v.portfolios(&[&t, &m]).await;
     let r = v.ex.send_fresh(&[batch], &[&matcher]).await;
     assert_error(r, ClearshardError::BatchSequenceReplayed);

@@ -18,11 +18,11 @@ pub fn load_markets<'info>(
     quote_decimals: u8,
     now_unix: i64,
 ) -> Result<Vec<RiskMarket>> {
-    if pairs.len() % 2 != 0 || pairs.len() / 2 > MAX_BATCH_MARKETS {
+    if !pairs.len().is_multiple_of(2) || pairs.len() / 2 > MAX_BATCH_MARKETS {
         return Err(ClearshardError::MalformedBatch.into());
     }
     let mut markets: Vec<RiskMarket> = Vec::with_capacity(pairs.len() / 2);
-    for pair in pairs.chunks_exact(2) {
+    for pair in pairs.as_chunks::<2>().0 {
         let market = *AccountLoader::<Market>::try_from(&pair[0])?.load()?;
         if markets.iter().any(|m| m.id == market.id) {
             return Err(ClearshardError::DuplicateMarket.into());

@@ -40,8 +40,8 @@ pub fn handler<'info>(ctx: Context<'info, CollateralAccounts<'info>>, amount: u6
 
 /// The rule for collateral leaving an account (withdrawal or transfer out),
 /// checked after the amount is taken: without positions the balance stays
-/// >= 0; with positions, funding is settled and initial health stays >= 0.
-/// Returns the funding paid (already taken from collateral).
+/// non-negative; with positions, funding is settled and initial health stays
+/// non-negative. Returns the funding paid (already taken from collateral).
 pub fn check_withdrawable<'info>(
     portfolio: &mut Portfolio,
     market_pairs: &'info [AccountInfo<'info>],
