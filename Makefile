@@ -30,8 +30,8 @@ lint: toolchain
 
 # Idempotent: each step checks before it installs.
 toolchain:
-	@rustup toolchain list | grep -q '^$(STABLE)' || rustup toolchain install $(STABLE) --profile minimal -c clippy,rustfmt
-	@rustup toolchain list | grep -q '^$(NIGHTLY)' || rustup toolchain install $(NIGHTLY) --profile minimal -c rust-src
+	@rustup toolchain list | grep -q '^$(STABLE)' || rustup toolchain install $(STABLE) --profile minimal --no-self-update -c clippy,rustfmt
+	@rustup toolchain list | grep -q '^$(NIGHTLY)' || rustup toolchain install $(NIGHTLY) --profile minimal --no-self-update -c rust-src
 	@rustup component list --toolchain $(NIGHTLY) --installed | grep -q '^rust-src' || rustup component add rust-src --toolchain $(NIGHTLY)
 	@sbpf-linker --version 2>/dev/null | grep -q '$(SBPF_LINKER_VERSION)' || cargo +$(NIGHTLY) install sbpf-linker --version $(SBPF_LINKER_VERSION) --locked
 
