@@ -121,17 +121,15 @@ pub fn settle_fills(
             check_limits(pf, &fill, market, price, now_unix).map_err(fail)?;
             last_fill[account] = index as u16;
             let group = groups[account] as usize;
-            let (oi_delta, funding) =
-                apply_side(pf, &market.risk, delta, price, notional as i64, fee).map_err(fail)?;
+            let (oi_delta, funding) = apply_side(pf, &market.risk, delta, price, notional as i64, fee).map_err(fail)?;
             flows.collateral_delta[group] =
                 flows.collateral_delta[group].checked_sub(funding).ok_or(fail(EngineError::Overflow))?;
             let flow = &mut flows.markets[group][slot];
             flow.open_interest_delta += oi_delta;
             flow.fees = flow.fees.checked_add(fee).ok_or(fail(EngineError::Overflow))?;
             let cash = if delta > 0 { -(notional as i64) } else { notional as i64 };
-            flows.collateral_delta[group] = flows.collateral_delta[group]
-                .checked_add(cash - fee)
-                .ok_or(fail(EngineError::Overflow))?;
+            flows.collateral_delta[group] =
+                flows.collateral_delta[group].checked_add(cash - fee).ok_or(fail(EngineError::Overflow))?;
             if oi_delta > 0 {
                 let open = market.open_interest[group] as i128 + flow.open_interest_delta as i128;
                 if open > params.max_open_interest_per_shard as i128 {
@@ -156,7 +154,8 @@ pub fn settle_fills(
         let fail = |cause| FillError::at(last_fill[i] as usize, cause);
         let (funding, after) = pf.settle_and_health(markets).map_err(fail)?;
         let group = groups[i] as usize;
-        flows.collateral_delta[group] = flows.collateral_delta[group].checked_sub(funding).ok_or(fail(EngineError::Overflow))?;
+        flows.collateral_delta[group] =
+            flows.collateral_delta[group].checked_sub(funding).ok_or(fail(EngineError::Overflow))?;
         if after.initial >= 0 {
             continue;
         }
@@ -184,7 +183,12 @@ fn fees(params: &crate::MarketParams, notional: u64) -> (i64, i64) {
 /// What health needs of account `account` before the batch (collateral and
 /// base lots; cost basis plays no part), by taking its fills back out.
 /// Exact: collateral and base change by sums. Runs only on the rare path.
-fn state_before_batch(after: &Portfolio, account: usize, markets: &[BatchMarket], fills: &[u8]) -> Result<Portfolio, EngineError> {
+fn state_before_batch(
+    after: &Portfolio,
+    account: usize,
+    markets: &[BatchMarket],
+    fills: &[u8],
+) -> Result<Portfolio, EngineError> {
     let mut base_change = [0i64; MAX_BATCH_MARKETS];
     let mut collateral_change: i64 = 0;
     for bytes in fills.as_chunks::<FILL_LEN>().0 {
@@ -243,7 +247,14 @@ fn check_limits(pf: &Portfolio, fill: &Fill, market: &BatchMarket, price: u64, n
 /// size before the fill. Returns the change of the account's long size (its
 /// contribution to open interest) and the funding paid.
 #[inline(always)]
-fn apply_side(pf: &mut Portfolio, market: &RiskMarket, delta: i64, price: u64, notional: i64, fee: i64) -> Result<(i64, i64), EngineError> {
+fn apply_side(
+    pf: &mut Portfolio,
+    market: &RiskMarket,
+    delta: i64,
+    price: u64,
+    notional: i64,
+    fee: i64,
+) -> Result<(i64, i64), EngineError> {
     let position = pf.position_slot(market.id)?;
     let funding = position.settle_accruals(market.cumulative_funding, market.cumulative_loss)?;
     let long_before = position.base_lots.max(0);

@@ -64,15 +64,22 @@ impl HealthSums {
         let signed = i64::try_from(value).map_err(|_| overflow)?;
         self.equity = self.equity.checked_add(if p.base_lots > 0 { signed } else { -signed }).ok_or(overflow)?;
         let params = &m.params;
-        self.initial_req = self.initial_req.checked_add(mul_bps_ceil(value, params.initial_margin_bps as u64)).ok_or(overflow)?;
-        self.maintenance_req =
-            self.maintenance_req.checked_add(mul_bps_ceil(value, params.maintenance_margin_bps as u64)).ok_or(overflow)?;
+        self.initial_req =
+            self.initial_req.checked_add(mul_bps_ceil(value, params.initial_margin_bps as u64)).ok_or(overflow)?;
+        self.maintenance_req = self
+            .maintenance_req
+            .checked_add(mul_bps_ceil(value, params.maintenance_margin_bps as u64))
+            .ok_or(overflow)?;
         Ok(())
     }
 
     fn finish(self) -> Health {
         let equity = self.equity as i128;
-        Health { equity, initial: equity - self.initial_req as i128, maintenance: equity - self.maintenance_req as i128 }
+        Health {
+            equity,
+            initial: equity - self.initial_req as i128,
+            maintenance: equity - self.maintenance_req as i128,
+        }
     }
 }
 
@@ -104,7 +111,9 @@ impl Portfolio {
         let mut sums = HealthSums::new(0);
         for p in self.positions.iter_mut().filter(|p| p.is_open()) {
             let m = markets.risk_market(p.market_id).ok_or(EngineError::MissingMarket)?;
-            paid = paid.checked_add(p.settle_accruals(m.cumulative_funding, m.cumulative_loss)?).ok_or(EngineError::Overflow)?;
+            paid = paid
+                .checked_add(p.settle_accruals(m.cumulative_funding, m.cumulative_loss)?)
+                .ok_or(EngineError::Overflow)?;
             sums.add(p, m)?;
         }
         self.collateral = self.collateral.checked_sub(paid).ok_or(EngineError::Overflow)?;

@@ -104,7 +104,14 @@ pub fn liquidate(
 }
 
 /// One side of the transfer: position at `price`, cash, and `fee` (negative: received).
-fn book(pf: &mut Portfolio, market_id: u16, delta: i64, price: u64, notional: i64, fee: i64) -> Result<(), EngineError> {
+fn book(
+    pf: &mut Portfolio,
+    market_id: u16,
+    delta: i64,
+    price: u64,
+    notional: i64,
+    fee: i64,
+) -> Result<(), EngineError> {
     let realized = pf.position_slot(market_id)?.trade(delta, price, notional)?;
     let cash = if delta > 0 { -notional } else { notional };
     pf.collateral = pf.collateral.checked_add(cash).and_then(|c| c.checked_sub(fee)).ok_or(EngineError::Overflow)?;

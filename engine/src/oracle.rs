@@ -78,15 +78,17 @@ impl PythPriceUpdate {
         let confidence = u64::from_le_bytes(le8(40));
         let expo = i32::from_le_bytes([message[48], message[49], message[50], message[51]]);
         let publish_time = i64::from_le_bytes(le8(52));
-        Ok(PythPriceUpdate { feed_id, reading: OracleReading { price, confidence, expo }, publish_time, fully_verified })
+        Ok(PythPriceUpdate {
+            feed_id,
+            reading: OracleReading { price, confidence, expo },
+            publish_time,
+            fully_verified,
+        })
     }
 }
 
 fn pow10(exp: i64) -> Result<u128, EngineError> {
-    u32::try_from(exp)
-        .ok()
-        .and_then(|e| 10u128.checked_pow(e))
-        .ok_or(EngineError::InvalidOraclePrice)
+    u32::try_from(exp).ok().and_then(|e| 10u128.checked_pow(e)).ok_or(EngineError::InvalidOraclePrice)
 }
 
 #[cfg(test)]
@@ -107,8 +109,8 @@ mod tests {
             max_staleness_secs: 30,
             base_decimals: 9,
             _padding: [0; 3],
-        liquidation_fee_bps: 250,
-        liquidation_insurance_share_bps: 5_000,
+            liquidation_fee_bps: 250,
+            liquidation_insurance_share_bps: 5_000,
         }
     }
 

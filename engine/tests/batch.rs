@@ -2,18 +2,24 @@
 //! health, and every refusal with the fill it names.
 
 use clearshard_engine::batch::BatchMarket;
-use clearshard_engine::{
-    settle_fills, EngineError, Fill, FillError, MarketParams, Portfolio, RiskMarket, TradeLimits,
-};
+use clearshard_engine::{settle_fills, EngineError, Fill, FillError, MarketParams, Portfolio, RiskMarket, TradeLimits};
 
 const NOW: i64 = 1_000;
 
 fn params() -> MarketParams {
-    MarketParams { max_open_interest_per_shard: 1_000, taker_fee_bps: 10, maker_fee_bps: -2, ..MarketParams::perpetual(1, 1, 0) }
+    MarketParams {
+        max_open_interest_per_shard: 1_000,
+        taker_fee_bps: 10,
+        maker_fee_bps: -2,
+        ..MarketParams::perpetual(1, 1, 0)
+    }
 }
 
 fn market(id: u16, oracle: u64) -> BatchMarket {
-    BatchMarket::new(RiskMarket { id, params: params(), oracle_price: oracle, cumulative_funding: 0, cumulative_loss: 0 }, [0, 0])
+    BatchMarket::new(
+        RiskMarket { id, params: params(), oracle_price: oracle, cumulative_funding: 0, cumulative_loss: 0 },
+        [0, 0],
+    )
 }
 
 fn trader(collateral: i64) -> Portfolio {
@@ -31,12 +37,14 @@ fn trader(collateral: i64) -> Portfolio {
 }
 
 fn fill(taker: u8, maker: u8, slot: u8, buy: bool, qty: u32, price: u32) -> Vec<u8> {
-    Fill { taker, maker, market_slot: slot, taker_buys: buy, quantity_lots: qty, price_ticks: price }
-        .encode()
-        .to_vec()
+    Fill { taker, maker, market_slot: slot, taker_buys: buy, quantity_lots: qty, price_ticks: price }.encode().to_vec()
 }
 
-fn settle(markets: &[BatchMarket], pfs: &mut [Portfolio], fills: &[u8]) -> Result<clearshard_engine::BatchFlows, FillError> {
+fn settle(
+    markets: &[BatchMarket],
+    pfs: &mut [Portfolio],
+    fills: &[u8],
+) -> Result<clearshard_engine::BatchFlows, FillError> {
     let groups = vec![0u8; pfs.len()];
     let mut refs: Vec<&mut Portfolio> = pfs.iter_mut().collect();
     settle_fills(markets, &mut refs, &groups, fills, NOW)
@@ -52,7 +60,10 @@ fn fill_moves_cash_positions_and_fees_without_creating_money() {
     assert_eq!(pfs[0].position(3).unwrap().base_lots, 10);
     assert_eq!(pfs[1].position(3).unwrap().base_lots, -10);
     let flow = flows.markets[0][0];
-    assert_eq!((flow.fees, flow.fills, flow.volume_lots, flow.open_interest_delta, flow.last_price), (9, 1, 10, 10, 1_010));
+    assert_eq!(
+        (flow.fees, flow.fills, flow.volume_lots, flow.open_interest_delta, flow.last_price),
+        (9, 1, 10, 10, 1_010)
+    );
     assert_eq!(flows.collateral_delta[0], -9);
     assert_eq!(pfs[0].collateral + pfs[1].collateral + flow.fees, 200_000);
 }
@@ -106,7 +117,8 @@ fn undercollateralized_account_fails_at_its_last_fill() {
     let m = [market(0, 1_000)];
     // 500 lots at 1000 = 500_000 notional needs 50_000 initial margin.
     let mut pfs = [trader(49_000), trader(1_000_000), trader(1_000_000)];
-    let fills = [fill(0, 1, 0, true, 250, 1_000), fill(2, 1, 0, true, 1, 1_000), fill(0, 1, 0, true, 250, 1_000)].concat();
+    let fills =
+        [fill(0, 1, 0, true, 250, 1_000), fill(2, 1, 0, true, 1, 1_000), fill(0, 1, 0, true, 250, 1_000)].concat();
     assert_eq!(settle(&m, &mut pfs, &fills), Err(FillError { fill: 2, cause: EngineError::Undercollateralized }));
 }
 
@@ -114,7 +126,8 @@ fn undercollateralized_account_fails_at_its_last_fill() {
 fn reducing_risk_below_initial_margin_is_allowed_while_maintenance_holds() {
     let m = [market(0, 1_000)];
     let mut pfs = [trader(-940_000), trader(10_000_000)];
-    pfs[0].positions[0] = clearshard_engine::Position { market_id: 0, base_lots: 1_000, cost_basis: 1_000_000, ..Default::default() };
+    pfs[0].positions[0] =
+        clearshard_engine::Position { market_id: 0, base_lots: 1_000, cost_basis: 1_000_000, ..Default::default() };
     // equity 60_000: initial -40_000, maintenance +10_000. Selling 100 lots improves initial health.
     let before = pfs[0].health(&m[..]).unwrap();
     assert!(before.initial < 0 && before.maintenance > 0);
@@ -152,7 +165,12 @@ fn cross_group_fill_moves_collateral_between_groups() {
 fn notional_overflow_is_refused() {
     let mut p = params();
     p.tick_size = u64::MAX / 2;
-    let big = BatchMarket { risk: RiskMarket { id: 0, params: p, oracle_price: u64::MAX / 2, cumulative_funding: 0, cumulative_loss: 0 }, min_price: 0, max_price: u64::MAX, open_interest: [0, 0] };
+    let big = BatchMarket {
+        risk: RiskMarket { id: 0, params: p, oracle_price: u64::MAX / 2, cumulative_funding: 0, cumulative_loss: 0 },
+        min_price: 0,
+        max_price: u64::MAX,
+        open_interest: [0, 0],
+    };
     let mut pfs = [trader(0), trader(0)];
     pfs[0].limits.max_deviation_bps = 10_000;
     pfs[1].limits.max_deviation_bps = 10_000;
@@ -175,8 +193,18 @@ fn funding_settles_on_every_touched_position() {
     let mut pfs = [trader(1_000_000), trader(1_000_000)];
     // Long 10 / short 10 in market 0 (traded below) and in market 1 (not traded).
     for (pf, side) in pfs.iter_mut().zip([1i64, -1]) {
-        pf.positions[0] = clearshard_engine::Position { market_id: 0, base_lots: 10 * side, cost_basis: 10_000 * side, ..Default::default() };
-        pf.positions[1] = clearshard_engine::Position { market_id: 1, base_lots: 10 * side, cost_basis: 10_000 * side, ..Default::default() };
+        pf.positions[0] = clearshard_engine::Position {
+            market_id: 0,
+            base_lots: 10 * side,
+            cost_basis: 10_000 * side,
+            ..Default::default()
+        };
+        pf.positions[1] = clearshard_engine::Position {
+            market_id: 1,
+            base_lots: 10 * side,
+            cost_basis: 10_000 * side,
+            ..Default::default()
+        };
     }
     let mut refs: Vec<&mut Portfolio> = pfs.iter_mut().collect();
     let flows = settle_fills(&m, &mut refs, &[0, 1], &fill(0, 1, 0, true, 1, 1_000), NOW).unwrap();

@@ -2,11 +2,11 @@
 //! markets and a matcher, funded traders, and assertions on exact errors.
 
 use anchor_lang::error::ErrorCode;
+use anchor_lang::solana_program::instruction::Instruction;
 use clearshard::errors::ClearshardError;
 use clearshard_client::bank::{error_code, TestExchange, Trader};
 use clearshard_client::instructions::BatchPlan;
 use clearshard_client::{instructions as ix, pda};
-use anchor_lang::solana_program::instruction::Instruction;
 use clearshard_engine::{Fill, Portfolio};
 use solana_keypair::Keypair;
 use solana_program_test::BanksClientError;
@@ -72,7 +72,13 @@ impl Venue {
     }
 
     /// Posts a batch on `shard` with the matcher's next sequence there.
-    pub async fn settle(&mut self, shard: u16, markets: &[u16], accounts: &[&Account], fills: &[Fill]) -> Result<(), BanksClientError> {
+    pub async fn settle(
+        &mut self,
+        shard: u16,
+        markets: &[u16],
+        accounts: &[&Account],
+        fills: &[Fill],
+    ) -> Result<(), BanksClientError> {
         let sequence = self.next_sequence(shard).await;
         let plan = plan(sequence, markets, accounts, fills);
         let ix = ix::settle_batch(self.matcher.pubkey(), shard, &plan);
@@ -81,7 +87,14 @@ impl Venue {
     }
 
     /// The settle_batch instruction for `fills` on `shard` at `sequence`.
-    pub fn settle_ix(&self, shard: u16, sequence: u64, markets: &[u16], accounts: &[&Account], fills: &[Fill]) -> Instruction {
+    pub fn settle_ix(
+        &self,
+        shard: u16,
+        sequence: u64,
+        markets: &[u16],
+        accounts: &[&Account],
+        fills: &[Fill],
+    ) -> Instruction {
         ix::settle_batch(self.matcher.pubkey(), shard, &plan(sequence, markets, accounts, fills))
     }
 
@@ -102,7 +115,14 @@ impl Venue {
     }
 
     /// Posts a batch spanning shards `a` < `b`, with the matcher's next sequence on `a`.
-    pub async fn settle_cross(&mut self, a: u16, b: u16, markets: &[u16], accounts: &[&Account], fills: &[Fill]) -> Result<(), BanksClientError> {
+    pub async fn settle_cross(
+        &mut self,
+        a: u16,
+        b: u16,
+        markets: &[u16],
+        accounts: &[&Account],
+        fills: &[Fill],
+    ) -> Result<(), BanksClientError> {
         let sequence = self.next_sequence(a).await;
         let ix = ix::settle_cross_batch(self.matcher.pubkey(), a, b, &plan(sequence, markets, accounts, fills));
         let matcher = self.matcher.insecure_clone();
@@ -110,7 +130,14 @@ impl Venue {
     }
 
     /// `liqor`'s owner liquidates `lots` of `liqee`'s position in `market`.
-    pub async fn liquidate(&mut self, liqor: &Account, liqee: &Account, market: u16, lots: u64, markets: &[u16]) -> Result<(), BanksClientError> {
+    pub async fn liquidate(
+        &mut self,
+        liqor: &Account,
+        liqee: &Account,
+        market: u16,
+        lots: u64,
+        markets: &[u16],
+    ) -> Result<(), BanksClientError> {
         let accounts = ix::LiquidationAccounts {
             liquidator: liqor.trader.key(),
             liqee: (liqee.address, liqee.shard),
@@ -120,7 +147,12 @@ impl Venue {
     }
 
     /// The most lots the program lets a liquidator take now (the client runs the engine's own math).
-    pub async fn liquidatable_lots(&mut self, liqee: &Account, market: u16, markets: &[u16]) -> Result<u64, clearshard_engine::EngineError> {
+    pub async fn liquidatable_lots(
+        &mut self,
+        liqee: &Account,
+        market: u16,
+        markets: &[u16],
+    ) -> Result<u64, clearshard_engine::EngineError> {
         let risk = self.ex.risk_markets(markets).await;
         let portfolio = self.ex.margin(liqee.address).await.portfolio;
         clearshard_engine::liquidation::liquidatable_lots(&portfolio, &risk, market)

@@ -67,8 +67,14 @@ async fn markets_are_listed_in_order_with_valid_parameters() {
         MarketConfig { band_bps: 0, ..btc_market() },
     ];
     for config in bad {
-        assert_error(v.ex.send_admin(&[ix::add_market(admin, 2, "SOL-PERP", config)]).await, ClearshardError::InvalidMarketParams);
-        assert_error(v.ex.send_admin(&[ix::update_market(admin, BTC, config)]).await, ClearshardError::InvalidMarketParams);
+        assert_error(
+            v.ex.send_admin(&[ix::add_market(admin, 2, "SOL-PERP", config)]).await,
+            ClearshardError::InvalidMarketParams,
+        );
+        assert_error(
+            v.ex.send_admin(&[ix::update_market(admin, BTC, config)]).await,
+            ClearshardError::InvalidMarketParams,
+        );
     }
     assert_eq!(v.ex.load::<Market>(pda::market(BTC)).await.params.maintenance_margin_bps, 500);
 }

@@ -58,7 +58,12 @@ async fn deposit_and_withdraw_by_a_non_owner_are_refused() {
     let a = v.account(0, 100 * USDC).await;
     let thief = v.ex.trader(50 * USDC).await;
     // The thief signs, naming the victim's account and its own token account.
-    let m = ix::CollateralMove { owner: thief.key(), margin_account: a.address, shard: 0, owner_token: thief.token_account };
+    let m = ix::CollateralMove {
+        owner: thief.key(),
+        margin_account: a.address,
+        shard: 0,
+        owner_token: thief.token_account,
+    };
     let r = v.ex.send(&[ix::withdraw(&m, 10 * USDC, &[])], &[&thief.keypair]).await;
     assert_error(r, ClearshardError::NotOwner);
     let r = v.ex.send(&[ix::deposit(&m, 10 * USDC)], &[&thief.keypair]).await;

@@ -16,7 +16,9 @@ async fn long_and_short(v: &mut Venue, long_shard: u16, short_shard: u16) -> (Ac
     if long_shard == short_shard {
         v.settle(long_shard, &[BTC], &[&long, &short], &f).await.unwrap();
     } else {
-        v.settle_cross(long_shard.min(short_shard), long_shard.max(short_shard), &[BTC], &[&long, &short], &f).await.unwrap();
+        v.settle_cross(long_shard.min(short_shard), long_shard.max(short_shard), &[BTC], &[&long, &short], &f)
+            .await
+            .unwrap();
     }
     (long, short)
 }
@@ -33,7 +35,8 @@ async fn accrue_one_hour(v: &mut Venue, shards: &[u16]) {
 async fn funding_accrues_from_the_mark_and_settles_lazily() {
     let mut v = Venue::new(1).await;
     let (long, short) = long_and_short(&mut v, 0, 0).await;
-    let (long_before, short_before) = (v.ex.margin(long.address).await.portfolio.collateral, v.ex.margin(short.address).await.portfolio.collateral);
+    let (long_before, short_before) =
+        (v.ex.margin(long.address).await.portfolio.collateral, v.ex.margin(short.address).await.portfolio.collateral);
     accrue_one_hour(&mut v, &[0]).await;
     // Mark 6.006 vs oracle 6.000 USDC per lot for a full hour: 6_000 native per lot.
     assert_eq!(v.ex.load::<Market>(pda::market(BTC)).await.cumulative_funding, 6_000);

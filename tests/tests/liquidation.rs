@@ -17,7 +17,10 @@ async fn leveraged_long(v: &mut Venue, shard: u16, margin: u64) -> (Account, Acc
 
 /// A 70-USDC long after an 8% fall, a liquidator holding `liqor_collateral`,
 /// and the lots the program allows, with both accounts' portfolios before.
-async fn crashed_long(v: &mut Venue, liqor_collateral: u64) -> (Account, Account, u64, Vec<clearshard_engine::Portfolio>) {
+async fn crashed_long(
+    v: &mut Venue,
+    liqor_collateral: u64,
+) -> (Account, Account, u64, Vec<clearshard_engine::Portfolio>) {
     let (t, _) = leveraged_long(v, 0, 70 * USDC).await;
     let liqor = v.account(0, liqor_collateral).await;
     crash(v, 8).await;
@@ -105,7 +108,10 @@ async fn self_liquidation_is_refused() {
 }
 
 fn clone_trader(a: &Account) -> clearshard_client::bank::Trader {
-    clearshard_client::bank::Trader { keypair: a.trader.keypair.insecure_clone(), token_account: a.trader.token_account }
+    clearshard_client::bank::Trader {
+        keypair: a.trader.keypair.insecure_clone(),
+        token_account: a.trader.token_account,
+    }
 }
 
 #[tokio::test]
@@ -131,7 +137,8 @@ async fn liquidating_more_than_allowed_is_refused() {
 async fn liquidation_with_a_stale_or_foreign_oracle_is_refused() {
     let mut v = Venue::new(1).await;
     let (t, liqor, lots, before) = crashed_long(&mut v, 10_000 * USDC).await;
-    let accounts = ix::LiquidationAccounts { liquidator: liqor.trader.key(), liqee: (t.address, 0), liqor: (liqor.address, 0) };
+    let accounts =
+        ix::LiquidationAccounts { liquidator: liqor.trader.key(), liqee: (t.address, 0), liqor: (liqor.address, 0) };
     let mut foreign = ix::liquidate(&accounts, BTC, lots, &[BTC]);
     let last = foreign.accounts.len() - 1;
     foreign.accounts[last].pubkey = pda::price_feed(ETH);
@@ -156,10 +163,15 @@ async fn liquidation_needs_the_liquidators_own_account_and_the_right_vaults() {
     crash(&mut v, 8).await;
     let lots = v.liquidatable_lots(&t, BTC, &[BTC]).await.unwrap();
     // Signing as the liquidator while naming someone else's account as the taker of the position.
-    let accounts = ix::LiquidationAccounts { liquidator: liqor.trader.key(), liqee: (t.address, 0), liqor: (bystander.address, 0) };
+    let accounts = ix::LiquidationAccounts {
+        liquidator: liqor.trader.key(),
+        liqee: (t.address, 0),
+        liqor: (bystander.address, 0),
+    };
     let r = v.ex.send(&[ix::liquidate(&accounts, BTC, lots, &[BTC])], &[&liqor.trader.keypair]).await;
     assert_error(r, ClearshardError::NotOwner);
-    let accounts = ix::LiquidationAccounts { liquidator: liqor.trader.key(), liqee: (t.address, 0), liqor: (liqor.address, 0) };
+    let accounts =
+        ix::LiquidationAccounts { liquidator: liqor.trader.key(), liqee: (t.address, 0), liqor: (liqor.address, 0) };
     let mut wrong_vault = ix::liquidate(&accounts, BTC, lots, &[BTC]);
     wrong_vault.accounts[7].pubkey = pda::vault(0);
     let r = v.ex.send(&[wrong_vault], &[&liqor.trader.keypair]).await;

@@ -16,7 +16,14 @@ const FEED: [u8; 32] = [0xB7; 32];
 /// BTC at `usd` dollars, Pyth style (expo -8), published now.
 async fn btc_update(v: &mut Venue, usd: i64) -> PythPrice {
     let now = v.ex.now().await;
-    PythPrice { feed_id: FEED, price: usd * 100_000_000, confidence: 1_000_000, expo: -8, publish_time: now, partial_signatures: None }
+    PythPrice {
+        feed_id: FEED,
+        price: usd * 100_000_000,
+        confidence: 1_000_000,
+        expo: -8,
+        publish_time: now,
+        partial_signatures: None,
+    }
 }
 
 /// A venue whose BTC market reads the Pyth account returned.
@@ -33,7 +40,12 @@ async fn pyth_venue() -> (Venue, Pubkey, Account, Account) {
 }
 
 /// Posts `fills` on shard 0 with the BTC oracle account `oracle`.
-async fn settle_with(v: &mut Venue, oracle: Pubkey, accounts: &[&Account], fills: &[clearshard_engine::Fill]) -> Result<(), solana_program_test::BanksClientError> {
+async fn settle_with(
+    v: &mut Venue,
+    oracle: Pubkey,
+    accounts: &[&Account],
+    fills: &[clearshard_engine::Fill],
+) -> Result<(), solana_program_test::BanksClientError> {
     let sequence = v.next_sequence(0).await;
     let mut settle = v.settle_ix(0, sequence, &[BTC], accounts, fills);
     settle.accounts[5].pubkey = oracle;
@@ -105,7 +117,8 @@ async fn liquidation_reads_the_pyth_price() {
     settle_with(&mut v, oracle, &[&t2, &m], &[fill(0, 1, 0, true, 100, BTC_TICKS)]).await.unwrap();
     let crashed = btc_update(&mut v, 55_200).await;
     v.ex.set_pyth_price(oracle, PYTH_RECEIVER_ID, &crashed);
-    let accounts = ix::LiquidationAccounts { liquidator: liqor.trader.key(), liqee: (t2.address, 0), liqor: (liqor.address, 0) };
+    let accounts =
+        ix::LiquidationAccounts { liquidator: liqor.trader.key(), liqee: (t2.address, 0), liqor: (liqor.address, 0) };
     let mut liquidate = ix::liquidate(&accounts, BTC, 1, &[BTC]);
     let last = liquidate.accounts.len() - 1;
     liquidate.accounts[last].pubkey = oracle;
@@ -121,7 +134,10 @@ async fn only_the_admin_sets_oracles_and_builtin_means_the_markets_own_feed() {
     let (mut v, oracle, t, m) = pyth_venue().await;
     let intruder = Keypair::new();
     v.ex.airdrop(&intruder.pubkey(), 1_000_000_000).await;
-    let r = v.ex.send(&[ix::set_market_oracle(intruder.pubkey(), BTC, ORACLE_PYTH, Pubkey::new_unique(), FEED)], &[&intruder]).await;
+    let r = v
+        .ex
+        .send(&[ix::set_market_oracle(intruder.pubkey(), BTC, ORACLE_PYTH, Pubkey::new_unique(), FEED)], &[&intruder])
+        .await;
     assert_error(r, ClearshardError::NotAdmin);
     let admin = v.ex.admin.pubkey();
     let r = v.ex.send_admin(&[ix::set_market_oracle(admin, BTC, ORACLE_BUILTIN, pda::price_feed(ETH), [0; 32])]).await;

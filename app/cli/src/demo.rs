@@ -7,8 +7,8 @@ use clearshard_client::packing::{batch_transaction, serialized_len, MAX_TX_BYTES
 use clearshard_client::pda;
 use clearshard_client::presets::*;
 use clearshard_client::router::{schedule, AccountRef, BatchTarget, Router, Trade};
-use indicatif::{ProgressBar, ProgressStyle};
 use clearshard_engine::liquidation::liquidatable_lots;
+use indicatif::{ProgressBar, ProgressStyle};
 use solana_keypair::Keypair;
 use solana_message::AddressLookupTableAccount;
 use solana_signer::Signer;
@@ -234,7 +234,12 @@ async fn rebalance(ex: &mut TestExchange, shards: u16) -> Result<usize, String> 
 /// Leveraged longs on every shard, then BTC falls 8% (partial liquidations
 /// by a liquidator on shard 0) and 20% (accounts under water: full
 /// liquidation and bankruptcy covered by the insurance fund).
-async fn price_crash(ex: &mut TestExchange, matcher: &Keypair, table: &AddressLookupTableAccount, shards: u16) -> Result<(), String> {
+async fn price_crash(
+    ex: &mut TestExchange,
+    matcher: &Keypair,
+    table: &AddressLookupTableAccount,
+    shards: u16,
+) -> Result<(), String> {
     const INSURANCE_SEED: u64 = 500 * USDC;
     ex.fund_insurance(INSURANCE_SEED).await;
     let now = ex.now().await;
@@ -262,13 +267,21 @@ async fn price_crash(ex: &mut TestExchange, matcher: &Keypair, table: &AddressLo
         leveraged.push(AccountRef { address, shard });
     }
     let mut sequences = BTreeMap::new();
-    let matcher_index = ex.load::<clearshard_client::clearshard::state::Matcher>(pda::matcher(&matcher.pubkey())).await.index as usize;
+    let matcher_index =
+        ex.load::<clearshard_client::clearshard::state::Matcher>(pda::matcher(&matcher.pubkey())).await.index as usize;
     for shard in 0..shards {
         sequences.insert(shard, ex.shard(shard).await.next_sequence[matcher_index]);
     }
     let mut router = Router::new(vec![book], sequences);
     for account in &leveraged {
-        router.route(&Trade { taker: *account, maker: 0, market: BTC, taker_buys: true, lots: 100, ticks: BTC_TICKS })?;
+        router.route(&Trade {
+            taker: *account,
+            maker: 0,
+            market: BTC,
+            taker_buys: true,
+            lots: 100,
+            ticks: BTC_TICKS,
+        })?;
     }
     for b in router.finish() {
         let BatchTarget::Shard(shard) = b.target else { return Err("unexpected cross batch".into()) };
@@ -277,7 +290,11 @@ async fn price_crash(ex: &mut TestExchange, matcher: &Keypair, table: &AddressLo
         ex.send_versioned(tx).await.map_err(err)?;
     }
     let insurance_before = ex.token_balance(pda::insurance_vault()).await;
-    println!("\nprice crash: {} leveraged BTC longs of 100 lots (61-70 USDC margin), insurance fund {}", leveraged.len(), usdc(insurance_before as i128));
+    println!(
+        "\nprice crash: {} leveraged BTC longs of 100 lots (61-70 USDC margin), insurance fund {}",
+        leveraged.len(),
+        usdc(insurance_before as i128)
+    );
 
     let mut liquidations = 0;
     let mut lots_taken = 0;
@@ -291,7 +308,11 @@ async fn price_crash(ex: &mut TestExchange, matcher: &Keypair, table: &AddressLo
         for account in &leveraged {
             let portfolio = ex.margin(account.address).await.portfolio;
             let Ok(lots) = liquidatable_lots(&portfolio, &risk, BTC) else { continue };
-            let accounts = ix::LiquidationAccounts { liquidator: liquidator.key(), liqee: (account.address, account.shard), liqor: (liqor, 0) };
+            let accounts = ix::LiquidationAccounts {
+                liquidator: liquidator.key(),
+                liqee: (account.address, account.shard),
+                liqor: (liqor, 0),
+            };
             let markets = [BTC, ETH];
             ex.send(&[ix::liquidate(&accounts, BTC, lots, &markets)], &[&liquidator.keypair]).await.map_err(err)?;
             liquidations += 1;

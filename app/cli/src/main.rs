@@ -48,7 +48,9 @@ enum Command {
 #[tokio::main]
 async fn main() -> ExitCode {
     let result = match Cli::parse().command {
-        Command::Demo { shards, traders, fills, seed } => demo::run(demo::DemoConfig { shards, traders, fills, seed }).await,
+        Command::Demo { shards, traders, fills, seed } => {
+            demo::run(demo::DemoConfig { shards, traders, fills, seed }).await
+        }
         Command::Bench { engine, out } => bench::run(&engine, &out),
     };
     match result {

@@ -21,9 +21,9 @@ use anchor_lang::{Discriminator, ZeroCopy};
 use clearshard::instructions::{MarketConfig, MatcherLimits};
 use clearshard::state::{Exchange, MarginAccount, Market, PriceFeed, Shard};
 use solana_keypair::Keypair;
+use solana_message::AddressLookupTableAccount;
 use solana_program_test::{processor, BanksClientError, ProgramTest, ProgramTestContext};
 use solana_signer::Signer;
-use solana_message::AddressLookupTableAccount;
 use solana_transaction::versioned::VersionedTransaction;
 use solana_transaction::Transaction;
 use solana_transaction_error::TransactionError;
@@ -46,7 +46,10 @@ pub enum ProgramMode {
 
 fn program_test() -> (ProgramTest, ProgramMode) {
     let deploy = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target/deploy");
-    if std::env::var_os("SBF_OUT_DIR").is_none() && std::env::var_os("BPF_OUT_DIR").is_none() && deploy.join("clearshard.so").exists() {
+    if std::env::var_os("SBF_OUT_DIR").is_none()
+        && std::env::var_os("BPF_OUT_DIR").is_none()
+        && deploy.join("clearshard.so").exists()
+    {
         // SAFETY-free in edition 2021; set before any thread of the bank starts.
         std::env::set_var("SBF_OUT_DIR", &deploy);
     }
@@ -181,7 +184,8 @@ impl TestExchange {
     pub async fn add_shards(&mut self, count: u16) {
         let start = self.shard_count;
         for chunk in (start..start + count).collect::<Vec<_>>().chunks(6) {
-            let ixs: Vec<Instruction> = chunk.iter().map(|i| ix::add_shard(self.admin.pubkey(), self.mint, *i)).collect();
+            let ixs: Vec<Instruction> =
+                chunk.iter().map(|i| ix::add_shard(self.admin.pubkey(), self.mint, *i)).collect();
             self.send_admin(&ixs).await.expect("add_shard");
         }
         self.shard_count += count;
@@ -273,8 +277,13 @@ impl TestExchange {
                 space as u64,
                 &spl_token_interface::ID,
             ),
-            spl_token_interface::instruction::initialize_account3(&spl_token_interface::ID, &account.pubkey(), &mint, owner)
-                .expect("initialize_account3"),
+            spl_token_interface::instruction::initialize_account3(
+                &spl_token_interface::ID,
+                &account.pubkey(),
+                &mint,
+                owner,
+            )
+            .expect("initialize_account3"),
         ];
         if amount > 0 {
             ixs.push(
@@ -303,7 +312,12 @@ impl TestExchange {
         Trader { keypair, token_account }
     }
 
-    pub async fn create_margin_account(&mut self, trader: &Trader, shard: u16, sub_id: u16) -> Result<Pubkey, BanksClientError> {
+    pub async fn create_margin_account(
+        &mut self,
+        trader: &Trader,
+        shard: u16,
+        sub_id: u16,
+    ) -> Result<Pubkey, BanksClientError> {
         let ix = ix::create_margin_account(trader.key(), shard, sub_id);
         self.send(&[ix], &[&trader.keypair]).await?;
         let account = pda::margin_account(&trader.key(), shard, sub_id);
@@ -315,23 +329,48 @@ impl TestExchange {
         ix::CollateralMove { owner: trader.key(), margin_account: account, shard, owner_token: trader.token_account }
     }
 
-    pub async fn deposit(&mut self, trader: &Trader, account: Pubkey, shard: u16, amount: u64) -> Result<(), BanksClientError> {
+    pub async fn deposit(
+        &mut self,
+        trader: &Trader,
+        account: Pubkey,
+        shard: u16,
+        amount: u64,
+    ) -> Result<(), BanksClientError> {
         let ix = ix::deposit(&self.collateral_move(trader, account, shard), amount);
         self.send(&[ix], &[&trader.keypair]).await
     }
 
-    pub async fn withdraw(&mut self, trader: &Trader, account: Pubkey, shard: u16, amount: u64, markets: &[u16]) -> Result<(), BanksClientError> {
+    pub async fn withdraw(
+        &mut self,
+        trader: &Trader,
+        account: Pubkey,
+        shard: u16,
+        amount: u64,
+        markets: &[u16],
+    ) -> Result<(), BanksClientError> {
         let ix = ix::withdraw(&self.collateral_move(trader, account, shard), amount, markets);
         self.send(&[ix], &[&trader.keypair]).await
     }
 
     /// Moves collateral between two of `owner`'s accounts, given as `(address, shard)`.
-    pub async fn transfer(&mut self, owner: &Trader, from: (Pubkey, u16), to: (Pubkey, u16), amount: u64, markets: &[u16]) -> Result<(), BanksClientError> {
+    pub async fn transfer(
+        &mut self,
+        owner: &Trader,
+        from: (Pubkey, u16),
+        to: (Pubkey, u16),
+        amount: u64,
+        markets: &[u16],
+    ) -> Result<(), BanksClientError> {
         let ix = ix::transfer_collateral(owner.key(), from, to, amount, markets);
         self.send(&[ix], &[&owner.keypair]).await
     }
 
-    pub async fn set_limits(&mut self, trader: &Trader, account: Pubkey, limits: MatcherLimits) -> Result<(), BanksClientError> {
+    pub async fn set_limits(
+        &mut self,
+        trader: &Trader,
+        account: Pubkey,
+        limits: MatcherLimits,
+    ) -> Result<(), BanksClientError> {
         let ix = ix::set_matcher_limits(trader.key(), account, limits);
         self.send(&[ix], &[&trader.keypair]).await
     }
@@ -344,7 +383,13 @@ impl TestExchange {
             .expect("add_market");
     }
 
-    pub async fn set_price(&mut self, market: u16, price: i64, confidence: u64, expo: i32) -> Result<(), BanksClientError> {
+    pub async fn set_price(
+        &mut self,
+        market: u16,
+        price: i64,
+        confidence: u64,
+        expo: i32,
+    ) -> Result<(), BanksClientError> {
         let ix = ix::set_price(self.admin.pubkey(), market, price, confidence, expo);
         self.send_admin(&[ix]).await
     }
@@ -353,7 +398,9 @@ impl TestExchange {
     pub async fn register_matcher(&mut self) -> Keypair {
         let matcher = Keypair::new();
         self.airdrop(&matcher.pubkey(), 10_000_000_000).await;
-        self.send_admin(&[ix::register_matcher(self.admin.pubkey(), matcher.pubkey())]).await.expect("register_matcher");
+        self.send_admin(&[ix::register_matcher(self.admin.pubkey(), matcher.pubkey())])
+            .await
+            .expect("register_matcher");
         matcher
     }
 

@@ -142,7 +142,13 @@ pub fn set_matcher_limits(owner: Pubkey, margin_account: Pubkey, limits: Matcher
 }
 
 /// Moves collateral between two accounts of `owner` (given with their shards).
-pub fn transfer_collateral(owner: Pubkey, from: (Pubkey, u16), to: (Pubkey, u16), amount: u64, markets: &[u16]) -> Instruction {
+pub fn transfer_collateral(
+    owner: Pubkey,
+    from: (Pubkey, u16),
+    to: (Pubkey, u16),
+    amount: u64,
+    markets: &[u16],
+) -> Instruction {
     let accounts = accounts::TransferCollateral {
         owner,
         exchange: pda::exchange(),
@@ -173,7 +179,9 @@ pub fn market_metas(markets: &[u16]) -> Vec<AccountMeta> {
 pub fn market_metas_with(markets: &[(u16, Pubkey)]) -> Vec<AccountMeta> {
     markets
         .iter()
-        .flat_map(|(id, oracle)| [AccountMeta::new_readonly(pda::market(*id), false), AccountMeta::new_readonly(*oracle, false)])
+        .flat_map(|(id, oracle)| {
+            [AccountMeta::new_readonly(pda::market(*id), false), AccountMeta::new_readonly(*oracle, false)]
+        })
         .collect()
 }
 

@@ -49,7 +49,8 @@ impl BatchShape {
         let writable = self.shards + self.margin_accounts;
         let readonly = 2 + 2 * self.markets; // matcher record, exchange, markets, oracles
         let lookup = 32 + compact_len(writable) + writable + compact_len(readonly) + readonly;
-        let message = 1 + 3 + compact_len(static_keys) + 32 * static_keys + 32 + 1 + compute_ix + settle_ix + 1 + lookup;
+        let message =
+            1 + 3 + compact_len(static_keys) + 32 * static_keys + 32 + 1 + compute_ix + settle_ix + 1 + lookup;
         1 + 64 + message
     }
 

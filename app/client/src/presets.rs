@@ -28,5 +28,10 @@ pub const PRICE_EXPO: i32 = -2;
 
 /// Limits that let matchers trade both markets within 10% of the oracle for a day.
 pub fn open_limits(now: i64) -> MatcherLimits {
-    MatcherLimits { allowed_markets: 0b11, max_lots_per_fill: 1_000_000, max_deviation_bps: 1_000, expiry_unix: now + 86_400 }
+    MatcherLimits {
+        allowed_markets: 0b11,
+        max_lots_per_fill: 1_000_000,
+        max_deviation_bps: 1_000,
+        expiry_unix: now + 86_400,
+    }
 }

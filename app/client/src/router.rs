@@ -145,7 +145,9 @@ impl Router {
         if needed.len() > MAX_BATCH_MARKETS {
             return Err(format!("a fill needs {} markets; a batch carries {MAX_BATCH_MARKETS}", needed.len()));
         }
-        if open.markets.len() + new_markets > MAX_BATCH_MARKETS || !open.shape_with(target, new_accounts, new_markets).fits() {
+        if open.markets.len() + new_markets > MAX_BATCH_MARKETS
+            || !open.shape_with(target, new_accounts, new_markets).fits()
+        {
             self.seal(target);
         }
         let open = self.open.entry(target).or_default();

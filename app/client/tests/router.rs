@@ -20,7 +20,8 @@ fn real_len(shape: BatchShape) -> usize {
         .flat_map(|i| {
             let taker = (i % shape.margin_accounts) as u8;
             let maker = ((i + 1) % shape.margin_accounts) as u8;
-            clearshard_engine::Fill { taker, maker, market_slot: 0, taker_buys: true, quantity_lots: 1, price_ticks: 1 }.encode()
+            clearshard_engine::Fill { taker, maker, market_slot: 0, taker_buys: true, quantity_lots: 1, price_ticks: 1 }
+                .encode()
         })
         .collect();
     let plan = ix::BatchPlan { sequence: 7, markets: (0..shape.markets as u16).collect(), accounts, fills };
@@ -39,7 +40,9 @@ fn real_len(shape: BatchShape) -> usize {
 
 #[test]
 fn size_model_matches_real_serialization() {
-    for (shards, markets, margin_accounts, fills) in [(1, 1, 2, 1), (1, 2, 10, 40), (2, 1, 30, 70), (1, 8, 55, 60), (1, 1, 2, 120)] {
+    for (shards, markets, margin_accounts, fills) in
+        [(1, 1, 2, 1), (1, 2, 10, 40), (2, 1, 30, 70), (1, 8, 55, 60), (1, 1, 2, 120)]
+    {
         let shape = BatchShape { shards, markets, margin_accounts, fills };
         assert_eq!(shape.tx_len(), real_len(shape), "{shape:?}");
     }
@@ -52,7 +55,10 @@ fn max_fills(accounts: usize) -> usize {
         fills += 1;
     }
     assert!(real_len(BatchShape { shards: 1, markets: 1, margin_accounts: accounts, fills }) <= MAX_TX_BYTES);
-    assert!(real_len(BatchShape { shards: 1, markets: 1, margin_accounts: accounts, fills: fills + 1 }) > MAX_TX_BYTES || accounts + 9 > 64);
+    assert!(
+        real_len(BatchShape { shards: 1, markets: 1, margin_accounts: accounts, fills: fills + 1 }) > MAX_TX_BYTES
+            || accounts + 9 > 64
+    );
     fills
 }
 
@@ -94,7 +100,8 @@ fn fills_settle_on_the_takers_shard_and_cross_only_when_needed() {
 fn batches_are_packed_to_the_limits_and_sequenced() {
     let book = maker_book(2);
     let mut router = Router::new(book, BTreeMap::new());
-    let takers: Vec<AccountRef> = (0..200).map(|i| AccountRef { address: Pubkey::new_unique(), shard: i % 2 }).collect();
+    let takers: Vec<AccountRef> =
+        (0..200).map(|i| AccountRef { address: Pubkey::new_unique(), shard: i % 2 }).collect();
     for i in 0..2_000 {
         router.route(&trade(takers[(i * 7) % 200], 0)).unwrap();
     }
@@ -106,7 +113,8 @@ fn batches_are_packed_to_the_limits_and_sequenced() {
         assert!(real_len(b.shape) <= MAX_TX_BYTES);
     }
     for shard in 0..2u16 {
-        let seqs: Vec<u64> = batches.iter().filter(|b| b.target == BatchTarget::Shard(shard)).map(|b| b.plan.sequence).collect();
+        let seqs: Vec<u64> =
+            batches.iter().filter(|b| b.target == BatchTarget::Shard(shard)).map(|b| b.plan.sequence).collect();
         assert_eq!(seqs, (0..seqs.len() as u64).collect::<Vec<_>>());
     }
 }

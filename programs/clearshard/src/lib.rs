@@ -91,7 +91,12 @@ pub mod clearshard {
     }
 
     #[instruction(discriminator = [SETTLE_BATCH_DISCRIMINATOR])]
-    pub fn settle_batch<'info>(ctx: Context<'info, SettleBatch<'info>>, sequence: u64, market_count: u8, fills: Vec<u8>) -> Result<()> {
+    pub fn settle_batch<'info>(
+        ctx: Context<'info, SettleBatch<'info>>,
+        sequence: u64,
+        market_count: u8,
+        fills: Vec<u8>,
+    ) -> Result<()> {
         settle_batch::handler(ctx, sequence, market_count, fills)
     }
 

@@ -3,10 +3,10 @@
 
 use crate::errors::ClearshardError;
 use crate::state::{MarginAccount, Market, PriceFeed, ORACLE_BUILTIN, ORACLE_PYTH, PYTH_RECEIVER_ID};
-use clearshard_engine::oracle::{OracleReading, PythPriceUpdate};
 use anchor_lang::error::ErrorCode;
 use anchor_lang::prelude::*;
 use anchor_lang::Discriminator;
+use clearshard_engine::oracle::{OracleReading, PythPriceUpdate};
 use clearshard_engine::{RiskMarket, MAX_BATCH_MARKETS};
 use std::cell::RefMut;
 

@@ -69,7 +69,8 @@ pub fn settle<'info>(
     let markets: Vec<BatchMarket> = load_markets(market_infos, exchange.quote_decimals, now)?
         .into_iter()
         .map(|risk| {
-            let open_interest = |s: Option<&&mut Shard>| s.and_then(|s| s.markets.get(risk.id as usize)).map_or(0, |m| m.open_interest);
+            let open_interest =
+                |s: Option<&&mut Shard>| s.and_then(|s| s.markets.get(risk.id as usize)).map_or(0, |m| m.open_interest);
             BatchMarket::new(risk, [open_interest(shards.first()), open_interest(shards.get(1))])
         })
         .collect();
@@ -78,10 +79,8 @@ pub fn settle<'info>(
     let mut margins = Vec::with_capacity(margin_infos.len());
     for info in margin_infos {
         let margin = load_margin_mut(info, program_id)?;
-        let group = shards
-            .iter()
-            .position(|s| s.index == margin.shard)
-            .ok_or(ClearshardError::MarginAccountOfAnotherShard)?;
+        let group =
+            shards.iter().position(|s| s.index == margin.shard).ok_or(ClearshardError::MarginAccountOfAnotherShard)?;
         groups.push(group as u8);
         margins.push(margin);
     }

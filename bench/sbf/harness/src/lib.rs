@@ -68,7 +68,10 @@ pub fn run(portfolios: &mut [&mut Portfolio], data: &[u8]) -> u64 {
         let oracle_price = read_u64(data, at + 50);
         let cumulative_funding = read_u64(data, at + 58) as i64;
         let open_interest = read_u64(data, at + 66);
-        slot.write(BatchMarket::new(RiskMarket { id, params, oracle_price, cumulative_funding, cumulative_loss: 0 }, [open_interest, 0]));
+        slot.write(BatchMarket::new(
+            RiskMarket { id, params, oracle_price, cumulative_funding, cumulative_loss: 0 },
+            [open_interest, 0],
+        ));
     }
     // SAFETY: the first `count` entries were written above.
     let markets = unsafe { core::slice::from_raw_parts(markets.as_ptr() as *const BatchMarket, count) };

@@ -53,14 +53,18 @@ impl Vm {
             let key = Pubkey::new_unique();
             let mut data = vec![0u8; MARGIN_ACCOUNT_LEN];
             data[PORTFOLIO_OFFSET..].copy_from_slice(bytemuck::bytes_of(p));
-            let account = Account { lamports: 1_000_000_000, data, owner: self.program, executable: false, rent_epoch: u64::MAX };
+            let account =
+                Account { lamports: 1_000_000_000, data, owner: self.program, executable: false, rent_epoch: u64::MAX };
             self.svm.set_account(key, account).map_err(|e| format!("set_account: {e:?}"))?;
             metas.push(AccountMeta::new(key, false));
         }
         let ix = Instruction { program_id: self.program, accounts: metas.clone(), data };
         let message = Message::new(&[ix], Some(&self.payer.pubkey()));
         let tx = Transaction::new(&[&self.payer], message, self.svm.latest_blockhash());
-        let meta = self.svm.send_transaction(tx).map_err(|e| format!("batch failed: {:?}\n{}", e.err, e.meta.logs.join("\n")))?;
+        let meta = self
+            .svm
+            .send_transaction(tx)
+            .map_err(|e| format!("batch failed: {:?}\n{}", e.err, e.meta.logs.join("\n")))?;
         let accounts = metas
             .iter()
             .map(|m| {
@@ -112,10 +116,8 @@ fn test(vm: &mut Vm) -> Result<(), String> {
         return Err("SBF and native engines disagree on the resulting accounts".into());
     }
     // Positions from first principles: every fill moves taker and maker by its quantity.
-    let mut expected: Vec<[i64; 2]> = portfolios
-        .iter()
-        .map(|p| [0u16, 1].map(|m| p.position(m).map_or(0, |pos| pos.base_lots)))
-        .collect();
+    let mut expected: Vec<[i64; 2]> =
+        portfolios.iter().map(|p| [0u16, 1].map(|m| p.position(m).map_or(0, |pos| pos.base_lots))).collect();
     for f in &fills {
         let slot = f.market_slot as usize;
         expected[f.taker as usize][slot] += f.taker_delta();
@@ -139,9 +141,17 @@ fn test(vm: &mut Vm) -> Result<(), String> {
         Err(e) if e.contains("Custom(1288)") => {} // fill 5 << 8 | QuantityAboveOwnerLimit (7) + 1
         other => return Err(format!("expected fill 5 refused for its size, got {:?}", other.map(|s| s.compute_units))),
     }
-    println!("sbf: batch of {} fills settled in {} CU; positions, collateral and refusal match", fills.len(), settled.compute_units);
+    println!(
+        "sbf: batch of {} fills settled in {} CU; positions, collateral and refusal match",
+        fills.len(),
+        settled.compute_units
+    );
     let liquidated = liquidation_check(vm)?;
-    println!("sbf: liquidation of {} lots in {} CU matches the native engine", workload::liquidation_lots(), liquidated);
+    println!(
+        "sbf: liquidation of {} lots in {} CU matches the native engine",
+        workload::liquidation_lots(),
+        liquidated
+    );
     println!("sbf: 2 passed, 0 failed");
     Ok(())
 }
@@ -182,7 +192,8 @@ fn bench(vm: &mut Vm, out: &str) -> Result<(), String> {
     let liquidate_cu = liquidation_check(vm)?;
     println!("{:>6} {:>10}", "liquidate", liquidate_cu);
     json.insert("liquidate_cu".into(), serde_json::json!(liquidate_cu));
-    std::fs::write(out, serde_json::to_string_pretty(&json).map_err(|e| e.to_string())?).map_err(|e| format!("{out}: {e}"))?;
+    std::fs::write(out, serde_json::to_string_pretty(&json).map_err(|e| e.to_string())?)
+        .map_err(|e| format!("{out}: {e}"))?;
     Ok(())
 }
 

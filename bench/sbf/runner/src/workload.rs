@@ -39,8 +39,10 @@ pub fn portfolios(fills: usize) -> Vec<Portfolio> {
             };
             // Every other account already holds a long in market 0 and a short in market 1.
             if i % 2 == 1 {
-                p.positions[0] = Position { market_id: 0, base_lots: 50, cost_basis: 50 * 6_000_000, ..Default::default() };
-                p.positions[1] = Position { market_id: 1, base_lots: -40, cost_basis: -40 * 3_000_000, ..Default::default() };
+                p.positions[0] =
+                    Position { market_id: 0, base_lots: 50, cost_basis: 50 * 6_000_000, ..Default::default() };
+                p.positions[1] =
+                    Position { market_id: 1, base_lots: -40, cost_basis: -40 * 3_000_000, ..Default::default() };
             }
             p
         })
@@ -71,8 +73,10 @@ pub fn fills(count: usize, accounts: usize) -> Vec<Fill> {
 /// the oracle fell 3%: below maintenance. And a well-funded liquidator.
 pub fn liquidation_accounts() -> (Portfolio, Portfolio) {
     let oracle_before = 6_000_000 * 100 / 97;
-    let mut liqee = Portfolio { collateral: -(1_000 * oracle_before) + 1_000 * oracle_before * 8 / 100, ..Default::default() };
-    liqee.positions[0] = Position { market_id: 0, base_lots: 1_000, cost_basis: 1_000 * oracle_before, ..Default::default() };
+    let mut liqee =
+        Portfolio { collateral: -(1_000 * oracle_before) + 1_000 * oracle_before * 8 / 100, ..Default::default() };
+    liqee.positions[0] =
+        Position { market_id: 0, base_lots: 1_000, cost_basis: 1_000 * oracle_before, ..Default::default() };
     liqee.positions[1] = Position { market_id: 1, base_lots: -10, cost_basis: -30_000_000, ..Default::default() };
     let liqor = Portfolio { collateral: 1_000_000_000_000, ..Default::default() };
     (liqee, liqor)
@@ -83,7 +87,13 @@ pub fn liquidation_lots() -> u64 {
     let (liqee, _) = liquidation_accounts();
     let risk: Vec<clearshard_engine::RiskMarket> = markets()
         .into_iter()
-        .map(|(id, params, oracle_price, cumulative_funding, _)| clearshard_engine::RiskMarket { id, params, oracle_price, cumulative_funding, cumulative_loss: 0 })
+        .map(|(id, params, oracle_price, cumulative_funding, _)| clearshard_engine::RiskMarket {
+            id,
+            params,
+            oracle_price,
+            cumulative_funding,
+            cumulative_loss: 0,
+        })
         .collect();
     clearshard_engine::liquidation::liquidatable_lots(&liqee, &risk, 0).unwrap_or(0)
 }

@@ -18,7 +18,18 @@ pub fn handler(ctx: Context<CollateralAccounts>, amount: u64) -> Result<()> {
         shard.add_claims(signed)?;
         (shard.index, margin.portfolio.collateral)
     };
-    vault::pay_in(&accounts.token_program, &accounts.owner_token, &accounts.vault, accounts.owner.to_account_info(), amount)?;
-    emit!(CollateralMoved { account: accounts.margin_account.key(), shard: shard_index, amount: signed, collateral_after });
+    vault::pay_in(
+        &accounts.token_program,
+        &accounts.owner_token,
+        &accounts.vault,
+        accounts.owner.to_account_info(),
+        amount,
+    )?;
+    emit!(CollateralMoved {
+        account: accounts.margin_account.key(),
+        shard: shard_index,
+        amount: signed,
+        collateral_after
+    });
     Ok(())
 }

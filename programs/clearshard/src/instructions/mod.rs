@@ -25,7 +25,6 @@ pub mod update_funding;
 pub mod update_market;
 pub mod withdraw;
 
-
 #[allow(ambiguous_glob_reexports)]
 pub use add_market::*;
 #[allow(ambiguous_glob_reexports)]

@@ -35,6 +35,10 @@ pub fn handler(ctx: Context<RebalanceVaults>) -> Result<()> {
         accounts.exchange.load()?.bump,
         amount,
     )?;
-    emit!(VaultsRebalanced { from_shard: accounts.from_shard.load()?.index, to_shard: accounts.to_shard.load()?.index, amount });
+    emit!(VaultsRebalanced {
+        from_shard: accounts.from_shard.load()?.index,
+        to_shard: accounts.to_shard.load()?.index,
+        amount
+    });
     Ok(())
 }

@@ -16,7 +16,12 @@ pub struct SettleBatch<'info> {
     pub shard: AccountLoader<'info, Shard>,
 }
 
-pub fn handler<'info>(ctx: Context<'info, SettleBatch<'info>>, sequence: u64, market_count: u8, fills: Vec<u8>) -> Result<()> {
+pub fn handler<'info>(
+    ctx: Context<'info, SettleBatch<'info>>,
+    sequence: u64,
+    market_count: u8,
+    fills: Vec<u8>,
+) -> Result<()> {
     let Context { accounts, remaining_accounts, program_id, .. } = ctx;
     let accounts: &'info _ = accounts;
     let matcher = settlement::active_matcher(accounts.matcher.as_ref(), accounts.matcher_authority.key)?;

@@ -20,7 +20,12 @@ pub struct SettleCrossBatch<'info> {
     pub shard_b: AccountLoader<'info, Shard>,
 }
 
-pub fn handler<'info>(ctx: Context<'info, SettleCrossBatch<'info>>, sequence: u64, market_count: u8, fills: Vec<u8>) -> Result<()> {
+pub fn handler<'info>(
+    ctx: Context<'info, SettleCrossBatch<'info>>,
+    sequence: u64,
+    market_count: u8,
+    fills: Vec<u8>,
+) -> Result<()> {
     let Context { accounts, remaining_accounts, program_id, .. } = ctx;
     let accounts: &'info _ = accounts;
     require_keys_neq!(accounts.shard_a.key(), accounts.shard_b.key(), ClearshardError::CrossBatchShardOrder);

@@ -74,7 +74,17 @@ pub fn handler<'info>(ctx: Context<'info, TransferCollateral<'info>>, amount: u6
             amount,
         )?;
     }
-    emit!(CollateralMoved { account: accounts.from_account.key(), shard: from_shard, amount: -signed, collateral_after: from_after });
-    emit!(CollateralMoved { account: accounts.to_account.key(), shard: to_shard, amount: signed, collateral_after: to_after });
+    emit!(CollateralMoved {
+        account: accounts.from_account.key(),
+        shard: from_shard,
+        amount: -signed,
+        collateral_after: from_after
+    });
+    emit!(CollateralMoved {
+        account: accounts.to_account.key(),
+        shard: to_shard,
+        amount: signed,
+        collateral_after: to_after
+    });
     Ok(())
 }

@@ -53,7 +53,8 @@ pub fn handler<'info>(ctx: Context<'info, UpdateFunding<'info>>) -> Result<()> {
     // Keep the clock where it was while the premium rounds to nothing, so
     // that small premiums still accrue over time.
     if accrued != 0 || mark == oracle {
-        market.cumulative_funding = market.cumulative_funding.checked_add(accrued).ok_or(ClearshardError::MathOverflow)?;
+        market.cumulative_funding =
+            market.cumulative_funding.checked_add(accrued).ok_or(ClearshardError::MathOverflow)?;
         market.last_funding_unix = now;
     }
     emit!(FundingUpdated { market: market.id, mark, oracle, accrued, cumulative: market.cumulative_funding });

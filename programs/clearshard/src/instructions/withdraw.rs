@@ -34,7 +34,12 @@ pub fn handler<'info>(ctx: Context<'info, CollateralAccounts<'info>>, amount: u6
         exchange.bump,
         amount,
     )?;
-    emit!(CollateralMoved { account: accounts.margin_account.key(), shard: shard_index, amount: -signed, collateral_after });
+    emit!(CollateralMoved {
+        account: accounts.margin_account.key(),
+        shard: shard_index,
+        amount: -signed,
+        collateral_after
+    });
     Ok(())
 }
 

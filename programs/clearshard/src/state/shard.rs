@@ -59,10 +59,7 @@ impl Shard {
 
     /// Consumes `sequence` for the matcher, which must be exactly the next one.
     pub fn take_sequence(&mut self, matcher_index: u16, sequence: u64) -> Result<()> {
-        let next = self
-            .next_sequence
-            .get_mut(matcher_index as usize)
-            .ok_or(ClearshardError::MatcherNotRegistered)?;
+        let next = self.next_sequence.get_mut(matcher_index as usize).ok_or(ClearshardError::MatcherNotRegistered)?;
         if sequence < *next {
             return Err(ClearshardError::BatchSequenceReplayed.into());
         }
