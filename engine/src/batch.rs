@@ -70,6 +70,10 @@ const UNTOUCHED: u16 = u16::MAX;
 /// Applies `fills` (encoded back to back) to `accounts`. `groups[i]` is the
 /// group (shard slot, 0 or 1) of account `i`. On error nothing is promised
 /// about the accounts: the caller aborts the transaction.
+///
+/// Never inlined: its frame (flows, per-account fill marks) gets the whole
+/// 4 KB SBF stack frame to itself instead of adding to its caller's.
+#[inline(never)]
 pub fn settle_fills(
     markets: &[BatchMarket],
     accounts: &mut [&mut Portfolio],
@@ -182,7 +186,9 @@ fn fees(params: &crate::MarketParams, notional: u64) -> (i64, i64) {
 
 /// What health needs of account `account` before the batch (collateral and
 /// base lots; cost basis plays no part), by taking its fills back out.
-/// Exact: collateral and base change by sums. Runs only on the rare path.
+/// Exact: collateral and base change by sums. Runs only on the rare path,
+/// in a frame of its own (it copies a portfolio).
+#[inline(never)]
 fn state_before_batch(
     after: &Portfolio,
     account: usize,

@@ -87,6 +87,8 @@ pub fn run(portfolios: &mut [&mut Portfolio], data: &[u8]) -> u64 {
 }
 
 /// The engine part of `liquidate`: accounts are the liquidatee and the liquidator.
+/// Its own frame, like the program's instruction handler.
+#[inline(never)]
 fn liquidate(markets: &[BatchMarket], portfolios: &mut [&mut Portfolio], args: &[u8]) -> u64 {
     let [liqee, liqor] = portfolios else { return 0xfb };
     if args.len() < 10 || markets.len() > MAX_BATCH_MARKETS {
