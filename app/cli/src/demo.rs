@@ -44,7 +44,7 @@ fn err(e: impl std::fmt::Debug) -> String {
 
 pub async fn run(cfg: DemoConfig) -> Result<(), String> {
     let mut rng = Rng::new(cfg.seed);
-    let mut ex = TestExchange::start(cfg.shards).await;
+    let mut ex = TestExchange::start_seeded(cfg.shards, cfg.seed).await;
     println!(
         "clearshard demo: {} shards, {} traders, {} global + 1 regional market makers, {} fills (program: {:?}, seed {})",
         cfg.shards, cfg.traders, GLOBAL_MAKERS, cfg.fills, ex.mode, cfg.seed

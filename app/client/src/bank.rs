@@ -155,23 +155,63 @@ pub struct TestExchange {
     pub shard_count: u16,
     /// Every margin account created through the harness (for the invariants).
     pub margin_accounts: Vec<Pubkey>,
+    keys: KeySource,
 }
 
 pub const COLLATERAL_DECIMALS: u8 = 6;
 
+/// Where the harness's keypairs come from: random, or derived from a seed so
+/// that a run (the demo's shard assignment, say) replays exactly.
+enum KeySource {
+    Random,
+    Seeded { seed: u64, next: u64 },
+}
+
+impl KeySource {
+    fn keypair(&mut self) -> Keypair {
+        match self {
+            KeySource::Random => Keypair::new(),
+            KeySource::Seeded { seed, next } => {
+                *next += 1;
+                // splitmix64 over (seed, counter): distinct, well-spread secret keys.
+                let mut state = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ *next;
+                let mut secret = [0u8; 32];
+                for chunk in secret.chunks_mut(8) {
+                    state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
+                    let mut z = state;
+                    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+                    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+                    chunk.copy_from_slice(&(z ^ (z >> 31)).to_le_bytes());
+                }
+                Keypair::new_from_array(secret)
+            }
+        }
+    }
+}
+
 impl TestExchange {
     /// Starts a bank with the exchange initialized and `shards` shards.
     pub async fn start(shards: u16) -> Self {
+        Self::start_with_keys(shards, KeySource::Random).await
+    }
+
+    /// Like [`TestExchange::start`], with every keypair derived from `seed`.
+    pub async fn start_seeded(shards: u16, seed: u64) -> Self {
+        Self::start_with_keys(shards, KeySource::Seeded { seed, next: 0 }).await
+    }
+
+    async fn start_with_keys(shards: u16, mut keys: KeySource) -> Self {
         let (pt, mode) = program_test();
         let ctx = pt.start_with_context().await;
         let mut ex = TestExchange {
-            admin: Keypair::new(),
+            admin: keys.keypair(),
             mint: Pubkey::default(),
-            mint_authority: Keypair::new(),
+            mint_authority: keys.keypair(),
             shard_count: 0,
             margin_accounts: vec![],
             ctx,
             mode,
+            keys,
         };
         ex.airdrop(&ex.admin.pubkey(), 100_000_000_000).await;
         ex.mint = ex.create_mint().await;
@@ -240,7 +280,7 @@ impl TestExchange {
 
     /// A new mint whose authority is the harness (the collateral mint, or a foreign one for tests).
     pub async fn create_mint(&mut self) -> Pubkey {
-        let mint = Keypair::new();
+        let mint = self.keys.keypair();
         let rent = self.ctx.banks_client.get_rent().await.expect("rent");
         let space = spl_token_interface::state::Mint::LEN;
         let ixs = [
@@ -266,7 +306,7 @@ impl TestExchange {
 
     /// A token account of `mint` owned by `owner`, holding `amount` freshly minted.
     pub async fn token_account(&mut self, mint: Pubkey, owner: &Pubkey, amount: u64) -> Pubkey {
-        let account = Keypair::new();
+        let account = self.keys.keypair();
         let rent = self.ctx.banks_client.get_rent().await.expect("rent");
         let space = spl_token_interface::state::Account::LEN;
         let mut ixs = vec![
@@ -306,7 +346,7 @@ impl TestExchange {
 
     /// A funded trader holding `tokens` collateral tokens in its wallet.
     pub async fn trader(&mut self, tokens: u64) -> Trader {
-        let keypair = Keypair::new();
+        let keypair = self.keys.keypair();
         self.airdrop(&keypair.pubkey(), 1_000_000_000).await;
         let token_account = self.token_account(self.mint, &keypair.pubkey(), tokens).await;
         Trader { keypair, token_account }
@@ -396,7 +436,7 @@ impl TestExchange {
 
     /// A funded matcher key, registered: it signs and pays for its batches.
     pub async fn register_matcher(&mut self) -> Keypair {
-        let matcher = Keypair::new();
+        let matcher = self.keys.keypair();
         self.airdrop(&matcher.pubkey(), 10_000_000_000).await;
         self.send_admin(&[ix::register_matcher(self.admin.pubkey(), matcher.pubkey())])
             .await
