@@ -265,11 +265,13 @@ pub fn liquidate(a: &LiquidationAccounts, market: u16, lots: u64, markets: &[u16
     build(accounts, instruction::Liquidate { market_id: market, lots }, market_metas(markets))
 }
 
+fn bankrupt_account(account: Pubkey, shard: u16) -> accounts::BankruptAccount {
+    accounts::BankruptAccount { exchange: pda::exchange(), account, shard: pda::shard(shard) }
+}
+
 pub fn resolve_bankruptcy(account: Pubkey, shard: u16) -> Instruction {
     let accounts = accounts::ResolveBankruptcy {
-        exchange: pda::exchange(),
-        account,
-        shard: pda::shard(shard),
+        bankrupt: bankrupt_account(account, shard),
         vault: pda::vault(shard),
         insurance_vault: pda::insurance_vault(),
         token_program: token_program(),
@@ -299,10 +301,8 @@ pub fn update_funding(market: u16, oracle: Pubkey, shards: &[u16]) -> Instructio
 /// is the exchange's shard count (every shard is passed, read-only).
 pub fn socialize_loss(account: Pubkey, shard: u16, market: u16, shards: u16) -> Instruction {
     let accounts = accounts::SocializeLoss {
-        exchange: pda::exchange(),
+        bankrupt: bankrupt_account(account, shard),
         market: pda::market(market),
-        account,
-        shard: pda::shard(shard),
         insurance_vault: pda::insurance_vault(),
     };
     let remaining = (0..shards).map(|s| AccountMeta::new_readonly(pda::shard(s), false)).collect();

@@ -2,6 +2,7 @@
 //! client modules `#[derive(Accounts)]` generates; handlers are called by path.
 pub mod add_market;
 pub mod add_shard;
+pub mod bankrupt_account;
 pub mod close_margin_account;
 pub mod collateral_accounts;
 pub mod create_margin_account;
@@ -29,6 +30,8 @@ pub mod withdraw;
 pub use add_market::*;
 #[allow(ambiguous_glob_reexports)]
 pub use add_shard::*;
+#[allow(ambiguous_glob_reexports)]
+pub use bankrupt_account::*;
 #[allow(ambiguous_glob_reexports)]
 pub use close_margin_account::*;
 #[allow(ambiguous_glob_reexports)]

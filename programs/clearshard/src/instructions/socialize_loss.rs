@@ -1,6 +1,7 @@
+use super::bankrupt_account::*;
 use crate::errors::ClearshardError;
 use crate::events::LossSocialized;
-use crate::state::{seeds, Exchange, MarginAccount, Market, Shard};
+use crate::state::{Market, Shard};
 use anchor_lang::prelude::*;
 use anchor_spl::token::TokenAccount;
 use clearshard_engine::liquidation::{bankruptcy_deficit, socialized_loss_per_lot};
@@ -14,18 +15,10 @@ use clearshard_engine::liquidation::{bankruptcy_deficit, socialized_loss_per_lot
 /// needs them all, so this works up to ~50 shards per transaction).
 #[derive(Accounts)]
 pub struct SocializeLoss<'info> {
-    #[account(seeds = [seeds::EXCHANGE], bump = exchange.load()?.bump)]
-    pub exchange: AccountLoader<'info, Exchange>,
+    pub bankrupt: BankruptAccount<'info>,
     #[account(mut)]
     pub market: AccountLoader<'info, Market>,
-    #[account(
-        mut,
-        constraint = account.load()?.shard == shard.load()?.index @ ClearshardError::MarginAccountOfAnotherShard,
-    )]
-    pub account: AccountLoader<'info, MarginAccount>,
-    #[account(mut)]
-    pub shard: AccountLoader<'info, Shard>,
-    #[account(address = exchange.load()?.insurance_vault @ ClearshardError::WrongInsuranceVault)]
+    #[account(address = bankrupt.exchange.load()?.insurance_vault @ ClearshardError::WrongInsuranceVault)]
     pub insurance_vault: Account<'info, TokenAccount>,
 }
 
@@ -33,15 +26,16 @@ pub fn handler<'info>(ctx: Context<'info, SocializeLoss<'info>>) -> Result<()> {
     let Context { accounts, remaining_accounts, .. } = ctx;
     let accounts: &'info _ = accounts;
     require!(accounts.insurance_vault.amount == 0, ClearshardError::InsuranceNotExhausted);
-    let deficit = bankruptcy_deficit(&accounts.account.load()?.portfolio).map_err(ClearshardError::from)?;
-    let exchange = accounts.exchange.load()?;
+    let bankrupt = &accounts.bankrupt;
+    let deficit = bankruptcy_deficit(&bankrupt.account.load()?.portfolio).map_err(ClearshardError::from)?;
+    let exchange = bankrupt.exchange.load()?;
     let mut market = accounts.market.load_mut()?;
-    let mut shard = accounts.shard.load_mut()?;
+    let mut shard = bankrupt.shard.load_mut()?;
     require!(remaining_accounts.len() == exchange.shard_count as usize, ClearshardError::ShardsIncomplete);
 
     let mut long_lots: u64 = 0;
     for (index, info) in remaining_accounts.iter().enumerate() {
-        let open_interest = if info.key() == accounts.shard.key() {
+        let open_interest = if info.key() == bankrupt.shard.key() {
             require!(shard.index as usize == index, ClearshardError::ShardsIncomplete);
             shard.markets.get(market.id as usize).map_or(0, |m| m.open_interest)
         } else {
@@ -57,10 +51,10 @@ pub fn handler<'info>(ctx: Context<'info, SocializeLoss<'info>>) -> Result<()> {
 
     market.cumulative_loss = market.cumulative_loss.checked_add(per_lot).ok_or(ClearshardError::MathOverflow)?;
     let covered = deficit as i64; // deficit <= i64::MAX by construction
-    accounts.account.load_mut()?.portfolio.credit(covered).map_err(ClearshardError::from)?;
+    bankrupt.account.load_mut()?.portfolio.credit(covered).map_err(ClearshardError::from)?;
     shard.add_claims(covered)?;
     let fees = shard.markets.get_mut(market.id as usize).ok_or(ClearshardError::UnknownMarket)?;
     fees.fees = fees.fees.checked_add(dust as i64).ok_or(ClearshardError::MathOverflow)?;
-    emit!(LossSocialized { account: accounts.account.key(), market: market.id, deficit, per_lot, open_lots });
+    emit!(LossSocialized { account: bankrupt.account.key(), market: market.id, deficit, per_lot, open_lots });
     Ok(())
 }
