@@ -5,6 +5,8 @@
 //! account before its first fill and once after the whole batch.
 
 use crate::health::{mul_bps_ceil, mul_bps_floor, MarketLookup, RiskMarket};
+use crate::limits::adverse_cost;
+use crate::position::PositionChange;
 use crate::{EngineError, Fill, FillError, Portfolio, FILL_LEN};
 
 /// Accounts one batch may carry (a transaction locks at most 64 accounts).
@@ -21,8 +23,15 @@ pub struct BatchMarket {
     /// Fill prices per lot allowed by the market band around the oracle.
     pub min_price: u64,
     pub max_price: u64,
-    /// Long open interest of each group's shard before the batch.
-    pub open_interest: [u64; MAX_GROUPS],
+    /// Long and short open interest of each group's shard before the batch.
+    pub open_interest: [OpenInterest; MAX_GROUPS],
+}
+
+/// Open interest of one shard in one market, in lots.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct OpenInterest {
+    pub long: u64,
+    pub short: u64,
 }
 
 impl MarketLookup for [BatchMarket] {
@@ -32,7 +41,7 @@ impl MarketLookup for [BatchMarket] {
 }
 
 impl BatchMarket {
-    pub fn new(risk: RiskMarket, open_interest: [u64; MAX_GROUPS]) -> Self {
+    pub fn new(risk: RiskMarket, open_interest: [OpenInterest; MAX_GROUPS]) -> Self {
         let (min_price, max_price) = risk.params.band(risk.oracle_price);
         BatchMarket { risk, min_price, max_price, open_interest }
     }
@@ -41,35 +50,67 @@ impl BatchMarket {
 /// What a batch did to one market in one group's shard.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct MarketFlow {
-    pub open_interest_delta: i64,
+    /// Change of the shard's long open interest, in lots.
+    pub long_delta: i64,
+    /// Change of the shard's short open interest, in lots.
+    pub short_delta: i64,
     /// Net fees (taker fees less maker rebates) now owed to the shard.
     pub fees: i64,
     pub volume_lots: u64,
+    /// Σ (fill price − oracle) × lots over the fills: the premium the funding
+    /// crank reads, volume-weighted, from every shard.
+    pub premium: i64,
     pub fills: u32,
     /// Price per lot of the last fill.
     pub last_price: u64,
 }
 
+impl MarketFlow {
+    /// Adds one side's change of the shard's open interest; refuses growth
+    /// beyond the market's cap on either side.
+    fn add_open_interest(
+        &mut self,
+        change: &PositionChange,
+        before: &OpenInterest,
+        cap: u64,
+    ) -> Result<(), EngineError> {
+        let overflow = EngineError::Overflow;
+        self.long_delta = self.long_delta.checked_add(change.long_change()).ok_or(overflow)?;
+        self.short_delta = self.short_delta.checked_add(change.short_change()).ok_or(overflow)?;
+        let grows = change.long_change() > 0 || change.short_change() > 0;
+        let long = i128::from(before.long).wrapping_add(i128::from(self.long_delta));
+        let short = i128::from(before.short).wrapping_add(i128::from(self.short_delta));
+        if grows && (long > i128::from(cap) || short > i128::from(cap)) {
+            return Err(EngineError::OpenInterestCapExceeded);
+        }
+        Ok(())
+    }
+}
+
 /// Everything a batch changes outside the margin accounts, per group.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct BatchFlows {
-    /// Change of the sum of the group's collateral: fees paid and, across
-    /// groups, the cash of cross-shard fills.
+    /// Change of the sum of the group's collateral: fees paid, funding settled
+    /// and, across groups, the cash of cross-shard fills.
     pub collateral_delta: [i64; MAX_GROUPS],
     pub markets: [[MarketFlow; MAX_BATCH_MARKETS]; MAX_GROUPS],
 }
 
 impl BatchFlows {
     pub fn fills(&self) -> u32 {
-        self.markets.iter().flatten().map(|f| f.fills).sum()
+        self.markets.iter().flatten().fold(0u32, |n, f| n.saturating_add(f.fills))
     }
 }
 
 const UNTOUCHED: u16 = u16::MAX;
 
+/// The fill index a refusal of the batch as a whole names.
+pub const WHOLE_BATCH: usize = u16::MAX as usize;
+
 /// Applies `fills` (encoded back to back) to `accounts`. `groups[i]` is the
-/// group (shard slot, 0 or 1) of account `i`. On error nothing is promised
-/// about the accounts: the caller aborts the transaction.
+/// group (shard slot, 0 or 1) of account `i`. Every account must take part in
+/// at least one fill: a batch cannot write-lock bystanders. On error nothing
+/// is promised about the accounts: the caller aborts the transaction.
 ///
 /// Never inlined: its frame (flows, per-account fill marks) gets the whole
 /// 4 KB SBF stack frame to itself instead of adding to its caller's.
@@ -81,8 +122,9 @@ pub fn settle_fills(
     fills: &[u8],
     now_unix: i64,
 ) -> Result<BatchFlows, FillError> {
-    let malformed = FillError::at(0, EngineError::MalformedBatch);
+    let malformed = FillError::at(WHOLE_BATCH, EngineError::MalformedBatch);
     if !fills.len().is_multiple_of(FILL_LEN)
+        || fills.is_empty()
         || accounts.len() > MAX_BATCH_ACCOUNTS
         || markets.len() > MAX_BATCH_MARKETS
         || groups.len() != accounts.len()
@@ -113,38 +155,37 @@ pub fn settle_fills(
         if price < market.min_price || price > market.max_price {
             return Err(fail(EngineError::PriceOutsideBand));
         }
-        let notional = crate::math::mul(fill.quantity_lots as u64, price).map_err(fail)?;
-        if notional > i64::MAX as u64 {
-            return Err(fail(EngineError::Overflow));
-        }
-        let (taker_fee, maker_fee) = fees(params, notional);
+        let lots = u64::from(fill.quantity_lots);
+        let notional = crate::math::mul(lots, price).map_err(fail)?;
+        let notional = i64::try_from(notional).map_err(|_| fail(EngineError::Overflow))?;
+        let (taker_fee, maker_fee) = fees(params, notional.unsigned_abs());
         let taker_delta = fill.taker_delta();
-        let sides = [(taker, taker_delta, taker_fee), (maker, -taker_delta, maker_fee)];
+        let sides = [(taker, taker_delta, taker_fee), (maker, taker_delta.wrapping_neg(), maker_fee)];
         for (account, delta, fee) in sides {
             let pf = &mut *accounts[account];
+            let oracle = market.risk.oracle_price;
             check_limits(pf, &fill, market, price, now_unix).map_err(fail)?;
-            last_fill[account] = index as u16;
-            let group = groups[account] as usize;
-            let (oi_delta, funding) = apply_side(pf, &market.risk, delta, price, notional as i64, fee).map_err(fail)?;
-            flows.collateral_delta[group] =
-                flows.collateral_delta[group].checked_sub(funding).ok_or(fail(EngineError::Overflow))?;
-            let flow = &mut flows.markets[group][slot];
-            flow.open_interest_delta += oi_delta;
-            flow.fees = flow.fees.checked_add(fee).ok_or(fail(EngineError::Overflow))?;
-            let cash = if delta > 0 { -(notional as i64) } else { notional as i64 };
-            flows.collateral_delta[group] =
-                flows.collateral_delta[group].checked_add(cash - fee).ok_or(fail(EngineError::Overflow))?;
-            if oi_delta > 0 {
-                let open = market.open_interest[group] as i128 + flow.open_interest_delta as i128;
-                if open > params.max_open_interest_per_shard as i128 {
-                    return Err(fail(EngineError::OpenInterestCapExceeded));
-                }
+            let cost = adverse_cost(delta > 0, lots, price, oracle, fee).map_err(fail)?;
+            pf.cost_window.charge(&pf.limits, cost, now_unix).map_err(fail)?;
+            let booked = pf.book(&market.risk, delta, price, notional, fee).map_err(fail)?;
+            if !pf.limits.allows_position(booked.position.base_before, booked.position.base_after) {
+                return Err(fail(EngineError::PositionAboveOwnerLimit));
             }
+            last_fill[account] = u16::try_from(index).unwrap_or(u16::MAX);
+            let group = groups[account] as usize;
+            flows.collateral_delta[group] = flows.collateral_delta[group]
+                .checked_add(booked.collateral_change)
+                .ok_or(fail(EngineError::Overflow))?;
+            let flow = &mut flows.markets[group][slot];
+            flow.fees = flow.fees.checked_add(fee).ok_or(fail(EngineError::Overflow))?;
+            flow.add_open_interest(&booked.position, &market.open_interest[group], params.max_open_interest_per_shard)
+                .map_err(fail)?;
         }
-        let group = groups[taker] as usize;
-        let flow = &mut flows.markets[group][slot];
-        flow.volume_lots += fill.quantity_lots as u64;
-        flow.fills += 1;
+        let premium = price_premium(price, market.risk.oracle_price, lots).map_err(fail)?;
+        let flow = &mut flows.markets[groups[taker] as usize][slot];
+        flow.volume_lots = flow.volume_lots.wrapping_add(lots);
+        flow.premium = flow.premium.wrapping_add(premium);
+        flow.fills = flow.fills.wrapping_add(1);
         flow.last_price = price;
     }
 
@@ -153,7 +194,7 @@ pub fn settle_fills(
     // health before the batch, rebuilt from the fills.
     for (i, pf) in accounts.iter_mut().enumerate() {
         if last_fill[i] == UNTOUCHED {
-            continue;
+            return Err(FillError::at(WHOLE_BATCH, EngineError::AccountNotInAnyFill));
         }
         let fail = |cause| FillError::at(last_fill[i] as usize, cause);
         let (funding, after) = pf.settle_and_health(markets).map_err(fail)?;
@@ -171,6 +212,13 @@ pub fn settle_fills(
     Ok(flows)
 }
 
+/// `(price − oracle) × lots`: one fill's premium over the oracle.
+#[inline(always)]
+fn price_premium(price: u64, oracle: u64, lots: u64) -> Result<i64, EngineError> {
+    let gap = i64::try_from(crate::math::mul(price.abs_diff(oracle), lots)?).map_err(|_| EngineError::Overflow)?;
+    Ok(if price >= oracle { gap } else { gap.wrapping_neg() })
+}
+
 /// Taker and maker fee of a fill (a negative maker fee is a rebate). Fees
 /// round in the venue's favour.
 #[inline(always)]
@@ -179,7 +227,7 @@ fn fees(params: &crate::MarketParams, notional: u64) -> (i64, i64) {
     let maker_fee = if params.maker_fee_bps >= 0 {
         mul_bps_ceil(notional, params.maker_fee_bps as u64) as i64
     } else {
-        -(mul_bps_floor(notional, params.maker_fee_bps.unsigned_abs() as u64) as i64)
+        (mul_bps_floor(notional, params.maker_fee_bps.unsigned_abs() as u64) as i64).wrapping_neg()
     };
     (taker_fee, maker_fee)
 }
@@ -206,12 +254,16 @@ fn state_before_batch(
         let slot = fill.market_slot as usize;
         let market = markets.get(slot).ok_or(EngineError::MarketIndexOutOfRange)?;
         let price = market.risk.params.price_per_lot(fill.price_ticks)?;
-        let notional = crate::math::mul(fill.quantity_lots as u64, price)? as i64;
-        let (taker_fee, maker_fee) = fees(&market.risk.params, notional as u64);
-        let (delta, fee) = if is_taker { (fill.taker_delta(), taker_fee) } else { (-fill.taker_delta(), maker_fee) };
-        let cash = if delta > 0 { -notional } else { notional };
-        base_change[slot] += delta;
-        collateral_change = collateral_change.checked_add(cash - fee).ok_or(EngineError::Overflow)?;
+        let notional = crate::math::mul(u64::from(fill.quantity_lots), price)?;
+        let (taker_fee, maker_fee) = fees(&market.risk.params, notional);
+        let notional = i64::try_from(notional).map_err(|_| EngineError::Overflow)?;
+        let (delta, fee) =
+            if is_taker { (fill.taker_delta(), taker_fee) } else { (fill.taker_delta().wrapping_neg(), maker_fee) };
+        let cash = if delta > 0 { notional.wrapping_neg() } else { notional };
+        let change = base_change.get_mut(slot).ok_or(EngineError::MarketIndexOutOfRange)?;
+        *change = change.checked_add(delta).ok_or(EngineError::Overflow)?;
+        collateral_change =
+            cash.checked_sub(fee).and_then(|c| collateral_change.checked_add(c)).ok_or(EngineError::Overflow)?;
     }
     let mut before = *after;
     before.collateral = before.collateral.checked_sub(collateral_change).ok_or(EngineError::Overflow)?;
@@ -240,39 +292,11 @@ fn check_limits(pf: &Portfolio, fill: &Fill, market: &BatchMarket, price: u64, n
     if !limits.allows_market(market.risk.id) {
         return Err(EngineError::MarketNotAllowedByOwner);
     }
-    if fill.quantity_lots as u64 > limits.max_lots_per_fill {
+    if u64::from(fill.quantity_lots) > limits.max_lots_per_fill {
         return Err(EngineError::QuantityAboveOwnerLimit);
     }
     if !limits.allows_price(price, market.risk.oracle_price) {
         return Err(EngineError::PriceBeyondOwnerLimit);
     }
     Ok(())
-}
-
-/// Books one side of a fill, after settling the position's funding on its
-/// size before the fill. Returns the change of the account's long size (its
-/// contribution to open interest) and the funding paid.
-#[inline(always)]
-fn apply_side(
-    pf: &mut Portfolio,
-    market: &RiskMarket,
-    delta: i64,
-    price: u64,
-    notional: i64,
-    fee: i64,
-) -> Result<(i64, i64), EngineError> {
-    let position = pf.position_slot(market.id)?;
-    let funding = position.settle_accruals(market.cumulative_funding, market.cumulative_loss)?;
-    let long_before = position.base_lots.max(0);
-    let realized = position.trade(delta, price, notional)?;
-    let long_after = position.base_lots.max(0);
-    let cash = if delta > 0 { -notional } else { notional };
-    pf.collateral = pf
-        .collateral
-        .checked_add(cash)
-        .and_then(|c| c.checked_sub(fee))
-        .and_then(|c| c.checked_sub(funding))
-        .ok_or(EngineError::Overflow)?;
-    pf.realized_pnl = pf.realized_pnl.saturating_add(realized);
-    Ok((long_after - long_before, funding))
 }

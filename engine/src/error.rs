@@ -53,10 +53,20 @@ pub enum EngineError {
     OracleAccountMalformed,
     /// The market has no open positions to carry a loss.
     NoOpenInterest,
+    /// The fill would take the owner's adverse execution cost past its
+    /// budget for the window.
+    AdverseCostBudgetExceeded,
+    /// The fill would grow a position beyond the owner's cap.
+    PositionAboveOwnerLimit,
+    /// The batch lists a margin account that no fill touches.
+    AccountNotInAnyFill,
+    /// A funding round reads shards in index order, each once.
+    ShardOutOfOrder,
 }
 
 /// A failed batch: which fill, and why. Health failures name the last fill
-/// that touched the failing account.
+/// that touched the failing account; refusals of the batch as a whole name
+/// `batch::WHOLE_BATCH`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct FillError {
     pub fill: u16,
@@ -64,7 +74,8 @@ pub struct FillError {
 }
 
 impl FillError {
-    pub const fn at(fill: usize, cause: EngineError) -> Self {
-        FillError { fill: fill as u16, cause }
+    pub fn at(fill: usize, cause: EngineError) -> Self {
+        // Batches hold at most 1232 / 11 fills: the index always fits.
+        FillError { fill: u16::try_from(fill).unwrap_or(u16::MAX), cause }
     }
 }

@@ -60,9 +60,9 @@ impl Fill {
     #[inline(always)]
     pub fn taker_delta(&self) -> i64 {
         if self.taker_buys {
-            self.quantity_lots as i64
+            i64::from(self.quantity_lots)
         } else {
-            -(self.quantity_lots as i64)
+            i64::from(self.quantity_lots).wrapping_neg()
         }
     }
 }

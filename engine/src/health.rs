@@ -62,7 +62,7 @@ impl HealthSums {
         let overflow = EngineError::Overflow;
         let value = crate::math::mul(p.base_lots.unsigned_abs(), m.oracle_price)?;
         let signed = i64::try_from(value).map_err(|_| overflow)?;
-        self.equity = self.equity.checked_add(if p.base_lots > 0 { signed } else { -signed }).ok_or(overflow)?;
+        self.equity = self.equity.checked_add(if p.base_lots > 0 { signed } else { signed.wrapping_neg() }).ok_or(overflow)?;
         let params = &m.params;
         self.initial_req =
             self.initial_req.checked_add(mul_bps_ceil(value, params.initial_margin_bps as u64)).ok_or(overflow)?;
@@ -77,8 +77,9 @@ impl HealthSums {
         let equity = self.equity as i128;
         Health {
             equity,
-            initial: equity - self.initial_req as i128,
-            maintenance: equity - self.maintenance_req as i128,
+            // i64 equity less a u64 requirement: always inside i128.
+            initial: equity.wrapping_sub(i128::from(self.initial_req)),
+            maintenance: equity.wrapping_sub(i128::from(self.maintenance_req)),
         }
     }
 }

@@ -9,6 +9,13 @@
 //! collateral mint (`i64`); positions are base lots (`i64`); prices inside the
 //! engine are quote native units per base lot (`u64`), fills carry ticks.
 #![no_std]
+#![cfg_attr(not(test), deny(
+    clippy::arithmetic_side_effects,
+    clippy::cast_possible_truncation,
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic
+))]
 
 pub mod batch;
 pub mod error;
@@ -23,14 +30,14 @@ pub mod oracle;
 pub mod portfolio;
 pub mod position;
 
-pub use batch::{settle_fills, BatchFlows, MarketFlow, MAX_BATCH_ACCOUNTS, MAX_BATCH_MARKETS};
+pub use batch::{settle_fills, BatchFlows, MarketFlow, OpenInterest, MAX_BATCH_ACCOUNTS, MAX_BATCH_MARKETS};
 pub use error::{EngineError, FillError};
 pub use fill::{Fill, FILL_LEN};
 pub use health::{Health, MarketLookup, RiskMarket};
-pub use limits::TradeLimits;
+pub use limits::{CostWindow, TradeLimits};
 pub use market::MarketParams;
-pub use portfolio::{Portfolio, MAX_POSITIONS};
-pub use position::Position;
+pub use portfolio::{Booking, Portfolio, MAX_POSITIONS};
+pub use position::{Position, PositionChange};
 
 /// Basis points in one.
 pub const BPS: u64 = 10_000;

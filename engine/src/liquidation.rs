@@ -8,6 +8,7 @@
 //! gives the smallest `q` that restores the account in closed form.
 
 use crate::health::{mul_bps_ceil, MarketLookup, RiskMarket};
+use crate::portfolio::Booking;
 use crate::{EngineError, Portfolio, BPS};
 
 /// What a liquidation moved. Money amounts are quote native units.
@@ -25,6 +26,10 @@ pub struct Liquidation {
     pub insurance: i64,
     pub maintenance_before: i128,
     pub maintenance_after: i128,
+    /// Each side's collateral change (trade cash, fee, funding and loss
+    /// settled on every position) and position change in the market.
+    pub liqee: Booking,
+    pub liqor: Booking,
 }
 
 /// The most lots a liquidator may take of `liqee`'s position in `market_id`:
@@ -39,20 +44,23 @@ pub fn liquidatable_lots(liqee: &Portfolio, markets: &[RiskMarket], market_id: u
     let position = liqee.position(market_id).ok_or(EngineError::NoPositionToLiquidate)?;
     let market = markets.risk_market(market_id).ok_or(EngineError::MissingMarket)?;
     let params = &market.params;
-    let gain_bps = params.maintenance_margin_bps.saturating_sub(params.liquidation_fee_bps) as u128;
-    let gain_per_lot_scaled = market.oracle_price as u128 * gain_bps; // × BPS
+    let gain_bps = u128::from(params.maintenance_margin_bps.saturating_sub(params.liquidation_fee_bps));
+    let gain_per_lot_scaled = u128::from(market.oracle_price).saturating_mul(gain_bps); // × BPS
     if gain_per_lot_scaled == 0 {
         return Err(EngineError::InvalidOraclePrice);
     }
-    let buffer = (health.maintenance - health.initial) / 10;
-    let needed = (buffer - health.maintenance) as u128 * BPS as u128;
-    let lots = needed.div_ceil(gain_per_lot_scaled);
-    Ok(lots.min(position.base_lots.unsigned_abs() as u128) as u64)
+    // Health figures are sums of i64 terms: these stay far inside i128.
+    let overflow = EngineError::Overflow;
+    let buffer = health.maintenance.checked_sub(health.initial).ok_or(overflow)? / 10;
+    let needed = u128::try_from(buffer.checked_sub(health.maintenance).ok_or(overflow)?).map_err(|_| overflow)?;
+    let lots = needed.checked_mul(u128::from(BPS)).ok_or(overflow)?.div_ceil(gain_per_lot_scaled);
+    Ok(u64::try_from(lots.min(u128::from(position.base_lots.unsigned_abs()))).unwrap_or(u64::MAX))
 }
 
 /// Moves `lots` of `liqee`'s position in `market_id` to `liqor` at the oracle
 /// price and books the fee. Refuses a healthy liquidatee, more than
-/// [`liquidatable_lots`], and a liquidator left below initial margin.
+/// [`liquidatable_lots`], and a liquidator left below initial margin. Both
+/// sides book through [`Portfolio::book`], like a fill.
 pub fn liquidate(
     liqee: &mut Portfolio,
     liqor: &mut Portfolio,
@@ -63,34 +71,48 @@ pub fn liquidate(
     if lots == 0 {
         return Err(EngineError::ZeroQuantityOrPrice);
     }
-    liqee.settle_funding(markets)?;
-    liqor.settle_funding(markets)?;
+    let overflow = EngineError::Overflow;
+    let liqee_funding = liqee.settle_funding(markets)?;
+    let liqor_funding = liqor.settle_funding(markets)?;
     if lots > liquidatable_lots(liqee, markets, market_id)? {
         return Err(EngineError::LiquidationExceedsAllowed);
     }
     let market = markets.risk_market(market_id).ok_or(EngineError::MissingMarket)?;
     let before = liqee.health(markets)?;
     let price = market.oracle_price;
-    let notional = crate::math::mul(lots, price)?;
-    let notional = i64::try_from(notional).map_err(|_| EngineError::Overflow)?;
-    let lots_signed = i64::try_from(lots).map_err(|_| EngineError::Overflow)?;
+    let notional = i64::try_from(crate::math::mul(lots, price)?).map_err(|_| overflow)?;
+    let lots_signed = i64::try_from(lots).map_err(|_| overflow)?;
     let liqee_long = liqee.position(market_id).is_some_and(|p| p.base_lots > 0);
     // The liquidatee sells (if long) or buys back (if short); the liquidator takes the other side.
-    let liqee_delta = if liqee_long { -lots_signed } else { lots_signed };
+    let liqee_delta = if liqee_long { lots_signed.wrapping_neg() } else { lots_signed };
     // The fee never exceeds the equity left: liquidation must not itself turn
     // a solvent account bankrupt (an account already under water pays none).
-    let fee = (mul_bps_ceil(notional as u64, market.params.liquidation_fee_bps as u64) as i64)
-        .min(before.equity.clamp(0, i64::MAX as i128) as i64);
-    let insurance = mul_bps_ceil(fee as u64, market.params.liquidation_insurance_share_bps as u64) as i64;
-    let reward = fee - insurance;
-    book(liqee, market_id, liqee_delta, price, notional, fee)?;
-    book(liqor, market_id, -liqee_delta, price, notional, -reward)?;
+    let equity = i64::try_from(before.equity.clamp(0, i128::from(i64::MAX))).map_err(|_| overflow)?;
+    let fee = i64::try_from(mul_bps_ceil(notional.unsigned_abs(), u64::from(market.params.liquidation_fee_bps)))
+        .map_err(|_| overflow)?
+        .min(equity);
+    let insurance = i64::try_from(mul_bps_ceil(
+        fee.unsigned_abs(),
+        u64::from(market.params.liquidation_insurance_share_bps),
+    ))
+    .map_err(|_| overflow)?;
+    let reward = fee.checked_sub(insurance).ok_or(overflow)?;
+    let mut liqee_booking = liqee.book(market, liqee_delta, price, notional, fee)?;
+    let mut liqor_booking = liqor.book(market, liqee_delta.wrapping_neg(), price, notional, reward.wrapping_neg())?;
+    liqee_booking.collateral_change =
+        liqee_booking.collateral_change.checked_sub(liqee_funding).ok_or(overflow)?;
+    liqor_booking.collateral_change =
+        liqor_booking.collateral_change.checked_sub(liqor_funding).ok_or(overflow)?;
     let after = liqee.health(markets)?;
     if after.maintenance <= before.maintenance {
         return Err(EngineError::LiquidationDidNotImprove);
     }
     if liqor.health(markets)?.initial < 0 {
         return Err(EngineError::LiquidatorUnderInitialMargin);
+    }
+    if !liqee.has_open_positions() && liqee.collateral < 0 {
+        liqee.deficit_market = market_id;
+        liqee.deficit_set = 1;
     }
     Ok(Liquidation {
         lots,
@@ -100,23 +122,9 @@ pub fn liquidate(
         insurance,
         maintenance_before: before.maintenance,
         maintenance_after: after.maintenance,
+        liqee: liqee_booking,
+        liqor: liqor_booking,
     })
-}
-
-/// One side of the transfer: position at `price`, cash, and `fee` (negative: received).
-fn book(
-    pf: &mut Portfolio,
-    market_id: u16,
-    delta: i64,
-    price: u64,
-    notional: i64,
-    fee: i64,
-) -> Result<(), EngineError> {
-    let realized = pf.position_slot(market_id)?.trade(delta, price, notional)?;
-    let cash = if delta > 0 { -notional } else { notional };
-    pf.collateral = pf.collateral.checked_add(cash).and_then(|c| c.checked_sub(fee)).ok_or(EngineError::Overflow)?;
-    pf.realized_pnl = pf.realized_pnl.saturating_add(realized);
-    Ok(())
 }
 
 /// An account left with no position and negative collateral: its deficit.
@@ -136,5 +144,6 @@ pub fn socialized_loss_per_lot(deficit: u64, open_lots: u64) -> Result<(i64, u64
     }
     let per_lot = deficit.div_ceil(open_lots);
     let collected = crate::math::mul(per_lot, open_lots)?;
-    Ok((i64::try_from(per_lot).map_err(|_| EngineError::Overflow)?, collected - deficit))
+    let dust = collected.checked_sub(deficit).ok_or(EngineError::Overflow)?;
+    Ok((i64::try_from(per_lot).map_err(|_| EngineError::Overflow)?, dust))
 }

@@ -26,9 +26,10 @@ pub fn mul(a: u64, b: u64) -> Result<u64, EngineError> {
 #[inline(always)]
 pub fn mul_div(a: u64, b: u64, c: u64) -> u64 {
     if narrow(a, b) {
-        a.wrapping_mul(b) / c
+        a.wrapping_mul(b).checked_div(c).unwrap_or(0)
     } else {
-        (a as u128 * b as u128 / c as u128) as u64
+        let wide = u128::from(a).wrapping_mul(u128::from(b)).checked_div(u128::from(c)).unwrap_or(0);
+        u64::try_from(wide).unwrap_or(u64::MAX)
     }
 }
 
@@ -37,7 +38,7 @@ pub fn mul_div(a: u64, b: u64, c: u64) -> u64 {
 pub fn product_le(a: u64, b: u64, c: u64, d: u64) -> bool {
     match (mul(a, b), mul(c, d)) {
         (Ok(left), Ok(right)) => left <= right,
-        _ => (a as u128) * (b as u128) <= (c as u128) * (d as u128),
+        _ => u128::from(a).wrapping_mul(u128::from(b)) <= u128::from(c).wrapping_mul(u128::from(d)),
     }
 }
 

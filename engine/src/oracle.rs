@@ -19,17 +19,21 @@ impl OracleReading {
         if self.price <= 0 {
             return Err(EngineError::InvalidOraclePrice);
         }
-        let price = self.price as u128;
-        if self.confidence as u128 * BPS as u128 > price * market.max_confidence_bps as u128 {
+        let price = u128::from(self.price.unsigned_abs());
+        // u64 × u64 products: inside u128.
+        let width = u128::from(self.confidence).wrapping_mul(u128::from(BPS));
+        if width > price.wrapping_mul(u128::from(market.max_confidence_bps)) {
             return Err(EngineError::OracleConfidenceTooWide);
         }
-        let shift = self.expo as i64 + quote_decimals as i64 - market.base_decimals as i64;
+        let shift = i64::from(self.expo)
+            .wrapping_add(i64::from(quote_decimals))
+            .wrapping_sub(i64::from(market.base_decimals));
         let scaled = price.checked_mul(market.base_lot_size as u128).ok_or(EngineError::Overflow)?;
         let per_lot = if shift >= 0 {
             let factor = pow10(shift)?;
             scaled.checked_mul(factor).ok_or(EngineError::Overflow)?
         } else {
-            scaled / pow10(-shift)?
+            scaled.checked_div(pow10(shift.wrapping_neg())?).ok_or(EngineError::Overflow)?
         };
         match u64::try_from(per_lot) {
             Ok(0) => Err(EngineError::InvalidOraclePrice),
@@ -66,18 +70,15 @@ impl PythPriceUpdate {
             Some(1) => (true, 41),
             _ => return Err(malformed),
         };
-        let message = data.get(at..at + 32 + 8 + 8 + 4 + 8).ok_or(malformed)?;
-        let mut feed_id = [0u8; 32];
-        feed_id.copy_from_slice(&message[..32]);
-        let le8 = |from: usize| {
-            let mut b = [0u8; 8];
-            b.copy_from_slice(&message[from..from + 8]);
-            b
-        };
-        let price = i64::from_le_bytes(le8(32));
-        let confidence = u64::from_le_bytes(le8(40));
-        let expo = i32::from_le_bytes([message[48], message[49], message[50], message[51]]);
-        let publish_time = i64::from_le_bytes(le8(52));
+        // Feed id 32, price 8, confidence 8, exponent 4, publish time 8.
+        let message: &[u8; 60] = data.get(at..).and_then(|d| d.first_chunk()).ok_or(malformed)?;
+        let (feed_id, rest) = message.split_first_chunk::<32>().ok_or(malformed)?;
+        let (price, rest) = rest.split_first_chunk::<8>().ok_or(malformed)?;
+        let (confidence, rest) = rest.split_first_chunk::<8>().ok_or(malformed)?;
+        let (expo, rest) = rest.split_first_chunk::<4>().ok_or(malformed)?;
+        let publish_time = rest.first_chunk::<8>().ok_or(malformed)?;
+        let (feed_id, price, confidence) = (*feed_id, i64::from_le_bytes(*price), u64::from_le_bytes(*confidence));
+        let (expo, publish_time) = (i32::from_le_bytes(*expo), i64::from_le_bytes(*publish_time));
         Ok(PythPriceUpdate {
             feed_id,
             reading: OracleReading { price, confidence, expo },

@@ -5,12 +5,16 @@
 //! pays q·p, selling receives it). A fill therefore moves collateral between
 //! two accounts and never creates any, and equity is collateral + Σ base·oracle.
 
-use crate::{EngineError, Position, TradeLimits};
+use crate::limits::CostWindow;
+use crate::position::PositionChange;
+use crate::{EngineError, Position, RiskMarket, TradeLimits};
 use bytemuck::{Pod, Zeroable};
 
 pub const MAX_POSITIONS: usize = 8;
 
-/// 368 bytes, embedded in the on-chain `MarginAccount`.
+/// 408 bytes, embedded in the on-chain `MarginAccount`: collateral 8,
+/// realized PnL 8, limits 48, cost window 16, deficit market 2 + flag 1 +
+/// padding 5, positions 8 × 40.
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Pod, Zeroable)]
 pub struct Portfolio {
@@ -19,14 +23,59 @@ pub struct Portfolio {
     /// Running total of PnL realized against cost basis (reporting only).
     pub realized_pnl: i64,
     pub limits: TradeLimits,
+    /// Adverse execution cost charged by fills in the current window.
+    pub cost_window: CostWindow,
+    /// The market whose liquidation left the account bankrupt: the market a
+    /// socialized loss of this account lands on. Valid when `deficit_set == 1`.
+    pub deficit_market: u16,
+    pub deficit_set: u8,
+    pub _padding: [u8; 5],
     pub positions: [Position; MAX_POSITIONS],
 }
-const _: () = assert!(core::mem::size_of::<Portfolio>() == 368);
+const _: () = assert!(core::mem::size_of::<Portfolio>() == 408);
+
+/// What booking one side of a trade did.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Booking {
+    pub position: PositionChange,
+    /// Change of collateral: trade cash, fee and accruals together.
+    pub collateral_change: i64,
+}
 
 impl Portfolio {
+    /// Books one side of a trade: `delta` lots at `price` (`notional = |delta| ×
+    /// price`) and `fee` (negative: received). The position settles its
+    /// accruals at `market`'s indexes first (see `Position::trade`), so this
+    /// is the only way — for fills and liquidations alike — that a position
+    /// changes, and none can skip its funding or loss snapshot.
+    #[inline(always)]
+    pub fn book(
+        &mut self,
+        market: &RiskMarket,
+        delta: i64,
+        price: u64,
+        notional: i64,
+        fee: i64,
+    ) -> Result<Booking, EngineError> {
+        let overflow = EngineError::Overflow;
+        let position = self.position_slot(market.id)?.trade(market, delta, price, notional)?;
+        let cash = if delta > 0 { notional.checked_neg().ok_or(overflow)? } else { notional };
+        let collateral_change =
+            cash.checked_sub(fee).and_then(|c| c.checked_sub(position.accruals)).ok_or(overflow)?;
+        self.collateral = self.collateral.checked_add(collateral_change).ok_or(overflow)?;
+        self.realized_pnl = self.realized_pnl.saturating_add(position.realized);
+        Ok(Booking { position, collateral_change })
+    }
+
+    /// The market a socialized loss of this account belongs to, once a
+    /// liquidation left it bankrupt.
+    pub fn deficit_market(&self) -> Option<u16> {
+        (self.deficit_set != 0).then_some(self.deficit_market)
+    }
+
     /// The open position in `market_id`, or a free slot assigned to it.
     #[inline(always)]
-    pub fn position_slot(&mut self, market_id: u16) -> Result<&mut Position, EngineError> {
+    pub(crate) fn position_slot(&mut self, market_id: u16) -> Result<&mut Position, EngineError> {
         let mut free = None;
         for (i, p) in self.positions.iter().enumerate() {
             if p.is_open() {

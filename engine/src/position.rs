@@ -1,6 +1,6 @@
 //! One perpetual position: base lots and cost basis, and how a trade changes them.
 
-use crate::EngineError;
+use crate::{EngineError, RiskMarket};
 use bytemuck::{Pod, Zeroable};
 
 /// 40 bytes. A slot with `base_lots == 0` is free.
@@ -31,7 +31,7 @@ impl Position {
     /// loss (every lot pays as `loss` rises). Returns what the position pays
     /// (negative: receives).
     #[inline(always)]
-    pub fn settle_accruals(&mut self, funding: i64, loss: i64) -> Result<i64, EngineError> {
+    pub(crate) fn settle_accruals(&mut self, funding: i64, loss: i64) -> Result<i64, EngineError> {
         let overflow = EngineError::Overflow;
         let funding_accrued = funding.checked_sub(self.funding_snapshot).ok_or(overflow)?;
         let loss_accrued = loss.checked_sub(self.loss_snapshot).ok_or(overflow)?;
@@ -42,39 +42,82 @@ impl Position {
         }
         let size = self.base_lots.unsigned_abs();
         let owed = i64::try_from(crate::math::mul(size, funding_accrued.unsigned_abs())?).map_err(|_| overflow)?;
-        let funding_paid = if (self.base_lots > 0) == (funding_accrued > 0) { owed } else { -owed };
+        let funding_paid = if (self.base_lots > 0) == (funding_accrued > 0) { owed } else { owed.wrapping_neg() };
         let loss_paid = i64::try_from(crate::math::mul(size, loss_accrued.unsigned_abs())?).map_err(|_| overflow)?;
-        funding_paid.checked_add(if loss_accrued > 0 { loss_paid } else { -loss_paid }).ok_or(overflow)
+        funding_paid.checked_add(if loss_accrued > 0 { loss_paid } else { loss_paid.wrapping_neg() }).ok_or(overflow)
     }
 
-    /// Applies `delta` lots at `price` per lot, where `notional = |delta| * price`.
-    /// Returns the realized PnL of whatever part closed existing size.
+    /// The one way a position changes size: settles what accrued since the
+    /// last touch at the market's current indexes (so a fresh or reused slot
+    /// takes them as its snapshot, and no trade can leave a stale one), then
+    /// applies `delta` lots at `price` per lot, `notional = |delta| × price`.
     #[inline(always)]
-    pub fn trade(&mut self, delta: i64, price: u64, notional: i64) -> Result<i64, EngineError> {
-        let signed_notional = if delta > 0 { notional } else { -notional };
+    pub(crate) fn trade(
+        &mut self,
+        market: &RiskMarket,
+        delta: i64,
+        price: u64,
+        notional: i64,
+    ) -> Result<PositionChange, EngineError> {
+        let accruals = self.settle_accruals(market.cumulative_funding, market.cumulative_loss)?;
+        let base_before = self.base_lots;
+        let realized = self.apply(delta, price, notional)?;
+        Ok(PositionChange { accruals, realized, base_before, base_after: self.base_lots })
+    }
+
+    /// Size and cost basis after `delta` lots at `price`; returns the realized
+    /// PnL of whatever part closed existing size.
+    #[inline(always)]
+    fn apply(&mut self, delta: i64, price: u64, notional: i64) -> Result<i64, EngineError> {
+        let overflow = EngineError::Overflow;
+        let signed_notional = if delta > 0 { notional } else { notional.checked_neg().ok_or(overflow)? };
+        let base_after = self.base_lots.checked_add(delta).ok_or(overflow)?;
         if self.base_lots == 0 || (self.base_lots > 0) == (delta > 0) {
-            self.base_lots = self.base_lots.checked_add(delta).ok_or(EngineError::Overflow)?;
-            self.cost_basis = self.cost_basis.checked_add(signed_notional).ok_or(EngineError::Overflow)?;
+            self.base_lots = base_after;
+            self.cost_basis = self.cost_basis.checked_add(signed_notional).ok_or(overflow)?;
             return Ok(0);
         }
         let open = self.base_lots.unsigned_abs();
         let moving = delta.unsigned_abs();
         if moving < open {
             // Partial reduce: release the closed share of the cost basis.
-            let share = crate::math::mul_div(self.cost_basis.unsigned_abs(), moving, open) as i64;
-            let released = if self.cost_basis < 0 { -share } else { share };
-            self.base_lots += delta;
-            self.cost_basis -= released;
-            return (-signed_notional).checked_sub(released).ok_or(EngineError::Overflow);
+            let share = i64::try_from(crate::math::mul_div(self.cost_basis.unsigned_abs(), moving, open))
+                .map_err(|_| overflow)?;
+            let released = if self.cost_basis < 0 { share.checked_neg().ok_or(overflow)? } else { share };
+            self.base_lots = base_after;
+            self.cost_basis = self.cost_basis.checked_sub(released).ok_or(overflow)?;
+            return signed_notional.checked_neg().and_then(|n| n.checked_sub(released)).ok_or(overflow);
         }
         // Close all, then open the remainder (if any) on the other side.
-        let closing = crate::math::mul(open, price)?;
-        let closing = i64::try_from(closing).map_err(|_| EngineError::Overflow)?;
-        let closing_signed = if delta > 0 { closing } else { -closing };
-        let realized = (-closing_signed).checked_sub(self.cost_basis).ok_or(EngineError::Overflow)?;
-        self.base_lots += delta;
-        self.cost_basis = signed_notional - closing_signed;
+        let closing = i64::try_from(crate::math::mul(open, price)?).map_err(|_| overflow)?;
+        let closing_signed = if delta > 0 { closing } else { closing.checked_neg().ok_or(overflow)? };
+        let realized = closing_signed.checked_neg().and_then(|c| c.checked_sub(self.cost_basis)).ok_or(overflow)?;
+        self.base_lots = base_after;
+        self.cost_basis = signed_notional.checked_sub(closing_signed).ok_or(overflow)?;
         Ok(realized)
+    }
+}
+
+/// What one trade did to a position.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct PositionChange {
+    /// Funding and socialized loss settled before the trade (negative: received).
+    pub accruals: i64,
+    /// PnL realized against cost basis.
+    pub realized: i64,
+    pub base_before: i64,
+    pub base_after: i64,
+}
+
+impl PositionChange {
+    /// Change of the long size (the position's share of long open interest).
+    pub fn long_change(&self) -> i64 {
+        self.base_after.max(0).wrapping_sub(self.base_before.max(0))
+    }
+
+    /// Change of the short size, in lots (positive: more short).
+    pub fn short_change(&self) -> i64 {
+        self.base_before.min(0).wrapping_sub(self.base_after.min(0))
     }
 }
 
@@ -82,9 +125,19 @@ impl Position {
 mod tests {
     use super::*;
 
+    fn market(funding: i64, loss: i64) -> RiskMarket {
+        RiskMarket {
+            id: 0,
+            params: crate::MarketParams::default(),
+            oracle_price: 100,
+            cumulative_funding: funding,
+            cumulative_loss: loss,
+        }
+    }
+
     fn traded(p: &mut Position, delta: i64, price: u64) -> i64 {
         let notional = delta.unsigned_abs() as i64 * price as i64;
-        p.trade(delta, price, notional).unwrap()
+        p.trade(&market(0, 0), delta, price, notional).unwrap().realized
     }
 
     #[test]
@@ -133,6 +186,18 @@ mod tests {
     #[test]
     fn growth_overflow_is_an_error() {
         let mut p = Position { base_lots: i64::MAX, ..Default::default() };
-        assert_eq!(p.trade(1, 1, 1), Err(EngineError::Overflow));
+        assert_eq!(p.trade(&market(0, 0), 1, 1, 1), Err(EngineError::Overflow));
+    }
+
+    #[test]
+    fn a_fresh_or_reused_slot_trades_from_the_current_indexes() {
+        // A slot closed long ago, snapshots far behind the market's indexes.
+        let mut p = Position { funding_snapshot: 3, loss_snapshot: 1, ..Default::default() };
+        let change = p.trade(&market(5_000, 700), 10, 100, 1_000).unwrap();
+        assert_eq!(change, PositionChange { accruals: 0, realized: 0, base_before: 0, base_after: 10 });
+        assert_eq!((p.funding_snapshot, p.loss_snapshot), (5_000, 700));
+        let change = p.trade(&market(5_010, 700), -15, 100, 1_500).unwrap();
+        assert_eq!(change.accruals, 100);
+        assert_eq!((change.long_change(), change.short_change()), (-10, 5));
     }
 }

@@ -18,7 +18,7 @@ fn params() -> MarketParams {
 fn market(id: u16, oracle: u64) -> BatchMarket {
     BatchMarket::new(
         RiskMarket { id, params: params(), oracle_price: oracle, cumulative_funding: 0, cumulative_loss: 0 },
-        [0, 0],
+        Default::default(),
     )
 }
 
@@ -30,7 +30,10 @@ fn trader(collateral: i64) -> Portfolio {
             max_lots_per_fill: 500,
             expiry_unix: NOW + 60,
             max_deviation_bps: 300,
-            _padding: [0; 6],
+            max_position_lots: u64::MAX,
+            max_adverse_cost: u64::MAX,
+            window_secs: 60,
+            _padding: [0; 2],
         },
         ..Default::default()
     }
@@ -61,8 +64,8 @@ fn fill_moves_cash_positions_and_fees_without_creating_money() {
     assert_eq!(pfs[1].position(3).unwrap().base_lots, -10);
     let flow = flows.markets[0][0];
     assert_eq!(
-        (flow.fees, flow.fills, flow.volume_lots, flow.open_interest_delta, flow.last_price),
-        (9, 1, 10, 10, 1_010)
+        (flow.fees, flow.fills, flow.volume_lots, flow.long_delta, flow.short_delta, flow.last_price, flow.premium),
+        (9, 1, 10, 10, 10, 1_010, 100)
     );
     assert_eq!(flows.collateral_delta[0], -9);
     assert_eq!(pfs[0].collateral + pfs[1].collateral + flow.fees, 200_000);
@@ -75,7 +78,7 @@ fn realized_pnl_follows_cost_basis_across_fills() {
     let flows = settle(&[market(0, 1_020)], &mut pfs, &fills).unwrap();
     assert_eq!(pfs[0].realized_pnl, 4 * 40);
     assert_eq!(pfs[0].position(0).unwrap().cost_basis, 6_000);
-    assert_eq!(flows.markets[0][0].open_interest_delta, 10);
+    assert_eq!((flows.markets[0][0].long_delta, flows.markets[0][0].short_delta), (10, 10));
     let total: i64 = pfs.iter().map(|p| p.collateral).sum();
     assert_eq!(total + flows.markets[0][0].fees, 300_000);
 }
@@ -141,7 +144,7 @@ fn reducing_risk_below_initial_margin_is_allowed_while_maintenance_holds() {
 #[test]
 fn open_interest_cap_is_per_shard() {
     let mut m = [market(0, 1_000)];
-    m[0].open_interest = [995, 0];
+    m[0].open_interest[0].long = 995;
     let mut pfs = [trader(10_000_000), trader(10_000_000)];
     let err = settle(&m, &mut pfs, &fill(0, 1, 0, true, 6, 1_000)).unwrap_err();
     assert_eq!(err, FillError { fill: 0, cause: EngineError::OpenInterestCapExceeded });
@@ -157,8 +160,8 @@ fn cross_group_fill_moves_collateral_between_groups() {
     assert_eq!(flows.collateral_delta, [-10_000 - 10, 10_000 + 2]);
     assert_eq!(flows.markets[0][0].fees, 10);
     assert_eq!(flows.markets[1][0].fees, -2);
-    assert_eq!(flows.markets[0][0].open_interest_delta, 10);
-    assert_eq!(flows.markets[1][0].open_interest_delta, 0);
+    assert_eq!((flows.markets[0][0].long_delta, flows.markets[0][0].short_delta), (10, 0));
+    assert_eq!((flows.markets[1][0].long_delta, flows.markets[1][0].short_delta), (0, 10));
 }
 
 #[test]
@@ -169,7 +172,7 @@ fn notional_overflow_is_refused() {
         risk: RiskMarket { id: 0, params: p, oracle_price: u64::MAX / 2, cumulative_funding: 0, cumulative_loss: 0 },
         min_price: 0,
         max_price: u64::MAX,
-        open_interest: [0, 0],
+        open_interest: Default::default(),
     };
     let mut pfs = [trader(0), trader(0)];
     pfs[0].limits.max_deviation_bps = 10_000;
@@ -216,4 +219,57 @@ fn funding_settles_on_every_touched_position() {
         assert_eq!(pf.position(0).unwrap().funding_snapshot, 50);
         assert_eq!(pf.position(1).unwrap().funding_snapshot, -20);
     }
+}
+
+#[test]
+fn a_listed_account_no_fill_touches_is_refused() {
+    let mut pfs = [trader(1_000_000), trader(1_000_000), trader(1_000_000)];
+    let err = settle(&[market(0, 1_000)], &mut pfs, &fill(0, 1, 0, true, 1, 1_000)).unwrap_err();
+    assert_eq!(err, FillError { fill: u16::MAX, cause: EngineError::AccountNotInAnyFill });
+}
+
+#[test]
+fn position_cap_binds_the_sum_of_fills_not_each_fill() {
+    let m = [market(0, 1_000)];
+    let mut pfs = [trader(10_000_000), trader(10_000_000)];
+    pfs[0].limits.max_position_lots = 100;
+    // Three fills of 40 lots, each within max_lots_per_fill: the third would make 120.
+    let fills = [fill(0, 1, 0, true, 40, 1_000), fill(0, 1, 0, true, 40, 1_000), fill(0, 1, 0, true, 40, 1_000)].concat();
+    let err = settle(&m, &mut pfs.clone(), &fills).unwrap_err();
+    assert_eq!(err, FillError { fill: 2, cause: EngineError::PositionAboveOwnerLimit });
+    settle(&m, &mut pfs, &fills[..22]).unwrap();
+    assert_eq!(pfs[0].position(0).unwrap().base_lots, 80);
+}
+
+/// The attack of the review: a matcher round-trips a victim at the edge of
+/// its limits against an accomplice. The adverse-cost budget stops it at the
+/// budget exactly, within one window, and the victim loses no more than it.
+#[test]
+fn round_trips_stop_at_the_adverse_cost_budget() {
+    let m = [market(0, 1_000)];
+    let mut pfs = [trader(1_000_000), trader(1_000_000)];
+    let budget = 5_000;
+    pfs[0].limits.max_adverse_cost = budget;
+    let equity = |p: &Portfolio| p.health(&m[..]).unwrap().equity;
+    let start = equity(&pfs[0]);
+    // Victim (taker 0) buys 10 at 1_030 and sells 10 at 970: 300 + 300 adverse
+    // plus taker fees ceil(10.3) + ceil(9.7) = 21; each round trip costs 621.
+    let round_trip = [fill(0, 1, 0, true, 10, 1_030), fill(0, 1, 0, false, 10, 970)].concat();
+    let mut trips = 0;
+    while settle(&m, &mut pfs, &round_trip).is_ok() {
+        trips += 1;
+    }
+    assert_eq!(trips, 8, "8 × 621 = 4_968 fits, a 9th (5_589) does not");
+    assert_eq!(pfs[0].cost_window.spent, 4_968);
+    let lost = start - equity(&pfs[0]);
+    assert_eq!(lost, 4_968);
+    assert!(lost <= budget as i128);
+    // Spending to exactly the budget passes; one unit more is refused.
+    let mut exact = pfs;
+    exact[0].limits.max_adverse_cost = 4_968 + 330 + 12 - 1;
+    let err = settle(&m, &mut exact.clone(), &fill(0, 1, 0, true, 11, 1_030)).unwrap_err();
+    assert_eq!(err, FillError { fill: 0, cause: EngineError::AdverseCostBudgetExceeded });
+    exact[0].limits.max_adverse_cost = 4_968 + 330 + 12;
+    settle(&m, &mut exact, &fill(0, 1, 0, true, 11, 1_030)).unwrap();
+    assert_eq!(exact[0].cost_window.spent, exact[0].limits.max_adverse_cost);
 }

@@ -109,6 +109,7 @@ fn fee_is_capped_at_the_remaining_equity() {
     let out = liquidate(&mut sunk, &mut liqor, &m, 0, 1_000).unwrap();
     assert_eq!((out.fee, out.reward, out.insurance), (0, 0, 0));
     assert_eq!(bankruptcy_deficit(&sunk), Ok(10_000));
+    assert_eq!(sunk.deficit_market(), Some(0), "the loss belongs to the market that closed it");
 }
 
 #[test]
@@ -125,4 +126,33 @@ fn socialized_loss_rounds_up_and_reports_the_dust() {
     assert_eq!(socialized_loss_per_lot(1_000, 300), Ok((4, 200)));
     assert_eq!(socialized_loss_per_lot(900, 300), Ok((3, 0)));
     assert_eq!(socialized_loss_per_lot(5, 0), Err(EngineError::NoOpenInterest));
+}
+
+/// The review's critical exploit: a liquidator whose slot in the market was
+/// fresh (or closed long ago) kept snapshots of 0, and was paid the market's
+/// whole funding and loss history on its next touch. Booking through
+/// `Portfolio::book` snapshots the indexes whatever the slot's past.
+#[test]
+fn a_liquidators_fresh_position_starts_at_the_market_indexes() {
+    let mut m = [market(940)];
+    m[0].cumulative_funding = 7_000;
+    m[0].cumulative_loss = 300;
+    let mut liqee = long_account();
+    liqee.positions[0].funding_snapshot = 7_000;
+    liqee.positions[0].loss_snapshot = 300;
+    // A reused slot: once open in this market, closed with stale snapshots.
+    let mut liqor = Portfolio { collateral: 1_000_000, ..Default::default() };
+    liqor.positions[0] = Position { market_id: 0, funding_snapshot: 5, loss_snapshot: 1, ..Default::default() };
+    let lots = liquidatable_lots(&liqee, &m, 0).unwrap();
+    let total_before = liqee.collateral + liqor.collateral;
+    let out = liquidate(&mut liqee, &mut liqor, &m, 0, lots).unwrap();
+    let p = liqor.position(0).unwrap();
+    assert_eq!((p.funding_snapshot, p.loss_snapshot), (7_000, 300));
+    assert_eq!(out.liqor.position.accruals, 0);
+    // The next touch pays nothing: no money appears from the history.
+    let collateral = liqor.collateral;
+    assert_eq!(liqor.settle_funding(&m[..]), Ok(0));
+    assert_eq!(liqor.collateral, collateral);
+    assert_eq!(liqee.collateral + liqor.collateral + out.insurance, total_before);
+    assert_eq!(out.liqee.collateral_change + out.liqor.collateral_change + out.insurance, 0);
 }
