@@ -83,7 +83,9 @@ impl MarketParams {
         if self.maker_fee_bps.unsigned_abs() > self.taker_fee_bps || self.taker_fee_bps >= mm {
             return Err(InvalidMarketParams::Fees);
         }
-        if self.band_bps == 0 || self.band_bps as u64 > BPS {
+        // A fill at the band's edge loses at most the band at once: initial
+        // margin must cover it.
+        if self.band_bps == 0 || self.band_bps > im {
             return Err(InvalidMarketParams::Band);
         }
         if self.max_staleness_secs == 0 || self.max_confidence_bps as u64 > BPS {
@@ -129,6 +131,7 @@ mod tests {
         assert_eq!(bad(|p| p.maker_fee_bps = -6), Err(InvalidMarketParams::Fees));
         assert_eq!(bad(|p| p.taker_fee_bps = 500), Err(InvalidMarketParams::Fees));
         assert_eq!(bad(|p| p.band_bps = 0), Err(InvalidMarketParams::Band));
+        assert_eq!(bad(|p| p.band_bps = 1_001), Err(InvalidMarketParams::Band));
         assert_eq!(bad(|p| p.max_staleness_secs = 0), Err(InvalidMarketParams::OracleLimits));
         assert_eq!(bad(|p| p.liquidation_fee_bps = 500), Err(InvalidMarketParams::Liquidation));
     }

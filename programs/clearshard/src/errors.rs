@@ -136,14 +136,30 @@ pub enum ClearshardError {
     OracleNotFullyVerified,
     #[msg("unknown oracle kind")]
     InvalidOracleKind,
+    /// Retired (the mark now comes from every shard's fills); kept so that
+    /// later codes keep their numbers.
     #[msg("no shard given has a fill price in this market")]
     NoMarkPrice,
     #[msg("the market has no open positions to carry the loss")]
     NoOpenInterest,
+    /// Retired (socialize_loss now draws the insurance fund first); kept so
+    /// that later codes keep their numbers.
     #[msg("the insurance fund still holds tokens: resolve_bankruptcy first")]
     InsuranceNotExhausted,
     #[msg("every shard must be passed, in index order")]
     ShardsIncomplete,
+    #[msg("fill would take the owner's adverse execution cost past its budget for the window")]
+    AdverseCostBudgetExceeded,
+    #[msg("fill would grow a position beyond the owner's cap")]
+    PositionAboveOwnerLimit,
+    #[msg("batch lists a margin account that no fill touches")]
+    AccountNotInAnyFill,
+    #[msg("shards must be read in index order, each once per funding round")]
+    ShardOutOfOrder,
+    #[msg("a socialized loss belongs to the market whose liquidation left the account bankrupt")]
+    LossOfAnotherMarket,
+    #[msg("tick size, lot size and decimals of a listed market cannot change")]
+    MarketUnitsImmutable,
 }
 
 impl From<EngineError> for ClearshardError {
@@ -174,6 +190,10 @@ impl From<EngineError> for ClearshardError {
             EngineError::NotBankrupt => ClearshardError::NotBankrupt,
             EngineError::OracleAccountMalformed => ClearshardError::OracleAccountMalformed,
             EngineError::NoOpenInterest => ClearshardError::NoOpenInterest,
+            EngineError::AdverseCostBudgetExceeded => ClearshardError::AdverseCostBudgetExceeded,
+            EngineError::PositionAboveOwnerLimit => ClearshardError::PositionAboveOwnerLimit,
+            EngineError::AccountNotInAnyFill => ClearshardError::AccountNotInAnyFill,
+            EngineError::ShardOutOfOrder => ClearshardError::ShardOutOfOrder,
         }
     }
 }

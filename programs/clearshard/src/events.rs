@@ -54,6 +54,8 @@ pub struct VaultsRebalanced {
     pub from_shard: u16,
     pub to_shard: u16,
     pub amount: u64,
+    /// Tokens both shards paid the insurance vault of what they owed it.
+    pub insurance_paid: u64,
 }
 
 #[event]
@@ -79,7 +81,9 @@ pub struct BankruptcyResolved {
 #[event]
 pub struct FundingUpdated {
     pub market: u16,
-    pub mark: u64,
+    /// Volume-weighted premium per lot over the oracle of the round's fills.
+    pub premium: i64,
+    pub volume_lots: u64,
     pub oracle: u64,
     /// Funding per lot added to the index (positive: longs pay).
     pub accrued: i64,

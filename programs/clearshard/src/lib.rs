@@ -5,6 +5,16 @@
 //! Handlers here are one line each; each instruction lives in its own file
 //! under `instructions/`, state under `state/`.
 #![allow(unexpected_cfgs)]
+#![cfg_attr(
+    not(test),
+    deny(
+        clippy::arithmetic_side_effects,
+        clippy::cast_possible_truncation,
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::panic
+    )
+)]
 
 use anchor_lang::prelude::*;
 
@@ -17,6 +27,7 @@ pub mod state;
 pub mod vault;
 
 use instructions::*;
+use state::OracleKind;
 
 declare_id!("538uTuBip3qYXGtxhJmo5nQnLWAuV14FpcddjkMrnBN");
 
@@ -46,7 +57,7 @@ pub mod clearshard {
         update_market::handler(ctx, config)
     }
 
-    pub fn set_market_oracle(ctx: Context<SetMarketOracle>, kind: u8, feed_id: [u8; 32]) -> Result<()> {
+    pub fn set_market_oracle(ctx: Context<SetMarketOracle>, kind: OracleKind, feed_id: [u8; 32]) -> Result<()> {
         set_market_oracle::handler(ctx, kind, feed_id)
     }
 
@@ -110,7 +121,7 @@ pub mod clearshard {
         settle_cross_batch::handler(ctx, sequence, market_count, fills)
     }
 
-    pub fn rebalance_vaults(ctx: Context<RebalanceVaults>) -> Result<()> {
+    pub fn rebalance_vaults<'info>(ctx: Context<'info, RebalanceVaults<'info>>) -> Result<()> {
         rebalance_vaults::handler(ctx)
     }
 

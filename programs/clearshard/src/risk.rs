@@ -2,17 +2,16 @@
 //! oracle prices, and margin accounts of the right shard, each exactly once.
 
 use crate::errors::ClearshardError;
-use crate::state::{MarginAccount, Market, PriceFeed, ORACLE_BUILTIN, ORACLE_PYTH, PYTH_RECEIVER_ID};
+use crate::state::{MarginAccount, Market};
 use anchor_lang::error::ErrorCode;
 use anchor_lang::prelude::*;
 use anchor_lang::Discriminator;
-use clearshard_engine::oracle::{OracleReading, PythPriceUpdate};
 use clearshard_engine::{RiskMarket, MAX_BATCH_MARKETS};
 use std::cell::RefMut;
 
 /// Reads `(market, oracle)` account pairs and returns each market with its
-/// oracle price per lot. Stale, wide, unverified or foreign oracles are
-/// refused: a circuit breaker, never a fallback.
+/// oracle price per lot (see `Market::fresh_price`). A market listed twice is
+/// refused, so a caller cannot weigh one twice.
 pub fn load_markets<'info>(
     pairs: &'info [AccountInfo<'info>],
     quote_decimals: u8,
@@ -22,48 +21,15 @@ pub fn load_markets<'info>(
         return Err(ClearshardError::MalformedBatch.into());
     }
     let mut markets: Vec<RiskMarket> = Vec::with_capacity(pairs.len() / 2);
-    for pair in pairs.as_chunks::<2>().0 {
-        let market = *AccountLoader::<Market>::try_from(&pair[0])?.load()?;
+    for [market, oracle] in pairs.as_chunks::<2>().0 {
+        let market = *AccountLoader::<Market>::try_from(market)?.load()?;
         if markets.iter().any(|m| m.id == market.id) {
             return Err(ClearshardError::DuplicateMarket.into());
         }
-        if pair[1].key() != market.oracle {
-            return Err(ClearshardError::WrongOracle.into());
-        }
-        let (reading, publish_time) = read_oracle(&market, &pair[1])?;
-        let age = now_unix.saturating_sub(publish_time);
-        if age > market.params.max_staleness_secs as i64 || age < 0 {
-            return Err(ClearshardError::StaleOracle.into());
-        }
-        let oracle_price = reading.price_per_lot(&market.params, quote_decimals).map_err(ClearshardError::from)?;
-        markets.push(RiskMarket {
-            id: market.id,
-            params: market.params,
-            oracle_price,
-            cumulative_funding: market.cumulative_funding,
-            cumulative_loss: market.cumulative_loss,
-        });
+        let oracle_price = market.fresh_price(oracle, quote_decimals, now_unix)?;
+        markets.push(market.risk(oracle_price));
     }
     Ok(markets)
-}
-
-/// The price in `oracle` (already checked to be the market's account) and its publish time.
-pub fn read_oracle<'info>(market: &Market, oracle: &'info AccountInfo<'info>) -> Result<(OracleReading, i64)> {
-    match market.oracle_kind {
-        ORACLE_BUILTIN => {
-            let feed = *AccountLoader::<PriceFeed>::try_from(oracle)?.load()?;
-            Ok((feed.reading(), feed.publish_time))
-        }
-        ORACLE_PYTH => {
-            require_keys_eq!(*oracle.owner, PYTH_RECEIVER_ID, ClearshardError::OracleOwnedByWrongProgram);
-            let data = oracle.try_borrow_data()?;
-            let update = PythPriceUpdate::decode(&data).map_err(ClearshardError::from)?;
-            require!(update.feed_id == market.pyth_feed_id, ClearshardError::OracleFeedMismatch);
-            require!(update.fully_verified, ClearshardError::OracleNotFullyVerified);
-            Ok((update.reading, update.publish_time))
-        }
-        _ => Err(ClearshardError::InvalidOracleKind.into()),
-    }
 }
 
 /// Borrows a margin account for writing. The borrow doubles as the duplicate
@@ -80,6 +46,6 @@ pub fn load_margin_mut<'a>(info: &'a AccountInfo<'_>, program_id: &Pubkey) -> Re
     if data.len() != MarginAccount::SPACE || !data.starts_with(MarginAccount::DISCRIMINATOR) {
         return Err(ErrorCode::AccountDiscriminatorMismatch.into());
     }
-    RefMut::filter_map(data, |d| bytemuck::try_from_bytes_mut::<MarginAccount>(&mut d[8..]).ok())
+    RefMut::filter_map(data, |d| d.get_mut(8..).and_then(|d| bytemuck::try_from_bytes_mut::<MarginAccount>(d).ok()))
         .map_err(|_| error!(ErrorCode::AccountDidNotDeserialize))
 }

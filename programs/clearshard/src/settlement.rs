@@ -7,7 +7,7 @@ use crate::events::BatchSettled;
 use crate::risk::{load_margin_mut, load_markets};
 use crate::state::{Exchange, Matcher, Shard, PAUSE_SETTLEMENT};
 use anchor_lang::prelude::*;
-use clearshard_engine::batch::BatchMarket;
+use clearshard_engine::batch::{BatchMarket, OpenInterest};
 use clearshard_engine::{settle_fills, Portfolio, MAX_BATCH_ACCOUNTS};
 
 /// Return data of a refused batch: the fill index (`u16` LE) and the error code (`u32` LE).
@@ -42,7 +42,7 @@ pub fn active_matcher<'info>(matcher: &'info AccountInfo<'info>, authority: &Pub
         .and_then(|l| l.load().map(|m| *m))
         .map_err(|_| error!(ClearshardError::MatcherNotRegistered))?;
     require_keys_eq!(loaded.authority, *authority, ClearshardError::MatcherNotRegistered);
-    require!(loaded.active == 1, ClearshardError::MatcherRevoked);
+    loaded.require_active()?;
     Ok(loaded)
 }
 
@@ -60,17 +60,15 @@ pub fn settle<'info>(
     }
     shards[0].take_sequence(matcher.index, batch.sequence)?;
 
-    let pairs = 2 * batch.market_count as usize;
-    if batch.remaining.len() < pairs || batch.remaining.len() - pairs > MAX_BATCH_ACCOUNTS {
-        return Err(ClearshardError::MalformedBatch.into());
-    }
-    let (market_infos, margin_infos) = batch.remaining.split_at(pairs);
+    let pairs = usize::from(batch.market_count).saturating_mul(2);
+    let (market_infos, margin_infos) =
+        batch.remaining.split_at_checked(pairs).ok_or(ClearshardError::MalformedBatch)?;
+    require!(margin_infos.len() <= MAX_BATCH_ACCOUNTS, ClearshardError::MalformedBatch);
     let now = Clock::get()?.unix_timestamp;
     let markets: Vec<BatchMarket> = load_markets(market_infos, exchange.quote_decimals, now)?
         .into_iter()
         .map(|risk| {
-            let open_interest =
-                |s: Option<&&mut Shard>| s.and_then(|s| s.markets.get(risk.id as usize)).map_or(0, |m| m.open_interest);
+            let open_interest = |s: Option<&&mut Shard>| s.map_or(OpenInterest::default(), |s| s.open_interest(risk.id));
             BatchMarket::new(risk, [open_interest(shards.first()), open_interest(shards.get(1))])
         })
         .collect();
@@ -81,7 +79,7 @@ pub fn settle<'info>(
         let margin = load_margin_mut(info, program_id)?;
         let group =
             shards.iter().position(|s| s.index == margin.shard).ok_or(ClearshardError::MarginAccountOfAnotherShard)?;
-        groups.push(group as u8);
+        groups.push(u8::try_from(group).map_err(|_| error!(ClearshardError::MalformedBatch))?);
         margins.push(margin);
     }
     let mut portfolios: Vec<&mut Portfolio> = margins.iter_mut().map(|m| &mut m.portfolio).collect();
@@ -95,13 +93,12 @@ pub fn settle<'info>(
 
     let mut fees = 0i64;
     let mut volume_lots = 0u64;
-    for (group, shard) in shards.iter_mut().enumerate() {
-        shard.add_claims(flows.collateral_delta[group])?;
-        for (slot, market) in markets.iter().enumerate() {
-            let flow = &flows.markets[group][slot];
+    for ((shard, delta), market_flows) in shards.iter_mut().zip(flows.collateral_delta).zip(&flows.markets) {
+        shard.add_claims(delta)?;
+        for (market, flow) in markets.iter().zip(market_flows) {
             shard.apply_flow(market.risk.id, flow)?;
-            fees += flow.fees;
-            volume_lots += flow.volume_lots;
+            fees = fees.checked_add(flow.fees).ok_or(ClearshardError::MathOverflow)?;
+            volume_lots = volume_lots.wrapping_add(flow.volume_lots);
         }
     }
     Ok(BatchSettled {

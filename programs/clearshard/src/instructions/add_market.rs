@@ -85,7 +85,7 @@ pub fn handler(ctx: Context<AddMarket>, id: u16, name: [u8; 16], config: MarketC
     require!(id == exchange.market_count, ClearshardError::MarketIdNotNext);
     require!(id < MAX_MARKETS, ClearshardError::TooManyMarkets);
     let params = config.to_params()?;
-    exchange.market_count += 1;
+    exchange.market_count = exchange.market_count.saturating_add(1);
     let mut market = ctx.accounts.market.load_init()?;
     market.id = id;
     market.bump = ctx.bumps.market;

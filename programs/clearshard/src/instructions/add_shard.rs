@@ -29,7 +29,7 @@ pub fn handler(ctx: Context<AddShard>, index: u16) -> Result<()> {
     let mut exchange = ctx.accounts.exchange.load_mut()?;
     require!(index == exchange.shard_count, ClearshardError::ShardIndexNotNext);
     require!(index < MAX_SHARDS, ClearshardError::TooManyShards);
-    exchange.shard_count += 1;
+    exchange.shard_count = exchange.shard_count.saturating_add(1);
     let mut shard = ctx.accounts.shard.load_init()?;
     shard.index = index;
     shard.bump = ctx.bumps.shard;

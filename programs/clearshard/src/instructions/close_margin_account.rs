@@ -10,15 +10,13 @@ pub struct CloseMarginAccount<'info> {
     pub owner: Signer<'info>,
     #[account(mut)]
     pub shard: AccountLoader<'info, Shard>,
-    #[account(
-        mut, close = owner, has_one = owner @ ClearshardError::NotOwner,
-        constraint = margin_account.load()?.shard == shard.load()?.index @ ClearshardError::MarginAccountOfAnotherShard,
-    )]
+    #[account(mut, close = owner, has_one = owner @ ClearshardError::NotOwner)]
     pub margin_account: AccountLoader<'info, MarginAccount>,
 }
 
 pub fn handler(ctx: Context<CloseMarginAccount>) -> Result<()> {
     let margin = ctx.accounts.margin_account.load()?;
+    ctx.accounts.shard.load()?.require_holds(&margin)?;
     require!(
         margin.portfolio.collateral == 0 && !margin.portfolio.has_open_positions(),
         ClearshardError::MarginAccountNotEmpty

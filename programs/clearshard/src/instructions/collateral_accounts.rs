@@ -15,10 +15,7 @@ pub struct CollateralAccounts<'info> {
     pub shard: AccountLoader<'info, Shard>,
     #[account(mut, address = shard.load()?.vault @ ClearshardError::VaultOfAnotherShard)]
     pub vault: Account<'info, TokenAccount>,
-    #[account(
-        mut, has_one = owner @ ClearshardError::NotOwner,
-        constraint = margin_account.load()?.shard == shard.load()?.index @ ClearshardError::MarginAccountOfAnotherShard,
-    )]
+    #[account(mut, has_one = owner @ ClearshardError::NotOwner)]
     pub margin_account: AccountLoader<'info, MarginAccount>,
     /// The owner's token account: source of a deposit, destination of a withdrawal.
     #[account(mut, constraint = owner_token.mint == exchange.load()?.collateral_mint @ ClearshardError::WrongMint)]
@@ -27,9 +24,11 @@ pub struct CollateralAccounts<'info> {
 }
 
 impl CollateralAccounts<'_> {
-    /// Fails if `flag` is paused on the exchange or this shard.
+    /// Fails if the account is not on this shard, or `flag` is paused on the
+    /// exchange or this shard.
     pub fn require_open(&self, flag: u8, paused: ClearshardError) -> Result<()> {
-        let shard_flags = self.shard.load()?.pause_flags;
-        self.exchange.load()?.require_open(shard_flags, flag, paused)
+        let shard = self.shard.load()?;
+        shard.require_holds(&*self.margin_account.load()?)?;
+        self.exchange.load()?.require_open(shard.pause_flags, flag, paused)
     }
 }

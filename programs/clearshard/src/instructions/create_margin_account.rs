@@ -1,14 +1,18 @@
+use crate::errors::ClearshardError;
 use crate::events::MarginAccountCreated;
-use crate::state::{seeds, MarginAccount, Shard};
+use crate::state::{seeds, Exchange, MarginAccount, Shard, PAUSE_DEPOSITS};
 use anchor_lang::prelude::*;
 
 /// Opens the owner's margin account `sub_id` on shard `shard_index`. New
-/// accounts allow no matcher trades until the owner sets limits.
+/// accounts allow no matcher trades until the owner sets limits. Refused while
+/// deposits are paused on the exchange or the shard.
 #[derive(Accounts)]
 #[instruction(shard_index: u16, sub_id: u16)]
 pub struct CreateMarginAccount<'info> {
     #[account(mut)]
     pub owner: Signer<'info>,
+    #[account(seeds = [seeds::EXCHANGE], bump = exchange.load()?.bump)]
+    pub exchange: AccountLoader<'info, Exchange>,
     #[account(mut, seeds = [seeds::SHARD, &shard_index.to_le_bytes()], bump)]
     pub shard: AccountLoader<'info, Shard>,
     #[account(
@@ -21,7 +25,8 @@ pub struct CreateMarginAccount<'info> {
 
 pub fn handler(ctx: Context<CreateMarginAccount>, shard_index: u16, sub_id: u16) -> Result<()> {
     let mut shard = ctx.accounts.shard.load_mut()?;
-    shard.margin_accounts += 1;
+    ctx.accounts.exchange.load()?.require_open(shard.pause_flags, PAUSE_DEPOSITS, ClearshardError::DepositsPaused)?;
+    shard.margin_accounts = shard.margin_accounts.saturating_add(1);
     let mut account = ctx.accounts.margin_account.load_init()?;
     account.owner = ctx.accounts.owner.key();
     account.shard = shard_index;

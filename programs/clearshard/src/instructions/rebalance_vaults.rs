@@ -1,44 +1,94 @@
 use crate::errors::ClearshardError;
 use crate::events::VaultsRebalanced;
-use crate::state::{seeds, Exchange, Shard};
+use crate::risk;
+use crate::state::{seeds, Exchange, Shard, PAUSE_WITHDRAWALS};
 use crate::vault;
 use anchor_lang::prelude::*;
 use anchor_spl::token::{Token, TokenAccount};
+use clearshard_engine::RiskMarket;
 
-/// Permissionless: moves tokens from a vault holding more than its shard owes
-/// (collateral claims + fees) to one holding less, as much as both allow.
+/// Permissionless: first each shard pays the insurance vault what it owes
+/// the fund, out of tokens beyond its accounts' share; then tokens move from a
+/// vault holding more than its shard's reserve to one holding less, as much
+/// as both allow. The reserve (`Shard::reserve`) is the equity of the shard's
+/// accounts at the oracle, plus fees: what its accounts could take out. No
+/// vault is ever taken below it. Remaining accounts: `(market, oracle)` pairs
+/// for every market in which either shard holds a position.
 #[derive(Accounts)]
 pub struct RebalanceVaults<'info> {
     #[account(seeds = [seeds::EXCHANGE], bump = exchange.load()?.bump)]
     pub exchange: AccountLoader<'info, Exchange>,
+    #[account(mut)]
     pub from_shard: AccountLoader<'info, Shard>,
+    #[account(mut)]
     pub to_shard: AccountLoader<'info, Shard>,
     #[account(mut, address = from_shard.load()?.vault @ ClearshardError::VaultOfAnotherShard)]
     pub from_vault: Account<'info, TokenAccount>,
     #[account(mut, address = to_shard.load()?.vault @ ClearshardError::VaultOfAnotherShard)]
     pub to_vault: Account<'info, TokenAccount>,
+    #[account(mut, address = exchange.load()?.insurance_vault @ ClearshardError::WrongInsuranceVault)]
+    pub insurance_vault: Account<'info, TokenAccount>,
     pub token_program: Program<'info, Token>,
 }
 
-pub fn handler(ctx: Context<RebalanceVaults>) -> Result<()> {
-    let accounts = &ctx.accounts;
-    let surplus = accounts.from_vault.amount as i128 - accounts.from_shard.load()?.liabilities()? as i128;
-    let deficit = accounts.to_shard.load()?.liabilities()? as i128 - accounts.to_vault.amount as i128;
-    let amount = surplus.min(deficit).min(accounts.from_vault.amount as i128);
-    require!(amount > 0, ClearshardError::NothingToRebalance);
-    let amount = amount as u64;
-    vault::pay_out(
-        &accounts.token_program,
-        &accounts.from_vault,
-        accounts.to_vault.to_account_info(),
-        accounts.exchange.to_account_info(),
-        accounts.exchange.load()?.bump,
-        amount,
-    )?;
+impl<'info> RebalanceVaults<'info> {
+    fn validate(&self) -> Result<()> {
+        require_keys_neq!(self.from_shard.key(), self.to_shard.key(), ClearshardError::SameAccount);
+        let shard = self.from_shard.load()?;
+        self.exchange.load()?.require_open(shard.pause_flags, PAUSE_WITHDRAWALS, ClearshardError::WithdrawalsPaused)
+    }
+
+    /// Pays what `shard` owes the insurance fund, from what its vault holds
+    /// beyond the rest of its reserve (its accounts come first).
+    fn pay_insurance(
+        &self,
+        shard: &AccountLoader<'info, Shard>,
+        vault: &Account<'info, TokenAccount>,
+        markets: &[RiskMarket],
+    ) -> Result<u64> {
+        let mut shard = shard.load_mut()?;
+        let others = shard.reserve(markets)?.saturating_sub(shard.insurance_owed);
+        let amount = shard.take_insurance(vault.amount.saturating_sub(others));
+        drop(shard);
+        if amount > 0 {
+            self.pay(vault, self.insurance_vault.to_account_info(), amount)?;
+        }
+        Ok(amount)
+    }
+
+    fn pay(&self, from: &Account<'info, TokenAccount>, to: AccountInfo<'info>, amount: u64) -> Result<()> {
+        let bump = self.exchange.load()?.bump;
+        vault::pay_out(&self.token_program, from, to, self.exchange.to_account_info(), bump, amount)
+    }
+}
+
+pub fn handler<'info>(ctx: Context<'info, RebalanceVaults<'info>>) -> Result<()> {
+    let Context { accounts, remaining_accounts, .. } = ctx;
+    let accounts: &'info _ = accounts;
+    accounts.validate()?;
+    let exchange = *accounts.exchange.load()?;
+    let markets = risk::load_markets(remaining_accounts, exchange.quote_decimals, Clock::get()?.unix_timestamp)?;
+    let from_paid = accounts.pay_insurance(&accounts.from_shard, &accounts.from_vault, &markets)?;
+    let to_paid = accounts.pay_insurance(&accounts.to_shard, &accounts.to_vault, &markets)?;
+    let insurance_paid = from_paid.saturating_add(to_paid);
+    // Vault balances as they stand after those payments.
+    let from_tokens = accounts.from_vault.amount.saturating_sub(from_paid);
+    let to_tokens = accounts.to_vault.amount.saturating_sub(to_paid);
+
+    let from_reserve = accounts.from_shard.load()?.reserve(&markets)?;
+    let to_reserve = accounts.to_shard.load()?.reserve(&markets)?;
+    let surplus = from_tokens.saturating_sub(from_reserve);
+    let shortfall = to_reserve.saturating_sub(to_tokens);
+    let amount = surplus.min(shortfall);
+    require!(amount > 0 || insurance_paid > 0, ClearshardError::NothingToRebalance);
+    if amount > 0 {
+        accounts.pay(&accounts.from_vault, accounts.to_vault.to_account_info(), amount)?;
+    }
     emit!(VaultsRebalanced {
         from_shard: accounts.from_shard.load()?.index,
         to_shard: accounts.to_shard.load()?.index,
-        amount
+        amount,
+        insurance_paid,
     });
     Ok(())
 }

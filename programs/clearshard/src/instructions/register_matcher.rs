@@ -23,9 +23,9 @@ pub fn handler(ctx: Context<RegisterMatcher>) -> Result<()> {
     let mut matcher = ctx.accounts.matcher.load_init()?;
     matcher.authority = ctx.accounts.authority.key();
     matcher.index = exchange.matcher_count;
-    matcher.active = 1;
+    matcher.set_active(true);
     matcher.bump = ctx.bumps.matcher;
-    exchange.matcher_count += 1;
+    exchange.matcher_count = exchange.matcher_count.saturating_add(1);
     emit!(MatcherChanged { authority: matcher.authority, index: matcher.index, active: true });
     Ok(())
 }

@@ -15,7 +15,7 @@ pub struct RevokeMatcher<'info> {
 
 pub fn handler(ctx: Context<RevokeMatcher>) -> Result<()> {
     let mut matcher = ctx.accounts.matcher.load_mut()?;
-    matcher.active = 0;
+    matcher.set_active(false);
     emit!(MatcherChanged { authority: matcher.authority, index: matcher.index, active: false });
     Ok(())
 }

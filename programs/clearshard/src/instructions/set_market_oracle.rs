@@ -1,6 +1,6 @@
 use crate::errors::ClearshardError;
 use crate::events::MarketConfigured;
-use crate::state::{seeds, Exchange, Market, ORACLE_BUILTIN, ORACLE_PYTH};
+use crate::state::{seeds, Exchange, Market, OracleKind};
 use anchor_lang::prelude::*;
 
 /// Points a market at its price source: the built-in feed (its own PDA) or a
@@ -17,18 +17,14 @@ pub struct SetMarketOracle<'info> {
     pub oracle: UncheckedAccount<'info>,
 }
 
-pub fn handler(ctx: Context<SetMarketOracle>, kind: u8, feed_id: [u8; 32]) -> Result<()> {
+pub fn handler(ctx: Context<SetMarketOracle>, kind: OracleKind, feed_id: [u8; 32]) -> Result<()> {
     let mut market = ctx.accounts.market.load_mut()?;
     let oracle = ctx.accounts.oracle.key();
-    match kind {
-        ORACLE_BUILTIN => {
-            let (feed, _) = Pubkey::find_program_address(&[seeds::PRICE, &market.id.to_le_bytes()], ctx.program_id);
-            require_keys_eq!(oracle, feed, ClearshardError::WrongOracle);
-        }
-        ORACLE_PYTH => {}
-        _ => return Err(ClearshardError::InvalidOracleKind.into()),
+    if kind == OracleKind::Builtin {
+        let (feed, _) = Pubkey::find_program_address(&[seeds::PRICE, &market.id.to_le_bytes()], ctx.program_id);
+        require_keys_eq!(oracle, feed, ClearshardError::WrongOracle);
     }
-    market.oracle_kind = kind;
+    market.oracle_kind = kind.to_byte();
     market.oracle = oracle;
     market.pyth_feed_id = feed_id;
     emit!(MarketConfigured { market: market.id, oracle });

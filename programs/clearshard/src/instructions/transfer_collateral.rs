@@ -1,7 +1,6 @@
-use super::withdraw::check_withdrawable;
 use crate::errors::ClearshardError;
 use crate::events::CollateralMoved;
-use crate::state::{seeds, Exchange, MarginAccount, Shard};
+use crate::state::{seeds, Exchange, MarginAccount, Shard, PAUSE_DEPOSITS, PAUSE_WITHDRAWALS};
 use crate::vault;
 use anchor_lang::prelude::*;
 use anchor_spl::token::{Token, TokenAccount};
@@ -10,7 +9,9 @@ use anchor_spl::token::{Token, TokenAccount};
 /// shards (how a market maker funds its liquidity shards). Across shards the
 /// tokens move vault to vault, so both shards stay covered. The source keeps
 /// the withdrawal rule; remaining accounts carry its `(market, oracle)` pairs.
-/// Within one shard, pass that shard and its vault for both sides.
+/// Within one shard, pass that shard and its vault for both sides. It is a
+/// withdrawal from the source shard and a deposit into the destination, and
+/// the pause flags of both apply.
 #[derive(Accounts)]
 pub struct TransferCollateral<'info> {
     pub owner: Signer<'info>,
@@ -35,10 +36,12 @@ impl TransferCollateral<'_> {
     fn validate(&self, amount: u64) -> Result<()> {
         require!(amount > 0, ClearshardError::ZeroAmount);
         require_keys_neq!(self.from_account.key(), self.to_account.key(), ClearshardError::SameAccount);
-        let (from, to) = (self.from_account.load()?, self.to_account.load()?);
-        require!(from.shard == self.from_shard.load()?.index, ClearshardError::MarginAccountOfAnotherShard);
-        require!(to.shard == self.to_shard.load()?.index, ClearshardError::MarginAccountOfAnotherShard);
-        Ok(())
+        let (from_shard, to_shard) = (self.from_shard.load()?, self.to_shard.load()?);
+        from_shard.require_holds(&*self.from_account.load()?)?;
+        to_shard.require_holds(&*self.to_account.load()?)?;
+        let exchange = self.exchange.load()?;
+        exchange.require_open(from_shard.pause_flags, PAUSE_WITHDRAWALS, ClearshardError::WithdrawalsPaused)?;
+        exchange.require_open(to_shard.pause_flags, PAUSE_DEPOSITS, ClearshardError::DepositsPaused)
     }
 }
 
@@ -52,18 +55,17 @@ pub fn handler<'info>(ctx: Context<'info, TransferCollateral<'info>>, amount: u6
     let moved = {
         let mut from = accounts.from_account.load_mut()?;
         let mut to = accounts.to_account.load_mut()?;
-        from.portfolio.credit(-signed).map_err(ClearshardError::from)?;
+        let funding = from.take_collateral(signed, remaining_accounts, exchange.quote_decimals, now)?;
         to.portfolio.credit(signed).map_err(ClearshardError::from)?;
-        let funding = check_withdrawable(&mut from.portfolio, remaining_accounts, exchange.quote_decimals, now)?;
         (from.shard, to.shard, from.portfolio.collateral, to.portfolio.collateral, funding)
     };
     let (from_shard, to_shard, from_after, to_after, funding) = moved;
     if funding != 0 {
-        accounts.from_shard.load_mut()?.add_claims(-funding)?;
+        accounts.from_shard.load_mut()?.add_claims(funding.wrapping_neg())?;
     }
     if from_shard != to_shard {
         require!(accounts.from_vault.amount >= amount, ClearshardError::VaultShortfall);
-        accounts.from_shard.load_mut()?.add_claims(-signed)?;
+        accounts.from_shard.load_mut()?.add_claims(signed.wrapping_neg())?;
         accounts.to_shard.load_mut()?.add_claims(signed)?;
         vault::pay_out(
             &accounts.token_program,
@@ -77,7 +79,7 @@ pub fn handler<'info>(ctx: Context<'info, TransferCollateral<'info>>, amount: u6
     emit!(CollateralMoved {
         account: accounts.from_account.key(),
         shard: from_shard,
-        amount: -signed,
+        amount: signed.wrapping_neg(),
         collateral_after: from_after
     });
     emit!(CollateralMoved {

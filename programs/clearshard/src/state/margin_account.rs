@@ -1,11 +1,17 @@
+//! A trader's margin account on one shard, and the rule for collateral
+//! leaving it.
+
+use crate::errors::ClearshardError;
+use crate::risk;
 use anchor_lang::prelude::*;
-use clearshard_engine::Portfolio;
+use clearshard_engine::{EngineError, Portfolio};
 
 /// A trader's margin account on one shard. A market maker keeps one per
 /// shard it quotes on (its liquidity shards).
 ///
-/// Layout (408 bytes): owner 32, shard 2, sub id 2, bump 1, padding 3,
-/// portfolio 368 (collateral, realized PnL, limits, 8 positions).
+/// Layout (448 bytes): owner 32, shard 2, sub id 2, bump 1, padding 3,
+/// portfolio 408 (collateral, realized PnL, limits, cost window, deficit
+/// market, 8 positions).
 #[account(zero_copy)]
 #[derive(Debug)]
 pub struct MarginAccount {
@@ -16,8 +22,35 @@ pub struct MarginAccount {
     pub _padding: [u8; 3],
     pub portfolio: Portfolio,
 }
-const _: () = assert!(core::mem::size_of::<MarginAccount>() == 408);
+const _: () = assert!(core::mem::size_of::<MarginAccount>() == 448);
 
 impl MarginAccount {
     pub const SPACE: usize = 8 + core::mem::size_of::<MarginAccount>();
+
+    /// Takes `amount` out of collateral (a withdrawal or a transfer out) under
+    /// the withdrawal rule: without positions the balance stays non-negative;
+    /// with positions, funding and loss are settled and initial health stays
+    /// non-negative. `market_pairs` are `(market, oracle)` accounts for every
+    /// market held. Returns the accruals settled (already in collateral).
+    pub fn take_collateral<'info>(
+        &mut self,
+        amount: i64,
+        market_pairs: &'info [AccountInfo<'info>],
+        quote_decimals: u8,
+        now_unix: i64,
+    ) -> Result<i64> {
+        let portfolio = &mut self.portfolio;
+        portfolio.credit(amount.checked_neg().ok_or(ClearshardError::MathOverflow)?).map_err(ClearshardError::from)?;
+        if !portfolio.has_open_positions() {
+            require!(portfolio.collateral >= 0, ClearshardError::InsufficientCollateral);
+            return Ok(0);
+        }
+        let markets = risk::load_markets(market_pairs, quote_decimals, now_unix)?;
+        let accruals = portfolio.settle_funding(markets.as_slice()).map_err(ClearshardError::from)?;
+        portfolio.check_initial_health(markets.as_slice()).map_err(|e| match e {
+            EngineError::Undercollateralized => error!(ClearshardError::BreaksInitialMargin),
+            other => ClearshardError::from(other).into(),
+        })?;
+        Ok(accruals)
+    }
 }

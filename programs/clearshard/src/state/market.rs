@@ -1,19 +1,65 @@
-use anchor_lang::prelude::*;
-use clearshard_engine::MarketParams;
+//! A perpetual market and the rules that read it: its oracle, and funding.
 
-/// Where a market's price comes from.
-pub const ORACLE_BUILTIN: u8 = 0;
-/// A Pyth pull-oracle `PriceUpdateV2` account owned by the Pyth receiver.
-pub const ORACLE_PYTH: u8 = 1;
+use crate::errors::ClearshardError;
+use crate::state::PriceFeed;
+use anchor_lang::prelude::*;
+use clearshard_engine::funding::{FundingAccrual, FundingRound, ShardTotals};
+use clearshard_engine::oracle::{OracleReading, PythPriceUpdate};
+use clearshard_engine::{MarketParams, RiskMarket};
 
 /// The Pyth Solana receiver program, owner of `PriceUpdateV2` accounts.
 pub const PYTH_RECEIVER_ID: Pubkey = pubkey!("rec5EKMGg6MxZYaMdyBfgwp4d5rB9T1VQH5pJv5LtFJ");
 
-/// A perpetual market. Written by the admin; read-only in settlement.
+/// Where a market's price comes from (stored as a byte in `Market`).
+#[derive(AnchorSerialize, AnchorDeserialize, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum OracleKind {
+    /// The market's own `PriceFeed` PDA, published by the admin.
+    Builtin,
+    /// A Pyth pull-oracle `PriceUpdateV2` account owned by the Pyth receiver.
+    Pyth,
+}
+
+impl OracleKind {
+    pub fn from_byte(byte: u8) -> Result<Self> {
+        match byte {
+            0 => Ok(OracleKind::Builtin),
+            1 => Ok(OracleKind::Pyth),
+            _ => Err(ClearshardError::InvalidOracleKind.into()),
+        }
+    }
+
+    pub fn to_byte(self) -> u8 {
+        match self {
+            OracleKind::Builtin => 0,
+            OracleKind::Pyth => 1,
+        }
+    }
+
+    /// The price in `oracle` and its publish time, with the checks its kind needs.
+    fn read<'info>(self, market: &Market, oracle: &'info AccountInfo<'info>) -> Result<(OracleReading, i64)> {
+        match self {
+            OracleKind::Builtin => {
+                let feed = *AccountLoader::<PriceFeed>::try_from(oracle)?.load()?;
+                Ok((feed.reading(), feed.publish_time))
+            }
+            OracleKind::Pyth => {
+                require_keys_eq!(*oracle.owner, PYTH_RECEIVER_ID, ClearshardError::OracleOwnedByWrongProgram);
+                let data = oracle.try_borrow_data()?;
+                let update = PythPriceUpdate::decode(&data).map_err(ClearshardError::from)?;
+                require!(update.feed_id == market.pyth_feed_id, ClearshardError::OracleFeedMismatch);
+                require!(update.fully_verified, ClearshardError::OracleNotFullyVerified);
+                Ok((update.reading, update.publish_time))
+            }
+        }
+    }
+}
+
+/// A perpetual market. Written by the admin and the funding crank; read-only
+/// in settlement.
 ///
-/// Layout (160 bytes): id 2, bump 1, oracle kind 1, padding 4, oracle 32,
-/// params 48, name 16, Pyth feed id 32, funding index 8, funding time 8,
-/// socialized loss index 8.
+/// Layout (200 bytes): id 2, bump 1, oracle kind 1, padding 4, oracle 32,
+/// params 48, name 16, Pyth feed id 32, funding index 8, socialized loss
+/// index 8, funding round 48.
 #[account(zero_copy)]
 #[derive(Debug)]
 pub struct Market {
@@ -29,13 +75,79 @@ pub struct Market {
     pub pyth_feed_id: [u8; 32],
     /// Cumulative funding per lot (quote native); positions settle against it.
     pub cumulative_funding: i64,
-    /// When funding last accrued (0: never).
-    pub last_funding_unix: i64,
     /// Cumulative socialized loss per lot: every open lot pays as it rises.
     pub cumulative_loss: i64,
+    /// Where the funding crank stands: last accrual, and the round under way.
+    pub funding: FundingRound,
 }
-const _: () = assert!(core::mem::size_of::<Market>() == 160);
+const _: () = assert!(core::mem::size_of::<Market>() == 200);
 
 impl Market {
     pub const SPACE: usize = 8 + core::mem::size_of::<Market>();
+
+    /// The oracle price per lot: `oracle` must be this market's oracle
+    /// account, of its kind, fresh and narrow. A circuit breaker, never a
+    /// fallback: every reader of a price (settlement, withdrawals with
+    /// positions, liquidation, funding, rebalancing) goes through here.
+    pub fn fresh_price<'info>(
+        &self,
+        oracle: &'info AccountInfo<'info>,
+        quote_decimals: u8,
+        now_unix: i64,
+    ) -> Result<u64> {
+        require_keys_eq!(oracle.key(), self.oracle, ClearshardError::WrongOracle);
+        let (reading, publish_time) = OracleKind::from_byte(self.oracle_kind)?.read(self, oracle)?;
+        let age = now_unix.saturating_sub(publish_time);
+        require!(age >= 0 && age <= i64::from(self.params.max_staleness_secs), ClearshardError::StaleOracle);
+        Ok(reading.price_per_lot(&self.params, quote_decimals).map_err(ClearshardError::from)?)
+    }
+
+    /// The market as the engine's risk math sees it at `oracle_price`.
+    pub fn risk(&self, oracle_price: u64) -> RiskMarket {
+        RiskMarket {
+            id: self.id,
+            params: self.params,
+            oracle_price,
+            cumulative_funding: self.cumulative_funding,
+            cumulative_loss: self.cumulative_loss,
+        }
+    }
+
+    /// Feeds the funding round the next shards' totals and, once every one of
+    /// `shard_count` shards is read, accrues the round's funding into the index.
+    pub fn accrue_funding(
+        &mut self,
+        shards: impl IntoIterator<Item = ShardTotals>,
+        shard_count: u16,
+        oracle_price: u64,
+        now_unix: i64,
+    ) -> Result<Option<FundingAccrual>> {
+        for totals in shards {
+            self.funding.read_shard(&totals).map_err(ClearshardError::from)?;
+        }
+        let accrual = self.funding.complete(shard_count, oracle_price, now_unix).map_err(ClearshardError::from)?;
+        if let Some(a) = accrual {
+            self.cumulative_funding =
+                self.cumulative_funding.checked_add(a.accrued).ok_or(ClearshardError::MathOverflow)?;
+        }
+        Ok(accrual)
+    }
+
+    /// Spreads `per_lot` of socialized loss over every open lot.
+    pub fn socialize(&mut self, per_lot: i64) -> Result<()> {
+        self.cumulative_loss = self.cumulative_loss.checked_add(per_lot).ok_or(ClearshardError::MathOverflow)?;
+        Ok(())
+    }
+
+    /// Refuses a change of what a live market's positions are denominated in.
+    pub fn require_same_units(&self, params: &MarketParams) -> Result<()> {
+        let now = &self.params;
+        require!(
+            params.tick_size == now.tick_size
+                && params.base_lot_size == now.base_lot_size
+                && params.base_decimals == now.base_decimals,
+            ClearshardError::MarketUnitsImmutable
+        );
+        Ok(())
+    }
 }

@@ -1,28 +1,41 @@
-use super::{MAX_MARKETS, MAX_MATCHERS};
+//! A shard: the unit of write locking, and the rules on what it owes.
+
+use super::{MarginAccount, MAX_MARKETS, MAX_MATCHERS};
 use crate::errors::ClearshardError;
 use anchor_lang::prelude::*;
-use clearshard_engine::batch::MarketFlow;
+use clearshard_engine::batch::{MarketFlow, OpenInterest};
+use clearshard_engine::funding::ShardTotals;
+use clearshard_engine::{PositionChange, RiskMarket};
 
 /// What one shard holds of one market.
+///
+/// Layout (56 bytes): long and short open interest, fees, volume, fills,
+/// last price, premium total.
 #[zero_copy]
 #[derive(Debug, Default)]
 pub struct ShardMarket {
     /// Long open interest of this shard's accounts, in lots.
     pub open_interest: u64,
+    /// Short open interest of this shard's accounts, in lots.
+    pub short_open_interest: u64,
     /// Net fees accrued (taker fees less maker rebates); backed by the vault.
     pub fees: i64,
+    /// Lots of every fill settled here (wrapping: funding reads differences).
     pub volume_lots: u64,
     pub fills: u64,
-    /// Price per lot of the last fill settled here (the mark for funding).
+    /// Price per lot of the last fill settled here.
     pub last_price: u64,
+    /// Σ (price − oracle) × lots of every fill settled here (wrapping): the
+    /// premium funding reads.
+    pub premium: i64,
 }
-const _: () = assert!(core::mem::size_of::<ShardMarket>() == 40);
+const _: () = assert!(core::mem::size_of::<ShardMarket>() == 56);
 
 /// One shard: the unit of write locking. Settlement, deposits and withdrawals
 /// of its margin accounts write it; batches on other shards never do.
 ///
-/// Layout (824 bytes): header 8, vault 32, claims 8, account count 8,
-/// matcher sequences 16×8, per-market stats 16×40.
+/// Layout (1088 bytes): header 8, vault 32, claims 8, account count 8,
+/// insurance owed 8, matcher sequences 16×8, per-market stats 16×56.
 #[account(zero_copy)]
 #[derive(Debug)]
 pub struct Shard {
@@ -35,26 +48,105 @@ pub struct Shard {
     /// Sum of the collateral of this shard's margin accounts.
     pub collateral_claims: i64,
     pub margin_accounts: u64,
+    /// The insurance fund's share of liquidation fees paid on this shard:
+    /// tokens in this shard's vault that belong to the insurance fund.
+    pub insurance_owed: u64,
     /// Next batch sequence expected from each matcher (by matcher index).
     pub next_sequence: [u64; MAX_MATCHERS as usize],
     pub markets: [ShardMarket; MAX_MARKETS as usize],
 }
-const _: () = assert!(core::mem::size_of::<Shard>() == 824);
+const _: () = assert!(core::mem::size_of::<Shard>() == 1088);
 
 impl Shard {
     pub const SPACE: usize = 8 + core::mem::size_of::<Shard>();
 
-    /// Tokens the vault owes: collateral claims plus fees.
-    pub fn liabilities(&self) -> Result<i64> {
+    /// Refuses a margin account that lives on another shard.
+    pub fn require_holds(&self, account: &MarginAccount) -> Result<()> {
+        require!(account.shard == self.index, ClearshardError::MarginAccountOfAnotherShard);
+        Ok(())
+    }
+
+    fn market(&self, market_id: u16) -> Result<&ShardMarket> {
+        self.markets.get(market_id as usize).ok_or_else(|| error!(ClearshardError::UnknownMarket))
+    }
+
+    fn market_mut(&mut self, market_id: u16) -> Result<&mut ShardMarket> {
+        self.markets.get_mut(market_id as usize).ok_or_else(|| error!(ClearshardError::UnknownMarket))
+    }
+
+    pub fn open_interest(&self, market_id: u16) -> OpenInterest {
+        self.market(market_id).map_or(OpenInterest::default(), |m| OpenInterest {
+            long: m.open_interest,
+            short: m.short_open_interest,
+        })
+    }
+
+    /// What the funding crank reads of this shard for one market.
+    pub fn funding_totals(&self, market_id: u16) -> ShardTotals {
+        self.market(market_id).map_or(ShardTotals { index: self.index, ..Default::default() }, |m| ShardTotals {
+            index: self.index,
+            volume_lots: m.volume_lots,
+            premium: m.premium,
+        })
+    }
+
+    /// Fees of every market: tokens in the vault that are the venue's.
+    pub fn fees(&self) -> Result<i64> {
         self.markets
             .iter()
-            .try_fold(self.collateral_claims, |acc, m| acc.checked_add(m.fees))
-            .ok_or_else(|| ClearshardError::MathOverflow.into())
+            .try_fold(0i64, |acc, m| acc.checked_add(m.fees))
+            .ok_or_else(|| error!(ClearshardError::MathOverflow))
+    }
+
+    /// Tokens the vault owes outright: collateral claims, fees and the
+    /// insurance fund's share. Positions make the accounts' real claim their
+    /// equity, which [`Shard::reserve`] values.
+    pub fn liabilities(&self) -> Result<i64> {
+        let insurance = i64::try_from(self.insurance_owed).map_err(|_| error!(ClearshardError::MathOverflow))?;
+        self.fees()?
+            .checked_add(self.collateral_claims)
+            .and_then(|l| l.checked_add(insurance))
+            .ok_or_else(|| error!(ClearshardError::MathOverflow))
+    }
+
+    /// What the vault must keep: the equity of the shard's accounts at the
+    /// oracle (collateral plus the value of their net position in every
+    /// market, floored at zero), plus fees and the insurance fund's share.
+    /// Every market in which the shard holds a position must be in `markets`.
+    pub fn reserve(&self, markets: &[RiskMarket]) -> Result<u64> {
+        let overflow = || error!(ClearshardError::MathOverflow);
+        let mut equity = i128::from(self.collateral_claims);
+        for (id, m) in self.markets.iter().enumerate() {
+            let net = i128::from(m.open_interest).wrapping_sub(i128::from(m.short_open_interest));
+            if net == 0 {
+                continue;
+            }
+            let market = markets.iter().find(|r| usize::from(r.id) == id).ok_or(ClearshardError::MissingMarket)?;
+            let value = net.checked_mul(i128::from(market.oracle_price)).ok_or_else(overflow)?;
+            equity = equity.checked_add(value).ok_or_else(overflow)?;
+        }
+        let owed = i128::from(self.fees()?).checked_add(i128::from(self.insurance_owed)).ok_or_else(overflow)?;
+        let reserve = equity.max(0).checked_add(owed.max(0)).ok_or_else(overflow)?;
+        u64::try_from(reserve).map_err(|_| overflow())
     }
 
     pub fn add_claims(&mut self, amount: i64) -> Result<()> {
         self.collateral_claims = self.collateral_claims.checked_add(amount).ok_or(ClearshardError::MathOverflow)?;
         Ok(())
+    }
+
+    /// Books a share of a liquidation fee for the insurance fund.
+    pub fn owe_insurance(&mut self, amount: u64) -> Result<()> {
+        self.insurance_owed = self.insurance_owed.checked_add(amount).ok_or(ClearshardError::MathOverflow)?;
+        Ok(())
+    }
+
+    /// Takes up to `wanted` of what this shard owes the insurance fund (to
+    /// cover a bankruptcy here, or to pay it out); returns the amount taken.
+    pub fn take_insurance(&mut self, wanted: u64) -> u64 {
+        let taken = wanted.min(self.insurance_owed);
+        self.insurance_owed = self.insurance_owed.saturating_sub(taken);
+        taken
     }
 
     /// Consumes `sequence` for the matcher, which must be exactly the next one.
@@ -66,32 +158,43 @@ impl Shard {
         if sequence > *next {
             return Err(ClearshardError::BatchSequenceGap.into());
         }
-        *next += 1;
+        *next = next.checked_add(1).ok_or(ClearshardError::MathOverflow)?;
         Ok(())
     }
 
-    /// Moves a market's long open interest by `delta` lots (liquidations,
+    /// Moves a market's open interest by one position's change (liquidations,
     /// which are never refused for the cap).
-    pub fn add_open_interest(&mut self, market_id: u16, delta: i64) -> Result<()> {
-        let m = self.markets.get_mut(market_id as usize).ok_or(ClearshardError::UnknownMarket)?;
-        m.open_interest = m.open_interest.checked_add_signed(delta).ok_or(ClearshardError::MathOverflow)?;
+    pub fn book_position_change(&mut self, market_id: u16, change: &PositionChange) -> Result<()> {
+        let m = self.market_mut(market_id)?;
+        let overflow = || error!(ClearshardError::MathOverflow);
+        m.open_interest = m.open_interest.checked_add_signed(change.long_change()).ok_or_else(overflow)?;
+        m.short_open_interest = m.short_open_interest.checked_add_signed(change.short_change()).ok_or_else(overflow)?;
         Ok(())
     }
 
     /// Books what a batch did to this shard's market stats.
     pub fn apply_flow(&mut self, market_id: u16, flow: &MarketFlow) -> Result<()> {
-        if flow.fills == 0 && flow.fees == 0 && flow.open_interest_delta == 0 {
+        if flow.fills == 0 && flow.fees == 0 && flow.long_delta == 0 && flow.short_delta == 0 {
             return Ok(());
         }
-        let m = self.markets.get_mut(market_id as usize).ok_or(ClearshardError::UnknownMarket)?;
+        let m = self.market_mut(market_id)?;
         let overflow = || error!(ClearshardError::MathOverflow);
-        m.open_interest = m.open_interest.checked_add_signed(flow.open_interest_delta).ok_or_else(overflow)?;
+        m.open_interest = m.open_interest.checked_add_signed(flow.long_delta).ok_or_else(overflow)?;
+        m.short_open_interest = m.short_open_interest.checked_add_signed(flow.short_delta).ok_or_else(overflow)?;
         m.fees = m.fees.checked_add(flow.fees).ok_or_else(overflow)?;
-        m.volume_lots = m.volume_lots.checked_add(flow.volume_lots).ok_or_else(overflow)?;
-        m.fills = m.fills.checked_add(flow.fills as u64).ok_or_else(overflow)?;
+        m.volume_lots = m.volume_lots.wrapping_add(flow.volume_lots);
+        m.premium = m.premium.wrapping_add(flow.premium);
+        m.fills = m.fills.wrapping_add(u64::from(flow.fills));
         if flow.fills > 0 {
             m.last_price = flow.last_price;
         }
+        Ok(())
+    }
+
+    /// Adds socialization dust to a market's fees.
+    pub fn add_fees(&mut self, market_id: u16, amount: i64) -> Result<()> {
+        let m = self.market_mut(market_id)?;
+        m.fees = m.fees.checked_add(amount).ok_or(ClearshardError::MathOverflow)?;
         Ok(())
     }
 }
