@@ -15,10 +15,14 @@ async fn cross_shard_batch_then_rebalance_vaults() {
     v.settle_cross(0, 2, &[BTC], &[&taker, &maker], &[fill(0, 1, 0, true, 100, BTC_TICKS)]).await.unwrap();
     let t = v.ex.assert_conserved().await;
     assert_eq!(t.net_base_lots[BTC as usize], 0);
-    // The cash of the fill moved claims: shard 0's vault now holds 600 USDC more
-    // than its accounts claim, shard 2's 600 less. Fees stay with the payer's shard.
+    // The cash of the fill moved claims (shard 0's accounts claim 600 USDC
+    // less collateral, shard 2's 600 more), but not equity: the long on shard
+    // 0 is worth those 600, the short on shard 2 owes them. Each vault holds
+    // exactly its reserve, and there is nothing to rebalance.
     assert_eq!(v.ex.vault_imbalance(0).await, 600 * USDC as i64);
-    assert_eq!(v.ex.vault_imbalance(2).await, -600 * (USDC as i64));
+    assert_eq!(v.ex.vault_surplus(0).await, 0);
+    assert_eq!(v.ex.vault_surplus(2).await, 0);
+    assert_error(v.ex.send(&[ix::rebalance_vaults(0, 2, &[BTC])], &[]).await, ClearshardError::NothingToRebalance);
     assert_eq!(v.ex.shard(0).await.markets[BTC as usize].fees, 300_000);
     assert_eq!(v.ex.shard(2).await.markets[BTC as usize].fees, -60_000);
     assert_eq!(v.ex.shard(0).await.markets[BTC as usize].open_interest, 100);
@@ -40,13 +44,13 @@ async fn cross_shard_batch_then_rebalance_vaults() {
     assert_error(r, ClearshardError::VaultShortfall);
 
     // Anyone may rebalance; afterwards every vault holds what its shard owes.
-    v.ex.send(&[ix::rebalance_vaults(2, 0)], &[]).await.unwrap();
+    v.ex.send(&[ix::rebalance_vaults(2, 0, &[BTC])], &[]).await.unwrap();
     for s in 0..3 {
         assert_eq!(v.ex.vault_imbalance(s).await, 0, "shard {s}");
     }
     v.ex.assert_conserved().await;
     v.ex.refresh_blockhash().await;
-    assert_error(v.ex.send(&[ix::rebalance_vaults(2, 0)], &[]).await, ClearshardError::NothingToRebalance);
+    assert_error(v.ex.send(&[ix::rebalance_vaults(2, 0, &[BTC])], &[]).await, ClearshardError::NothingToRebalance);
     v.ex.refresh_blockhash().await;
     v.ex.withdraw(&taker.trader, taker.address, 0, taker_collateral as u64, &[]).await.unwrap();
     assert_eq!(v.ex.token_balance(taker.trader.token_account).await, taker_collateral as u64);
@@ -59,12 +63,26 @@ async fn rebalance_in_the_wrong_direction_or_with_a_foreign_vault_is_refused() {
     let taker = v.account(0, 1_000 * USDC).await;
     let maker = v.account(1, 1_000 * USDC).await;
     v.settle_cross(0, 1, &[BTC], &[&taker, &maker], &[fill(0, 1, 0, true, 10, BTC_TICKS)]).await.unwrap();
-    assert_error(v.ex.send(&[ix::rebalance_vaults(1, 0)], &[]).await, ClearshardError::NothingToRebalance);
-    let mut foreign = ix::rebalance_vaults(0, 1);
-    foreign.accounts[4].pubkey = pda::insurance_vault();
+    // BTC up 10%: the long's shard 0 is owed 6 USDC of shard 1's tokens, not the reverse.
+    v.ex.set_price(BTC, BTC_PRICE * 11 / 10, 0, -2).await.unwrap();
+    assert_error(v.ex.send(&[ix::rebalance_vaults(0, 1, &[BTC])], &[]).await, ClearshardError::NothingToRebalance);
+    // Reserves are valued at the oracle: every market either shard holds, fresh.
+    assert_error(v.ex.send(&[ix::rebalance_vaults(1, 0, &[])], &[]).await, ClearshardError::MissingMarket);
+    assert_error(v.ex.send(&[ix::rebalance_vaults(1, 0, &[BTC, BTC])], &[]).await, ClearshardError::DuplicateMarket);
+    let mut foreign = ix::rebalance_vaults(1, 0, &[BTC]);
+    foreign.accounts[4].pubkey = taker.trader.token_account;
     assert_error(v.ex.send(&[foreign], &[]).await, ClearshardError::VaultOfAnotherShard);
-    let same = ix::rebalance_vaults(0, 0);
+    let mut foreign = ix::rebalance_vaults(1, 0, &[BTC]);
+    foreign.accounts[5].pubkey = maker.trader.token_account;
+    assert_error(v.ex.send(&[foreign], &[]).await, ClearshardError::WrongInsuranceVault);
+    let same = ix::rebalance_vaults(0, 0, &[BTC]);
     assert_anchor_error(v.ex.send(&[same], &[]).await, ErrorCode::ConstraintDuplicateMutableAccount);
+    v.ex.advance_clock(61).await;
+    assert_error(v.ex.send(&[ix::rebalance_vaults(1, 0, &[BTC])], &[]).await, ClearshardError::StaleOracle);
+    v.ex.set_price(BTC, BTC_PRICE * 11 / 10, 0, -2).await.unwrap();
+    v.ex.send_fresh(&[ix::rebalance_vaults(1, 0, &[BTC])], &[]).await.unwrap();
+    assert_eq!((v.ex.vault_surplus(0).await, v.ex.vault_surplus(1).await), (0, 0));
+    assert_eq!(v.ex.token_balance(pda::vault(0)).await, 1_006 * USDC);
     v.ex.assert_conserved().await;
 }
 

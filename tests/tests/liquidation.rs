@@ -66,8 +66,10 @@ async fn liquidation_restores_the_account_and_funds_insurance() {
     let notional = lots as i64 * 5_520_000;
     let fee = (notional * 250 + 9_999) / 10_000;
     assert_eq!(after.collateral, collateral_before + notional - fee);
-    let insurance = v.ex.token_balance(pda::insurance_vault()).await as i64;
+    // The fund's share stays in the shard's vault, owed to the fund: no token moves.
+    let insurance = v.ex.shard(0).await.insurance_owed as i64;
     assert_eq!(insurance, (fee * 5_000 + 9_999) / 10_000);
+    assert_eq!(v.ex.token_balance(pda::insurance_vault()).await, 0);
     assert_eq!(v.ex.shard(0).await.markets[BTC as usize].open_interest, 100);
     v.ex.assert_conserved().await;
     // Back above maintenance: a second liquidation is refused.
@@ -86,11 +88,17 @@ async fn liquidation_across_shards_moves_claims_and_open_interest() {
     assert_eq!(v.ex.shard(0).await.markets[BTC as usize].open_interest, 100 - lots);
     assert_eq!(v.ex.shard(1).await.markets[BTC as usize].open_interest, lots);
     v.ex.assert_conserved().await;
-    // The liquidator paid for the position in shard 1; rebalancing settles the vaults.
-    assert!(v.ex.vault_imbalance(0).await < 0);
-    v.ex.send(&[ix::rebalance_vaults(1, 0)], &[]).await.unwrap();
-    assert_eq!(v.ex.vault_imbalance(0).await, 0);
-    assert_eq!(v.ex.vault_imbalance(1).await, 0);
+    // The position changed shards at the oracle: equity moved only by the
+    // liquidator's reward, earned on shard 1 and held in shard 0's vault.
+    let owed = v.ex.shard(0).await.insurance_owed;
+    let reward = v.ex.vault_surplus(0).await;
+    assert!(owed > 0 && reward > 0);
+    assert_eq!(v.ex.vault_surplus(1).await, -reward);
+    // Rebalancing pays the fund its share and the reward's tokens to shard 1.
+    v.ex.send(&[ix::rebalance_vaults(0, 1, &[BTC])], &[]).await.unwrap();
+    assert_eq!((v.ex.vault_surplus(0).await, v.ex.vault_surplus(1).await), (0, 0));
+    assert_eq!(v.ex.shard(0).await.insurance_owed, 0);
+    assert_eq!(v.ex.token_balance(pda::insurance_vault()).await, owed);
     v.ex.assert_conserved().await;
 }
 
@@ -172,15 +180,21 @@ async fn liquidation_needs_the_liquidators_own_account_and_the_right_vaults() {
     assert_error(r, ClearshardError::NotOwner);
     let accounts =
         ix::LiquidationAccounts { liquidator: liqor.trader.key(), liqee: (t.address, 0), liqor: (liqor.address, 0) };
-    let mut wrong_vault = ix::liquidate(&accounts, BTC, lots, &[BTC]);
-    wrong_vault.accounts[7].pubkey = pda::vault(0);
-    let r = v.ex.send(&[wrong_vault], &[&liqor.trader.keypair]).await;
-    assert_anchor_error(r, ErrorCode::ConstraintDuplicateMutableAccount);
-    let mut other_shard = ix::liquidate(&accounts, BTC, lots, &[BTC]);
-    other_shard.accounts[4].pubkey = pda::shard(1);
-    other_shard.accounts[6].pubkey = pda::vault(1);
-    let r = v.ex.send(&[other_shard], &[&liqor.trader.keypair]).await;
-    assert_error(r, ClearshardError::MarginAccountOfAnotherShard);
+    for shard_slot in [4, 5] {
+        let mut other_shard = ix::liquidate(&accounts, BTC, lots, &[BTC]);
+        other_shard.accounts[shard_slot].pubkey = pda::shard(1);
+        let r = v.ex.send(&[other_shard], &[&liqor.trader.keypair]).await;
+        assert_error(r, ClearshardError::MarginAccountOfAnotherShard);
+    }
+    // A margin account in a shard's place is not a shard.
+    let mut not_a_shard = ix::liquidate(&accounts, BTC, lots, &[BTC]);
+    not_a_shard.accounts[4].pubkey = bystander.address;
+    let r = v.ex.send(&[not_a_shard], &[&liqor.trader.keypair]).await;
+    assert_anchor_error(r, ErrorCode::AccountDiscriminatorMismatch);
+    // Unsigned: the liquidator's signature is required.
+    let mut unsigned = ix::liquidate(&accounts, BTC, lots, &[BTC]);
+    unsigned.accounts[0].is_signer = false;
+    assert_anchor_error(v.ex.send(&[unsigned], &[]).await, ErrorCode::AccountNotSigner);
     v.ex.assert_conserved().await;
 }
 
@@ -214,29 +228,33 @@ async fn price_crash_liquidations_across_shards_and_a_bankruptcy() {
     v.ex.assert_conserved().await;
     let deficit = -v.ex.margin(reckless.address).await.portfolio.collateral;
     assert!(deficit > 0);
-    let insurance_before = v.ex.token_balance(pda::insurance_vault()).await;
+    let fund_before = v.ex.totals().await.insurance_fund();
+    let owed_before = v.ex.shard(1).await.insurance_owed as i64;
     v.ex.send(&[ix::resolve_bankruptcy(reckless.address, 1)], &[]).await.unwrap();
     assert_eq!(v.ex.margin(reckless.address).await.portfolio.collateral, 0);
-    assert_eq!(v.ex.token_balance(pda::insurance_vault()).await, insurance_before - deficit as u64);
-    v.ex.assert_conserved().await;
+    // Covered first by the fund's share already in shard 1's vault, then from the insurance vault.
+    assert_eq!(v.ex.shard(1).await.insurance_owed as i64, (owed_before - deficit).max(0));
+    let t = v.ex.assert_conserved().await;
+    assert_eq!(t.insurance_fund(), fund_before - deficit as i128);
     // Nothing left to resolve.
     v.ex.refresh_blockhash().await;
     assert_error(v.ex.send(&[ix::resolve_bankruptcy(reckless.address, 1)], &[]).await, ClearshardError::NotBankrupt);
-    // Rebalancing makes every vault whole again.
+    // Rebalancing brings every vault to its reserve.
     for _ in 0..8 {
-        let mut imbalance = vec![];
+        let mut surplus = vec![];
         for s in 0..4 {
-            imbalance.push((v.ex.vault_imbalance(s).await, s));
+            surplus.push((v.ex.vault_surplus(s).await, s));
         }
-        let (surplus, from) = *imbalance.iter().max().unwrap();
-        let (deficit, to) = *imbalance.iter().min().unwrap();
-        if surplus <= 0 || deficit >= 0 {
+        let (most, from) = *surplus.iter().max().unwrap();
+        let (least, to) = *surplus.iter().min().unwrap();
+        if most <= 0 || least >= 0 {
             break;
         }
-        v.ex.send(&[ix::rebalance_vaults(from, to)], &[]).await.unwrap();
+        v.ex.send_fresh(&[ix::rebalance_vaults(from, to, &[BTC])], &[]).await.unwrap();
+        v.ex.assert_conserved().await;
     }
     for s in 0..4 {
-        assert_eq!(v.ex.vault_imbalance(s).await, 0);
+        assert_eq!(v.ex.vault_surplus(s).await, 0);
     }
     v.ex.assert_conserved().await;
 }
@@ -281,13 +299,16 @@ async fn bankruptcy_beyond_the_insurance_fund_is_socialized_over_open_lots() {
     crash(&mut v, 20).await;
     v.liquidate(&liqor, &reckless, BTC, 100, &[BTC]).await.unwrap();
     let socialize = |shards| ix::socialize_loss(reckless.address, 0, BTC, shards);
-    assert_error(v.ex.send(&[socialize(2)], &[]).await, ClearshardError::InsuranceNotExhausted);
-    v.ex.send(&[ix::resolve_bankruptcy(reckless.address, 0)], &[]).await.unwrap();
-    let deficit = v.ex.margin(reckless.address).await.portfolio.collateral.unsigned_abs();
+    // The insurance fund covers what it can first, in the same instruction.
+    let deficit = v.ex.margin(reckless.address).await.portfolio.collateral.unsigned_abs() - USDC;
     assert!(deficit > 0);
-    v.ex.refresh_blockhash().await;
     assert_error(v.ex.send(&[socialize(1)], &[]).await, ClearshardError::ShardsIncomplete);
+    let mut reordered = socialize(2);
+    let n = reordered.accounts.len();
+    reordered.accounts.swap(n - 1, n - 2);
+    assert_error(v.ex.send(&[reordered], &[]).await, ClearshardError::ShardsIncomplete);
     v.ex.send(&[socialize(2)], &[]).await.unwrap();
+    assert_eq!(v.ex.token_balance(pda::insurance_vault()).await, 0);
     assert_eq!(v.ex.margin(reckless.address).await.portfolio.collateral, 0);
     // Open lots: 150 long on shard 1 (50 + the liquidator's 100), 150 short.
     let per_lot = deficit.div_ceil(300) as i64;

@@ -181,16 +181,23 @@ async fn fills_beyond_owner_limits_are_refused() {
         max_lots_per_fill: 10,
         max_deviation_bps: 100,
         expiry_unix: now + 600,
+        max_position_lots: 15,
+        max_adverse_cost: 600_000,
+        window_secs: 600,
     };
     v.ex.set_limits(&t.trader, t.address, tight).await.unwrap();
     let before = v.portfolios(&[&t, &m]).await;
     let cases = [
-        (fill(0, 1, 0, true, 11, BTC_TICKS), ClearshardError::QuantityAboveOwnerLimit),
-        (fill(0, 1, 0, true, 10, BTC_TICKS + 601), ClearshardError::PriceBeyondOwnerLimit),
-        (fill(0, 1, 1, true, 1, ETH_TICKS), ClearshardError::MarketNotAllowedByOwner),
+        (vec![fill(0, 1, 0, true, 11, BTC_TICKS)], ClearshardError::QuantityAboveOwnerLimit),
+        (vec![fill(0, 1, 0, true, 10, BTC_TICKS + 601)], ClearshardError::PriceBeyondOwnerLimit),
+        (vec![fill(0, 1, 1, true, 1, ETH_TICKS)], ClearshardError::MarketNotAllowedByOwner),
+        // Each fill within the per-fill size, the two together above the position cap.
+        (vec![fill(0, 1, 0, true, 10, BTC_TICKS), fill(0, 1, 0, true, 10, BTC_TICKS)], ClearshardError::PositionAboveOwnerLimit),
+        // 1% over the oracle on 10 lots: 600_000 adverse plus a 30_300 fee, over the budget.
+        (vec![fill(0, 1, 0, true, 10, BTC_TICKS + 600)], ClearshardError::AdverseCostBudgetExceeded),
     ];
     for (f, error) in cases {
-        assert_error(v.settle(0, &[BTC, ETH], &[&t, &m], &[f]).await, error);
+        assert_error(v.settle(0, &[BTC, ETH], &[&t, &m], &f).await, error);
     }
     v.ex.advance_clock(601).await;
     v.ex.set_price(BTC, BTC_PRICE, 0, -2).await.unwrap();
@@ -217,10 +224,14 @@ async fn overflowing_quantities_are_refused() {
     let (t, m) = (v.account(0, 1_000 * USDC).await, v.account(0, 1_000 * USDC).await);
     // A market whose lot is worth 4e18 native units: three lots overflow the notional.
     let config = clearshard::instructions::MarketConfig { tick_size: 1_000_000_000_000, ..btc_market() };
-    v.ex.send_admin(&[ix::update_market(v.ex.admin.pubkey(), BTC, config)]).await.unwrap();
-    v.ex.set_price(BTC, 40_000_000_000_000_000, 0, 0).await.unwrap();
+    v.ex.add_market(2, "BIG-PERP", config, 40_000_000_000_000_000, 0).await;
+    let now = v.ex.now().await;
+    for a in [&t, &m] {
+        let limits = clearshard::instructions::MatcherLimits { allowed_markets: 0b111, ..open_limits(now) };
+        v.ex.set_limits(&a.trader, a.address, limits).await.unwrap();
+    }
     let before = v.portfolios(&[&t, &m]).await;
-    let r = v.settle(0, &[BTC], &[&t, &m], &[fill(0, 1, 0, true, 3, 4_000_000)]).await;
+    let r = v.settle(0, &[2], &[&t, &m], &[fill(0, 1, 0, true, 3, 4_000_000)]).await;
     assert_error(r, ClearshardError::MathOverflow);
     v.assert_unchanged(0, 0, &[&t, &m], &before).await;
 }

@@ -218,7 +218,7 @@ async fn rebalance(ex: &mut TestExchange, shards: u16) -> Result<usize, String> 
     loop {
         let mut imbalance = vec![];
         for s in 0..shards {
-            imbalance.push((ex.vault_imbalance(s).await, s));
+            imbalance.push((ex.vault_surplus(s).await, s));
         }
         let (surplus, from) = *imbalance.iter().max().ok_or("no shards")?;
         let (deficit, to) = *imbalance.iter().min().ok_or("no shards")?;
@@ -226,7 +226,8 @@ async fn rebalance(ex: &mut TestExchange, shards: u16) -> Result<usize, String> 
             return Ok(transfers);
         }
         ex.refresh_blockhash().await;
-        ex.send(&[ix::rebalance_vaults(from, to)], &[]).await.map_err(err)?;
+        let markets = ex.market_ids().await;
+        ex.send(&[ix::rebalance_vaults(from, to, &markets)], &[]).await.map_err(err)?;
         transfers += 1;
     }
 }

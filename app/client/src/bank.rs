@@ -130,6 +130,8 @@ pub struct Totals {
     pub insurance_tokens: u128,
     pub collateral: i128,
     pub fees: i128,
+    /// The insurance fund's share of liquidation fees still in shard vaults.
+    pub insurance_owed: i128,
     /// Funding and socialized loss accrued in the markets' indexes but not yet
     /// settled into collateral (positive: owed to accounts). Zero once every
     /// position settled.
@@ -138,11 +140,17 @@ pub struct Totals {
 }
 
 impl Totals {
-    /// Vault tokens + insurance = collateral + unsettled funding + fees +
-    /// insurance, and every market nets to zero.
+    /// Shard vault tokens = collateral + unsettled funding + fees + the
+    /// insurance fund's share held in shards (the insurance vault holds the
+    /// rest of the fund), and every market nets to zero.
     pub fn conserved(&self) -> bool {
-        self.vault_tokens as i128 == self.collateral + self.unsettled_funding + self.fees
+        self.vault_tokens as i128 == self.collateral + self.unsettled_funding + self.fees + self.insurance_owed
             && self.net_base_lots.iter().all(|n| *n == 0)
+    }
+
+    /// The insurance fund: its vault and its share still in shard vaults.
+    pub fn insurance_fund(&self) -> i128 {
+        self.insurance_tokens as i128 + self.insurance_owed
     }
 }
 
@@ -561,6 +569,7 @@ impl TestExchange {
             t.vault_tokens += self.token_balance(pda::vault(index)).await as u128;
             let shard = self.shard(index).await;
             t.fees += shard.markets.iter().map(|m| m.fees as i128).sum::<i128>();
+            t.insurance_owed += shard.insurance_owed as i128;
         }
         t.insurance_tokens = self.token_balance(pda::insurance_vault()).await as u128;
         let market_count = self.exchange().await.market_count;
@@ -583,12 +592,28 @@ impl TestExchange {
         t
     }
 
-    /// Tokens in shard `index`'s vault minus what the shard owes (claims + fees):
-    /// positive after cross-shard flows moved claims out, negative when in.
+    /// Tokens in shard `index`'s vault minus what the shard owes outright
+    /// (claims, fees, insurance share): positive after cross-shard flows moved
+    /// claims out, negative when in.
     pub async fn vault_imbalance(&mut self, index: u16) -> i64 {
         let vault = self.token_balance(pda::vault(index)).await as i64;
         let shard = self.shard(index).await;
         vault - shard.liabilities().expect("liabilities")
+    }
+
+    /// Ids of every listed market.
+    pub async fn market_ids(&mut self) -> Vec<u16> {
+        (0..self.exchange().await.market_count).collect()
+    }
+
+    /// Tokens in shard `index`'s vault above (positive) or below (negative)
+    /// its reserve: what `rebalance_vaults` may move out, or must bring in.
+    pub async fn vault_surplus(&mut self, index: u16) -> i64 {
+        let vault = self.token_balance(pda::vault(index)).await as i64;
+        let ids = self.market_ids().await;
+        let markets = self.risk_markets(&ids).await;
+        let reserve = self.shard(index).await.reserve(&markets).expect("reserve");
+        vault - reserve as i64
     }
 
     /// Panics with the totals unless conservation holds.

@@ -5,6 +5,7 @@ use anchor_lang::prelude::Pubkey;
 use anchor_lang::solana_program::instruction::{AccountMeta, Instruction};
 use anchor_lang::{system_program, InstructionData, ToAccountMetas};
 use clearshard::instructions::{MarketConfig, MatcherLimits};
+use clearshard::state::OracleKind;
 use clearshard::{accounts, instruction, ID};
 
 fn build(accounts: impl ToAccountMetas, data: impl InstructionData, remaining: Vec<AccountMeta>) -> Instruction {
@@ -61,8 +62,8 @@ pub fn update_market(admin: Pubkey, id: u16, config: MarketConfig) -> Instructio
     build(accounts, instruction::UpdateMarket { config }, vec![])
 }
 
-/// Points market `id` at `oracle`: kind 0 the built-in feed, kind 1 a Pyth update carrying `feed_id`.
-pub fn set_market_oracle(admin: Pubkey, id: u16, kind: u8, oracle: Pubkey, feed_id: [u8; 32]) -> Instruction {
+/// Points market `id` at `oracle`: its built-in feed, or a Pyth update carrying `feed_id`.
+pub fn set_market_oracle(admin: Pubkey, id: u16, kind: OracleKind, oracle: Pubkey, feed_id: [u8; 32]) -> Instruction {
     let accounts = accounts::SetMarketOracle { admin, exchange: pda::exchange(), market: pda::market(id), oracle };
     build(accounts, instruction::SetMarketOracle { kind, feed_id }, vec![])
 }
@@ -97,6 +98,7 @@ pub fn revoke_matcher(admin: Pubkey, authority: Pubkey) -> Instruction {
 pub fn create_margin_account(owner: Pubkey, shard: u16, sub_id: u16) -> Instruction {
     let accounts = accounts::CreateMarginAccount {
         owner,
+        exchange: pda::exchange(),
         shard: pda::shard(shard),
         margin_account: pda::margin_account(&owner, shard, sub_id),
         system_program: system_program::ID,
@@ -203,7 +205,7 @@ impl BatchPlan {
     }
 
     fn data_parts(&self) -> (u64, u8, Vec<u8>) {
-        (self.sequence, self.markets.len() as u8, self.fills.clone())
+        (self.sequence, u8::try_from(self.markets.len()).unwrap_or(u8::MAX), self.fills.clone())
     }
 }
 
@@ -230,16 +232,19 @@ pub fn settle_cross_batch(matcher_authority: Pubkey, shard_a: u16, shard_b: u16,
     build(accounts, instruction::SettleCrossBatch { sequence, market_count, fills }, plan.remaining())
 }
 
-pub fn rebalance_vaults(from_shard: u16, to_shard: u16) -> Instruction {
+/// Rebalances from `from_shard` to `to_shard`; `markets`: every market in
+/// which either shard holds a position (their oracles value the reserves).
+pub fn rebalance_vaults(from_shard: u16, to_shard: u16, markets: &[u16]) -> Instruction {
     let accounts = accounts::RebalanceVaults {
         exchange: pda::exchange(),
         from_shard: pda::shard(from_shard),
         to_shard: pda::shard(to_shard),
         from_vault: pda::vault(from_shard),
         to_vault: pda::vault(to_shard),
+        insurance_vault: pda::insurance_vault(),
         token_program: token_program(),
     };
-    build(accounts, instruction::RebalanceVaults {}, vec![])
+    build(accounts, instruction::RebalanceVaults {}, market_metas(markets))
 }
 
 /// `liqor` (owned by `liquidator`) takes `lots` of `liqee`'s position in
@@ -258,24 +263,23 @@ pub fn liquidate(a: &LiquidationAccounts, market: u16, lots: u64, markets: &[u16
         liqor: a.liqor.0,
         liqee_shard: pda::shard(a.liqee.1),
         liqor_shard: pda::shard(a.liqor.1),
-        liqee_vault: pda::vault(a.liqee.1),
-        insurance_vault: pda::insurance_vault(),
-        token_program: token_program(),
     };
     build(accounts, instruction::Liquidate { market_id: market, lots }, market_metas(markets))
 }
 
 fn bankrupt_account(account: Pubkey, shard: u16) -> accounts::BankruptAccount {
-    accounts::BankruptAccount { exchange: pda::exchange(), account, shard: pda::shard(shard) }
-}
-
-pub fn resolve_bankruptcy(account: Pubkey, shard: u16) -> Instruction {
-    let accounts = accounts::ResolveBankruptcy {
-        bankrupt: bankrupt_account(account, shard),
+    accounts::BankruptAccount {
+        exchange: pda::exchange(),
+        account,
+        shard: pda::shard(shard),
         vault: pda::vault(shard),
         insurance_vault: pda::insurance_vault(),
         token_program: token_program(),
-    };
+    }
+}
+
+pub fn resolve_bankruptcy(account: Pubkey, shard: u16) -> Instruction {
+    let accounts = accounts::ResolveBankruptcy { bankrupt: bankrupt_account(account, shard) };
     build(accounts, instruction::ResolveBankruptcy {}, vec![])
 }
 
@@ -290,21 +294,20 @@ pub fn deposit_insurance(funder: Pubkey, source: Pubkey, amount: u64) -> Instruc
     build(accounts, instruction::DepositInsurance { amount }, vec![])
 }
 
-/// The funding crank for `market` (its oracle `oracle`), with the mark read from `shards`.
+/// The funding crank for `market` (its oracle `oracle`), reading `shards`:
+/// the next ones of the market's funding round, in index order.
 pub fn update_funding(market: u16, oracle: Pubkey, shards: &[u16]) -> Instruction {
     let accounts = accounts::UpdateFunding { exchange: pda::exchange(), market: pda::market(market), oracle };
     let remaining = shards.iter().map(|s| AccountMeta::new_readonly(pda::shard(*s), false)).collect();
     build(accounts, instruction::UpdateFunding {}, remaining)
 }
 
-/// Spreads a bankrupt account's deficit over `market`'s open lots; `shards`
-/// is the exchange's shard count (every shard is passed, read-only).
+/// Covers a bankrupt account from the insurance fund, then spreads the rest
+/// over `market`'s open lots; `shards` is the exchange's shard count (every
+/// shard is passed, read-only).
 pub fn socialize_loss(account: Pubkey, shard: u16, market: u16, shards: u16) -> Instruction {
-    let accounts = accounts::SocializeLoss {
-        bankrupt: bankrupt_account(account, shard),
-        market: pda::market(market),
-        insurance_vault: pda::insurance_vault(),
-    };
+    let accounts =
+        accounts::SocializeLoss { bankrupt: bankrupt_account(account, shard), market: pda::market(market) };
     let remaining = (0..shards).map(|s| AccountMeta::new_readonly(pda::shard(s), false)).collect();
     build(accounts, instruction::SocializeLoss {}, remaining)
 }

@@ -26,12 +26,17 @@ pub const ETH_PRICE: i64 = 300_000;
 pub const ETH_TICKS: u32 = 30_000;
 pub const PRICE_EXPO: i32 = -2;
 
-/// Limits that let matchers trade both markets within 10% of the oracle for a day.
+/// Limits that let matchers trade both markets within 10% of the oracle for
+/// a day, up to a million lots a position, with an adverse execution cost of
+/// up to 1,000,000 USDC an hour (the local venue's traders trust their matcher).
 pub fn open_limits(now: i64) -> MatcherLimits {
     MatcherLimits {
         allowed_markets: 0b11,
         max_lots_per_fill: 1_000_000,
         max_deviation_bps: 1_000,
         expiry_unix: now + 86_400,
+        max_position_lots: 1_000_000,
+        max_adverse_cost: 1_000_000 * USDC,
+        window_secs: 3_600,
     }
 }

@@ -3,7 +3,7 @@ use crate::errors::ClearshardError;
 use crate::events::LossSocialized;
 use crate::state::{Market, Shard};
 use anchor_lang::prelude::*;
-use clearshard_engine::liquidation::socialized_loss_per_lot;
+use clearshard_engine::liquidation::{bankruptcy_deficit, socialized_loss_per_lot};
 
 /// Permissionless: covers a bankrupt account from the insurance fund as far
 /// as it reaches (like `resolve_bankruptcy`, so a donation to the fund never
@@ -27,7 +27,9 @@ pub fn handler<'info>(ctx: Context<'info, SocializeLoss<'info>>) -> Result<()> {
     let bankrupt = &accounts.bankrupt;
     bankrupt.validate()?;
     let market_id = accounts.market.load()?.id;
-    let deficit_market = bankrupt.account.load()?.portfolio.deficit_market();
+    let portfolio = bankrupt.account.load()?.portfolio;
+    bankruptcy_deficit(&portfolio).map_err(ClearshardError::from)?;
+    let deficit_market = portfolio.deficit_market();
     require!(deficit_market == Some(market_id), ClearshardError::LossOfAnotherMarket);
     let cover = bankrupt.cover_from_insurance()?;
     let remaining = cover.deficit.saturating_sub(cover.covered);

@@ -125,8 +125,10 @@ impl Shard {
             let value = net.checked_mul(i128::from(market.oracle_price)).ok_or_else(overflow)?;
             equity = equity.checked_add(value).ok_or_else(overflow)?;
         }
+        // Fees are net of maker rebates, which sit as negative fees on the
+        // maker's shard: they belong to the reserve's sum, not apart from it.
         let owed = i128::from(self.fees()?).checked_add(i128::from(self.insurance_owed)).ok_or_else(overflow)?;
-        let reserve = equity.max(0).checked_add(owed.max(0)).ok_or_else(overflow)?;
+        let reserve = equity.max(0).checked_add(owed).ok_or_else(overflow)?.max(0);
         u64::try_from(reserve).map_err(|_| overflow())
     }
 
