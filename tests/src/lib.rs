@@ -158,6 +158,18 @@ impl Venue {
         clearshard_engine::liquidation::liquidatable_lots(&portfolio, &risk, market)
     }
 
+    /// Sets pause `flags` on the exchange (`None`) or one shard.
+    pub async fn pause(&mut self, shard: Option<u16>, flags: u8) {
+        let admin = self.ex.admin.pubkey();
+        self.ex.send_admin(&[ix::set_pause(admin, shard, flags)]).await.expect("set_pause");
+    }
+
+    /// Completes a funding round for `market` over every shard.
+    pub async fn funding_round(&mut self, market: u16) -> Result<(), BanksClientError> {
+        let shards: Vec<u16> = (0..self.ex.shard_count).collect();
+        self.ex.send_fresh(&[ix::update_funding(market, pda::price_feed(market), &shards)], &[]).await
+    }
+
     pub async fn next_sequence(&mut self, shard: u16) -> u64 {
         let index = self.ex.load::<clearshard::state::Matcher>(pda::matcher(&self.matcher.pubkey())).await.index;
         self.ex.shard(shard).await.next_sequence[index as usize]
