@@ -14,6 +14,8 @@ use solana_signer::Signer;
 
 pub use clearshard_client::bank;
 
+pub mod invariants;
+
 pub use clearshard_client::presets::*;
 
 /// Asserts that `result` failed with clearshard error `expected`.
@@ -51,7 +53,15 @@ pub struct Account {
 
 impl Venue {
     pub async fn new(shards: u16) -> Self {
-        let mut ex = TestExchange::start(shards).await;
+        Self::with_exchange(TestExchange::start(shards).await).await
+    }
+
+    /// Like [`Venue::new`], with every keypair derived from `seed`: a run replays exactly.
+    pub async fn seeded(shards: u16, seed: u64) -> Self {
+        Self::with_exchange(TestExchange::start_seeded(shards, seed).await).await
+    }
+
+    async fn with_exchange(mut ex: TestExchange) -> Self {
         ex.add_market(BTC, "BTC-PERP", btc_market(), BTC_PRICE, PRICE_EXPO).await;
         ex.add_market(ETH, "ETH-PERP", eth_market(), ETH_PRICE, PRICE_EXPO).await;
         let matcher = ex.register_matcher().await;
@@ -62,12 +72,22 @@ impl Venue {
     /// and open matcher limits.
     pub async fn account(&mut self, shard: u16, collateral: u64) -> Account {
         let trader = self.ex.trader(collateral).await;
-        let address = self.ex.create_margin_account(&trader, shard, 0).await.expect("create account");
-        if collateral > 0 {
-            self.ex.deposit(&trader, address, shard, collateral).await.expect("deposit");
-        }
+        self.account_of(trader, shard, collateral).await
+    }
+
+    /// Another margin account of `trader`'s owner on `shard` (a liquidity
+    /// shard), funded with `collateral` from its wallet, with open limits.
+    /// One transaction: create, deposit, set limits.
+    pub async fn account_of(&mut self, trader: Trader, shard: u16, collateral: u64) -> Account {
+        let address = pda::margin_account(&trader.key(), shard, 0);
         let now = self.ex.now().await;
-        self.ex.set_limits(&trader, address, open_limits(now)).await.expect("limits");
+        let mut ixs = vec![ix::create_margin_account(trader.key(), shard, 0)];
+        if collateral > 0 {
+            ixs.push(ix::deposit(&self.ex.collateral_move(&trader, address, shard), collateral));
+        }
+        ixs.push(ix::set_matcher_limits(trader.key(), address, open_limits(now)));
+        self.ex.send(&ixs, &[&trader.keypair]).await.expect("create, deposit, set limits");
+        self.ex.margin_accounts.push(address);
         Account { trader, address, shard }
     }
 

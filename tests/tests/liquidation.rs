@@ -110,16 +110,9 @@ async fn self_liquidation_is_refused() {
     // The same account, and another account of the same owner.
     assert_error(v.liquidate(&t, &t, BTC, 1, &[BTC]).await, ClearshardError::SelfLiquidation);
     let own = v.ex.create_margin_account(&t.trader, 1, 0).await.unwrap();
-    let own = Account { trader: clone_trader(&t), address: own, shard: 1 };
+    let own = Account { trader: t.trader.clone(), address: own, shard: 1 };
     assert_error(v.liquidate(&own, &t, BTC, 1, &[BTC]).await, ClearshardError::SelfLiquidation);
     v.ex.assert_conserved().await;
-}
-
-fn clone_trader(a: &Account) -> clearshard_client::bank::Trader {
-    clearshard_client::bank::Trader {
-        keypair: a.trader.keypair.insecure_clone(),
-        token_account: a.trader.token_account,
-    }
 }
 
 #[tokio::test]

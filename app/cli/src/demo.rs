@@ -1,6 +1,6 @@
 //! The whole venue on the in-process bank.
 
-use crate::rng::Rng;
+use clearshard_client::rng::Rng;
 use clearshard_client::bank::{TestExchange, Totals, Trader};
 use clearshard_client::instructions as ix;
 use clearshard_client::packing::{batch_transaction, serialized_len, MAX_TX_BYTES};
@@ -197,12 +197,12 @@ pub async fn run(cfg: DemoConfig) -> Result<(), String> {
 
 fn report_conservation(totals: &Totals) {
     println!(
-        "\nconservation: vaults {} + insurance {} = collateral {} + fees {} + insurance {} -> {}",
+        "\nconservation: vaults {} + insurance vault {} = collateral {} + fees {} + insurance fund {} -> {}",
         usdc(totals.vault_tokens as i128),
         usdc(totals.insurance_tokens as i128),
-        usdc(totals.collateral),
+        usdc(totals.collateral + totals.unsettled_funding),
         usdc(totals.fees),
-        usdc(totals.insurance_tokens as i128),
+        usdc(totals.insurance_fund()),
         if totals.conserved() { "holds" } else { "BROKEN" }
     );
     println!(
@@ -290,11 +290,11 @@ async fn price_crash(
         let tx = batch_transaction(matcher, settle, b.shape.compute_units(), table, ex.blockhash().await)?;
         ex.send_versioned(tx).await.map_err(err)?;
     }
-    let insurance_before = ex.token_balance(pda::insurance_vault()).await;
+    let insurance_before = ex.totals().await.insurance_fund();
     println!(
         "\nprice crash: {} leveraged BTC longs of 100 lots (61-70 USDC margin), insurance fund {}",
         leveraged.len(),
-        usdc(insurance_before as i128)
+        usdc(insurance_before)
     );
 
     let mut liquidations = 0;
@@ -333,12 +333,13 @@ async fn price_crash(
         }
         println!("  BTC -{fall}%: {liquidated_now} liquidations");
     }
-    let insurance_after = ex.token_balance(pda::insurance_vault()).await;
+    // The fund: its vault, and its share of liquidation fees still held in shard vaults.
+    let insurance_after = ex.totals().await.insurance_fund();
     println!(
         "liquidations: {liquidations} ({lots_taken} lots taken over on shard 0), {bankruptcies} bankruptcies covered with {} USDC; insurance fund {} -> {}",
         usdc(covered as i128),
-        usdc(insurance_before as i128),
-        usdc(insurance_after as i128)
+        usdc(insurance_before),
+        usdc(insurance_after)
     );
     Ok(())
 }

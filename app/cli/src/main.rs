@@ -9,7 +9,7 @@
 
 mod bench;
 mod demo;
-mod rng;
+
 
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;

@@ -123,6 +123,13 @@ impl Trader {
     }
 }
 
+impl Clone for Trader {
+    /// The same owner again (for its accounts on other shards).
+    fn clone(&self) -> Self {
+        Trader { keypair: self.keypair.insecure_clone(), token_account: self.token_account }
+    }
+}
+
 /// Totals that the conservation invariant compares.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Totals {
@@ -151,6 +158,41 @@ impl Totals {
     /// The insurance fund: its vault and its share still in shard vaults.
     pub fn insurance_fund(&self) -> i128 {
         self.insurance_tokens as i128 + self.insurance_owed
+    }
+}
+
+/// The exchange's accounts at one moment: what the invariants compare.
+#[derive(Default)]
+pub struct Snapshot {
+    pub shards: Vec<Shard>,
+    /// Tokens in each shard's vault, by shard index.
+    pub vaults: Vec<u64>,
+    pub insurance_tokens: u64,
+    /// Markets by id.
+    pub markets: Vec<Market>,
+    pub margins: Vec<(Pubkey, MarginAccount)>,
+}
+
+impl Snapshot {
+    pub fn totals(&self) -> Totals {
+        let mut t = Totals { insurance_tokens: self.insurance_tokens as u128, ..Default::default() };
+        for (shard, vault) in self.shards.iter().zip(&self.vaults) {
+            t.vault_tokens += *vault as u128;
+            t.fees += shard.markets.iter().map(|m| m.fees as i128).sum::<i128>();
+            t.insurance_owed += shard.insurance_owed as i128;
+        }
+        for (_, margin) in &self.margins {
+            t.collateral += margin.portfolio.collateral as i128;
+            for p in margin.portfolio.positions.iter().filter(|p| p.is_open()) {
+                let market = &self.markets[p.market_id as usize];
+                t.net_base_lots[p.market_id as usize] += p.base_lots as i128;
+                let funding = market.cumulative_funding as i128 - p.funding_snapshot as i128;
+                let loss = market.cumulative_loss as i128 - p.loss_snapshot as i128;
+                t.unsettled_funding -= p.base_lots as i128 * funding;
+                t.unsettled_funding -= p.base_lots.unsigned_abs() as i128 * loss;
+            }
+        }
+        t
     }
 }
 
@@ -314,6 +356,12 @@ impl TestExchange {
 
     /// A token account of `mint` owned by `owner`, holding `amount` freshly minted.
     pub async fn token_account(&mut self, mint: Pubkey, owner: &Pubkey, amount: u64) -> Pubkey {
+        self.token_account_with(mint, owner, amount, 0).await
+    }
+
+    /// Like [`TestExchange::token_account`], and `lamports` airdropped to
+    /// `owner` in the same transaction.
+    async fn token_account_with(&mut self, mint: Pubkey, owner: &Pubkey, amount: u64, lamports: u64) -> Pubkey {
         let account = self.keys.keypair();
         let rent = self.ctx.banks_client.get_rent().await.expect("rent");
         let space = spl_token_interface::state::Account::LEN;
@@ -333,6 +381,9 @@ impl TestExchange {
             )
             .expect("initialize_account3"),
         ];
+        if lamports > 0 {
+            ixs.push(solana_system_interface::instruction::transfer(&self.ctx.payer.pubkey(), owner, lamports));
+        }
         if amount > 0 {
             ixs.push(
                 spl_token_interface::instruction::mint_to(
@@ -355,8 +406,7 @@ impl TestExchange {
     /// A funded trader holding `tokens` collateral tokens in its wallet.
     pub async fn trader(&mut self, tokens: u64) -> Trader {
         let keypair = self.keys.keypair();
-        self.airdrop(&keypair.pubkey(), 1_000_000_000).await;
-        let token_account = self.token_account(self.mint, &keypair.pubkey(), tokens).await;
+        let token_account = self.token_account_with(self.mint, &keypair.pubkey(), tokens, 1_000_000_000).await;
         Trader { keypair, token_account }
     }
 
@@ -548,6 +598,12 @@ impl TestExchange {
         self.load(address).await
     }
 
+    /// The margin account at `address`, unless it was closed.
+    pub async fn margin_if_open(&mut self, address: Pubkey) -> Option<MarginAccount> {
+        let account = self.ctx.banks_client.get_account(address).await.expect("rpc")?;
+        decode::<MarginAccount>(&account.data).ok()
+    }
+
     pub async fn shard(&mut self, index: u16) -> Shard {
         self.load(pda::shard(index)).await
     }
@@ -562,34 +618,30 @@ impl TestExchange {
         u64::from_le_bytes(bytes)
     }
 
-    /// Sums every vault and every known margin account.
-    pub async fn totals(&mut self) -> Totals {
-        let mut t = Totals::default();
+    /// Every shard, vault, market and known margin account, read once.
+    pub async fn snapshot(&mut self) -> Snapshot {
+        let mut snapshot = Snapshot {
+            insurance_tokens: self.token_balance(pda::insurance_vault()).await,
+            ..Default::default()
+        };
         for index in 0..self.shard_count {
-            t.vault_tokens += self.token_balance(pda::vault(index)).await as u128;
-            let shard = self.shard(index).await;
-            t.fees += shard.markets.iter().map(|m| m.fees as i128).sum::<i128>();
-            t.insurance_owed += shard.insurance_owed as i128;
+            snapshot.vaults.push(self.token_balance(pda::vault(index)).await);
+            snapshot.shards.push(self.shard(index).await);
         }
-        t.insurance_tokens = self.token_balance(pda::insurance_vault()).await as u128;
-        let market_count = self.exchange().await.market_count;
-        let mut indexes = vec![];
-        for id in 0..market_count {
-            let market = self.load::<Market>(pda::market(id)).await;
-            indexes.push((market.cumulative_funding as i128, market.cumulative_loss as i128));
+        for id in 0..self.exchange().await.market_count {
+            snapshot.markets.push(self.load::<Market>(pda::market(id)).await);
         }
         for address in self.margin_accounts.clone() {
-            let Some(account) = self.ctx.banks_client.get_account(address).await.expect("rpc") else { continue };
-            let margin = decode::<MarginAccount>(&account.data).expect("decode");
-            t.collateral += margin.portfolio.collateral as i128;
-            for p in margin.portfolio.positions.iter().filter(|p| p.is_open()) {
-                t.net_base_lots[p.market_id as usize] += p.base_lots as i128;
-                let (funding, loss) = indexes[p.market_id as usize];
-                t.unsettled_funding -= p.base_lots as i128 * (funding - p.funding_snapshot as i128);
-                t.unsettled_funding -= p.base_lots.unsigned_abs() as i128 * (loss - p.loss_snapshot as i128);
+            if let Some(margin) = self.margin_if_open(address).await {
+                snapshot.margins.push((address, margin));
             }
         }
-        t
+        snapshot
+    }
+
+    /// Sums every vault and every known margin account.
+    pub async fn totals(&mut self) -> Totals {
+        self.snapshot().await.totals()
     }
 
     /// Tokens in shard `index`'s vault minus what the shard owes outright

@@ -9,6 +9,7 @@ pub mod instructions;
 pub mod packing;
 pub mod pda;
 pub mod presets;
+pub mod rng;
 pub mod router;
 
 pub use clearshard;

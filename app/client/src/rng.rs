@@ -1,5 +1,5 @@
-//! A small deterministic generator (xorshift64*): the demo replays exactly
-//! for a given seed.
+//! A small deterministic generator (xorshift64*): the demo and the stateful
+//! tests replay exactly for a given seed.
 
 pub struct Rng(u64);
 
@@ -22,5 +22,10 @@ impl Rng {
 
     pub fn chance(&mut self, percent: u64) -> bool {
         self.next() % 100 < percent
+    }
+
+    /// One of `items`, uniformly (`items` is not empty).
+    pub fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
+        &items[self.range(0, items.len() as u64) as usize]
     }
 }

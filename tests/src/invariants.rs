@@ -1,0 +1,71 @@
+//! Invariants the stateful tests check after every step, beyond conservation
+//! (`Snapshot::totals`): every shard's books equal the sum of its accounts,
+//! positions carry their market's indexes once touched, and batch sequences
+//! only move forward. Each reads one `Snapshot`.
+
+use anchor_lang::prelude::Pubkey;
+use clearshard::state::{MAX_MARKETS, MAX_MATCHERS};
+use clearshard_client::bank::Snapshot;
+
+/// Each shard's collateral claims and long and short open interest equal the
+/// sums over its margin accounts.
+pub fn shard_books_match_accounts(s: &Snapshot) -> Result<(), String> {
+    let mut claims = vec![0i128; s.shards.len()];
+    let mut long = vec![[0i128; MAX_MARKETS as usize]; s.shards.len()];
+    let mut short = vec![[0i128; MAX_MARKETS as usize]; s.shards.len()];
+    for (_, margin) in &s.margins {
+        let shard = usize::from(margin.shard);
+        claims[shard] += i128::from(margin.portfolio.collateral);
+        for p in margin.portfolio.positions.iter().filter(|p| p.is_open()) {
+            long[shard][usize::from(p.market_id)] += i128::from(p.base_lots.max(0));
+            short[shard][usize::from(p.market_id)] += i128::from(p.base_lots.min(0).unsigned_abs());
+        }
+    }
+    for (index, shard) in s.shards.iter().enumerate() {
+        if i128::from(shard.collateral_claims) != claims[index] {
+            return Err(format!("shard {index}: claims {} != accounts' {}", shard.collateral_claims, claims[index]));
+        }
+        for (m, market) in shard.markets.iter().enumerate() {
+            let books = (i128::from(market.open_interest), i128::from(market.short_open_interest));
+            let accounts = (long[index][m], short[index][m]);
+            if books != accounts {
+                return Err(format!("shard {index} market {m}: open interest {books:?} != accounts' {accounts:?}"));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Every open position of `account` settled to its market's current indexes
+/// (true right after any instruction that touched the account).
+pub fn positions_carry_indexes(s: &Snapshot, account: Pubkey) -> Result<(), String> {
+    let Some((_, margin)) = s.margins.iter().find(|(a, _)| *a == account) else { return Ok(()) };
+    for p in margin.portfolio.positions.iter().filter(|p| p.is_open()) {
+        let market = &s.markets[usize::from(p.market_id)];
+        if (p.funding_snapshot, p.loss_snapshot) != (market.cumulative_funding, market.cumulative_loss) {
+            return Err(format!(
+                "{account}: position in market {} has snapshots ({}, {}), the market ({}, {})",
+                p.market_id, p.funding_snapshot, p.loss_snapshot, market.cumulative_funding, market.cumulative_loss
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Every shard's next sequence per matcher.
+pub fn sequences(s: &Snapshot) -> Vec<[u64; MAX_MATCHERS as usize]> {
+    s.shards.iter().map(|shard| shard.next_sequence).collect()
+}
+
+/// Sequences never move backwards.
+pub fn sequences_only_move_forward(
+    before: &[[u64; MAX_MATCHERS as usize]],
+    after: &[[u64; MAX_MATCHERS as usize]],
+) -> Result<(), String> {
+    for (shard, (b, a)) in before.iter().zip(after).enumerate() {
+        if b.iter().zip(a).any(|(b, a)| a < b) {
+            return Err(format!("shard {shard}: sequences moved back from {b:?} to {a:?}"));
+        }
+    }
+    Ok(())
+}
