@@ -560,6 +560,20 @@ impl TestExchange {
         self.send(&[ix], &[&funder.keypair]).await.expect("deposit_insurance");
     }
 
+    /// The raw bytes of the account at `address`, if it exists.
+    pub async fn account_data(&mut self, address: Pubkey) -> Option<Vec<u8>> {
+        self.ctx.banks_client.get_account(address).await.expect("rpc").map(|a| a.data)
+    }
+
+    /// A copy of the account at `address`, byte for byte, at a new address
+    /// owned by `owner`: what an attacker forges to pass for a real account.
+    pub async fn forge(&mut self, address: Pubkey, owner: Pubkey) -> Pubkey {
+        let data = self.account_data(address).await.expect("account to forge exists");
+        let forged = Pubkey::new_unique();
+        self.set_raw_account(forged, owner, &data);
+        forged
+    }
+
     /// Stores raw account bytes at `address` (for accounts of other programs).
     pub fn set_raw_account(&mut self, address: Pubkey, owner: Pubkey, data: &[u8]) {
         let mut account = solana_account::AccountSharedData::new(1_000_000_000, data.len(), &owner);

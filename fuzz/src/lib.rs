@@ -1,0 +1,105 @@
+//! Inputs the fuzz targets share: markets, portfolios and the accruals a
+//! portfolio owes, built from the fuzzer's bytes. Values mostly stay in
+//! realistic ranges (so that fills get accepted and their books checked),
+//! and now and then take any value (so that overflows are tried).
+
+use arbitrary::{Result, Unstructured};
+use clearshard_engine::{MarketParams, Portfolio, Position, RiskMarket, TradeLimits};
+
+fn wide_or<T: for<'a> arbitrary::Arbitrary<'a>>(u: &mut Unstructured, narrow: T) -> Result<T> {
+    Ok(if u.ratio(1, 16)? { u.arbitrary()? } else { narrow })
+}
+
+/// A market with valid parameters, an oracle price and funding and loss indexes.
+pub fn market(u: &mut Unstructured, id: u16) -> Result<RiskMarket> {
+    let initial_margin_bps = u.int_in_range(100..=5_000)?;
+    let maintenance_margin_bps = u.int_in_range(1..=initial_margin_bps - 1)?;
+    let taker_fee_bps = u.int_in_range(0..=(maintenance_margin_bps - 1).min(100))?;
+    let params = MarketParams {
+        tick_size: wide_or(u, u.int_in_range(1..=1_000)?)?.max(1),
+        base_lot_size: 1,
+        max_open_interest_per_shard: wide_or(u, 1_000_000_000)?,
+        initial_margin_bps,
+        maintenance_margin_bps,
+        taker_fee_bps,
+        maker_fee_bps: u.int_in_range(-(taker_fee_bps as i16)..=taker_fee_bps as i16)?,
+        band_bps: u.int_in_range(1..=initial_margin_bps)?,
+        max_confidence_bps: 10_000,
+        max_staleness_secs: 60,
+        base_decimals: 0,
+        _padding: [0; 3],
+        liquidation_fee_bps: u.int_in_range(0..=maintenance_margin_bps - 1)?,
+        liquidation_insurance_share_bps: u.int_in_range(0..=10_000)?,
+    };
+    Ok(RiskMarket {
+        id,
+        params,
+        oracle_price: wide_or(u, u.int_in_range(1..=10_000_000)?)?.max(1),
+        cumulative_funding: wide_or(u, u.int_in_range(-1_000_000_000..=1_000_000_000)?)?,
+        cumulative_loss: wide_or(u, u.int_in_range(0..=1_000_000_000)?)?,
+    })
+}
+
+/// A portfolio with up to three positions in `markets`, limits mostly open.
+pub fn portfolio(u: &mut Unstructured, markets: &[RiskMarket], now: i64) -> Result<Portfolio> {
+    let mut p = Portfolio {
+        collateral: wide_or(u, u.int_in_range(-1_000_000_000_000..=1_000_000_000_000)?)?,
+        limits: TradeLimits {
+            allowed_markets: wide_or(u, u64::MAX)?,
+            max_lots_per_fill: wide_or(u, u64::MAX)?,
+            expiry_unix: now + i64::from(u.int_in_range(-1..=3_600)?),
+            max_position_lots: wide_or(u, u64::MAX)?,
+            max_adverse_cost: wide_or(u, u64::MAX)?,
+            window_secs: u.int_in_range(1..=3_600)?,
+            max_deviation_bps: wide_or(u, 10_000)?,
+            _padding: [0; 2],
+        },
+        ..Default::default()
+    };
+    for slot in 0..u.int_in_range(0..=3usize)? {
+        let Some(m) = markets.get(u.choose_index(markets.len().max(1))?) else { break };
+        if p.positions.iter().any(|q| q.is_open() && q.market_id == m.id) {
+            continue;
+        }
+        let base_lots = wide_or(u, u.int_in_range(-1_000_000..=1_000_000)?)?;
+        let entry = i64::try_from(m.oracle_price).unwrap_or(i64::MAX);
+        p.positions[slot] = Position {
+            market_id: m.id,
+            base_lots,
+            cost_basis: base_lots.saturating_mul(entry),
+            funding_snapshot: wide_or(u, m.cumulative_funding.saturating_sub(u.int_in_range(-1_000..=1_000)?))?,
+            loss_snapshot: wide_or(u, m.cumulative_loss.saturating_sub(u.int_in_range(0..=1_000)?))?,
+            ..Default::default()
+        };
+    }
+    Ok(p)
+}
+
+/// What settling every open position at `markets`' indexes costs the
+/// portfolio (negative: it receives), computed independently of the engine.
+/// `None` when a position's market is missing.
+pub fn accruals_owed(p: &Portfolio, markets: &[RiskMarket]) -> Option<i128> {
+    let mut owed = 0i128;
+    for q in p.positions.iter().filter(|q| q.is_open()) {
+        let m = markets.iter().find(|m| m.id == q.market_id)?;
+        let funding = i128::from(m.cumulative_funding) - i128::from(q.funding_snapshot);
+        let loss = i128::from(m.cumulative_loss) - i128::from(q.loss_snapshot);
+        owed += i128::from(q.base_lots) * funding + i128::from(q.base_lots.unsigned_abs()) * loss;
+    }
+    Some(owed)
+}
+
+/// Net base lots per market over `portfolios`.
+pub fn net_base(portfolios: &[Portfolio], market: u16) -> i128 {
+    portfolios.iter().filter_map(|p| p.position(market)).map(|q| i128::from(q.base_lots)).sum()
+}
+
+/// Every open position carries its market's indexes.
+pub fn snapshots_current(p: &Portfolio, markets: &[RiskMarket]) -> bool {
+    p.positions.iter().filter(|q| q.is_open()).all(|q| {
+        markets
+            .iter()
+            .find(|m| m.id == q.market_id)
+            .is_some_and(|m| (q.funding_snapshot, q.loss_snapshot) == (m.cumulative_funding, m.cumulative_loss))
+    })
+}
