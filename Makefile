@@ -4,20 +4,38 @@
 STABLE   := 1.99.0
 NIGHTLY  := nightly-2026-10-30
 SBPF_LINKER_VERSION := 0.2.6
+CARGO_FUZZ_VERSION := 0.13.2
+# Seconds each fuzz target runs in `make test` (CI's short pass); `make fuzz-long` runs longer.
+FUZZ_SECONDS ?= 15
+FUZZ_TARGETS := fill_decode settle_fills liquidate funding
 CARGO    := cargo +$(STABLE)
 SBF_DIR  := bench/sbf
 HARNESS  := $(SBF_DIR)/target/bpfel-unknown-none/release/libclearshard_sbf_harness.so
 RUNNER   := $(SBF_DIR)/target/release/clearshard-sbf-runner
 
-.PHONY: demo test bench toolchain sbf lint clean
+.PHONY: demo test bench toolchain sbf lint fuzz fuzz-long stateful clean
 
 demo: toolchain
 	$(CARGO) run --release -p clearshard-cli --bin clearshard -- demo
 
-test: toolchain sbf
+test: toolchain sbf lint
 	$(CARGO) test --workspace
 	$(CARGO) run -p clearshard-cli --bin clearshard -- demo --traders 20 --fills 400
 	$(RUNNER) $(HARNESS) test
+	$(MAKE) fuzz
+
+# The engine's cargo-fuzz targets, FUZZ_SECONDS each; a crash fails the run.
+fuzz: toolchain
+	cd fuzz && for t in $(FUZZ_TARGETS); do \
+		cargo +$(NIGHTLY) fuzz run $$t -- -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 || exit 1; \
+	done
+
+fuzz-long:
+	$(MAKE) fuzz FUZZ_SECONDS=720
+
+# The documented long stateful run: 10,000 random cases on an optimized build.
+stateful: toolchain
+	STATEFUL_CASES=10000 RUST_LOG=error $(CARGO) test --profile stateful -p clearshard-tests --test stateful -- --nocapture
 
 bench: toolchain sbf
 	mkdir -p target/bench
@@ -34,6 +52,7 @@ toolchain:
 	@rustup toolchain list | grep -q '^$(NIGHTLY)' || rustup toolchain install $(NIGHTLY) --profile minimal --no-self-update -c rust-src
 	@rustup component list --toolchain $(NIGHTLY) --installed | grep -q '^rust-src' || rustup component add rust-src --toolchain $(NIGHTLY)
 	@sbpf-linker --version 2>/dev/null | grep -q '$(SBPF_LINKER_VERSION)' || cargo +$(NIGHTLY) install sbpf-linker --version $(SBPF_LINKER_VERSION) --locked
+	@cargo +$(NIGHTLY) fuzz --version 2>/dev/null | grep -q '$(CARGO_FUZZ_VERSION)' || cargo +$(NIGHTLY) install cargo-fuzz --version $(CARGO_FUZZ_VERSION) --locked
 
 # The engine as a real SBF program (nightly + sbpf-linker) and its LiteSVM runner.
 sbf: toolchain
@@ -43,3 +62,4 @@ sbf: toolchain
 clean:
 	$(CARGO) clean
 	cd $(SBF_DIR) && cargo clean
+	cd fuzz && cargo clean

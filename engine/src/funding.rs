@@ -23,7 +23,10 @@ pub const MAX_FUNDING_BPS_PER_PERIOD: u64 = 50;
 /// cap and the time to one period, so one accrual never exceeds
 /// `MAX_FUNDING_BPS_PER_PERIOD` of the oracle, however long the gap.
 pub fn funding_per_lot(premium: i64, oracle: u64, elapsed_secs: i64) -> i64 {
-    let cap = i128::from(oracle).saturating_mul(i128::from(MAX_FUNDING_BPS_PER_PERIOD)).checked_div(i128::from(BPS)).unwrap_or(0);
+    let cap = i128::from(oracle)
+        .saturating_mul(i128::from(MAX_FUNDING_BPS_PER_PERIOD))
+        .checked_div(i128::from(BPS))
+        .unwrap_or(0);
     let premium = i128::from(premium).clamp(cap.saturating_neg(), cap);
     let elapsed = i128::from(elapsed_secs.clamp(0, FUNDING_PERIOD_SECS));
     let accrued = premium.saturating_mul(elapsed).checked_div(i128::from(FUNDING_PERIOD_SECS)).unwrap_or(0);
@@ -165,8 +168,12 @@ mod tests {
 
     #[test]
     fn totals_that_wrapped_still_give_the_true_difference() {
-        let mut round =
-            FundingRound { last_funding_unix: 1, settled_volume: u64::MAX - 9, settled_premium: i64::MAX - 99, ..Default::default() };
+        let mut round = FundingRound {
+            last_funding_unix: 1,
+            settled_volume: u64::MAX - 9,
+            settled_premium: i64::MAX - 99,
+            ..Default::default()
+        };
         round.read_shard(&totals(0, 10, i64::MIN.wrapping_add(900))).unwrap();
         let accrual = round.complete(1, 10_000_000, 3_601).unwrap().unwrap();
         assert_eq!((accrual.volume_lots, accrual.premium), (20, 50));

@@ -62,7 +62,8 @@ impl HealthSums {
         let overflow = EngineError::Overflow;
         let value = crate::math::mul(p.base_lots.unsigned_abs(), m.oracle_price)?;
         let signed = i64::try_from(value).map_err(|_| overflow)?;
-        self.equity = self.equity.checked_add(if p.base_lots > 0 { signed } else { signed.wrapping_neg() }).ok_or(overflow)?;
+        self.equity =
+            self.equity.checked_add(if p.base_lots > 0 { signed } else { signed.wrapping_neg() }).ok_or(overflow)?;
         let params = &m.params;
         self.initial_req =
             self.initial_req.checked_add(mul_bps_ceil(value, params.initial_margin_bps as u64)).ok_or(overflow)?;

@@ -9,13 +9,16 @@
 //! collateral mint (`i64`); positions are base lots (`i64`); prices inside the
 //! engine are quote native units per base lot (`u64`), fills carry ticks.
 #![no_std]
-#![cfg_attr(not(test), deny(
-    clippy::arithmetic_side_effects,
-    clippy::cast_possible_truncation,
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic
-))]
+#![cfg_attr(
+    not(test),
+    deny(
+        clippy::arithmetic_side_effects,
+        clippy::cast_possible_truncation,
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::panic
+    )
+)]
 
 pub mod batch;
 pub mod error;

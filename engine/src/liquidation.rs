@@ -91,18 +91,14 @@ pub fn liquidate(
     let fee = i64::try_from(mul_bps_ceil(notional.unsigned_abs(), u64::from(market.params.liquidation_fee_bps)))
         .map_err(|_| overflow)?
         .min(equity);
-    let insurance = i64::try_from(mul_bps_ceil(
-        fee.unsigned_abs(),
-        u64::from(market.params.liquidation_insurance_share_bps),
-    ))
-    .map_err(|_| overflow)?;
+    let insurance =
+        i64::try_from(mul_bps_ceil(fee.unsigned_abs(), u64::from(market.params.liquidation_insurance_share_bps)))
+            .map_err(|_| overflow)?;
     let reward = fee.checked_sub(insurance).ok_or(overflow)?;
     let mut liqee_booking = liqee.book(market, liqee_delta, price, notional, fee)?;
     let mut liqor_booking = liqor.book(market, liqee_delta.wrapping_neg(), price, notional, reward.wrapping_neg())?;
-    liqee_booking.collateral_change =
-        liqee_booking.collateral_change.checked_sub(liqee_funding).ok_or(overflow)?;
-    liqor_booking.collateral_change =
-        liqor_booking.collateral_change.checked_sub(liqor_funding).ok_or(overflow)?;
+    liqee_booking.collateral_change = liqee_booking.collateral_change.checked_sub(liqee_funding).ok_or(overflow)?;
+    liqor_booking.collateral_change = liqor_booking.collateral_change.checked_sub(liqor_funding).ok_or(overflow)?;
     let after = liqee.health(markets)?;
     if after.maintenance <= before.maintenance {
         return Err(EngineError::LiquidationDidNotImprove);

@@ -25,9 +25,8 @@ impl OracleReading {
         if width > price.wrapping_mul(u128::from(market.max_confidence_bps)) {
             return Err(EngineError::OracleConfidenceTooWide);
         }
-        let shift = i64::from(self.expo)
-            .wrapping_add(i64::from(quote_decimals))
-            .wrapping_sub(i64::from(market.base_decimals));
+        let shift =
+            i64::from(self.expo).wrapping_add(i64::from(quote_decimals)).wrapping_sub(i64::from(market.base_decimals));
         let scaled = price.checked_mul(market.base_lot_size as u128).ok_or(EngineError::Overflow)?;
         let per_lot = if shift >= 0 {
             let factor = pow10(shift)?;

@@ -60,8 +60,7 @@ impl Portfolio {
         let overflow = EngineError::Overflow;
         let position = self.position_slot(market.id)?.trade(market, delta, price, notional)?;
         let cash = if delta > 0 { notional.checked_neg().ok_or(overflow)? } else { notional };
-        let collateral_change =
-            cash.checked_sub(fee).and_then(|c| c.checked_sub(position.accruals)).ok_or(overflow)?;
+        let collateral_change = cash.checked_sub(fee).and_then(|c| c.checked_sub(position.accruals)).ok_or(overflow)?;
         self.collateral = self.collateral.checked_add(collateral_change).ok_or(overflow)?;
         self.realized_pnl = self.realized_pnl.saturating_add(position.realized);
         Ok(Booking { position, collateral_change })

@@ -234,7 +234,8 @@ fn position_cap_binds_the_sum_of_fills_not_each_fill() {
     let mut pfs = [trader(10_000_000), trader(10_000_000)];
     pfs[0].limits.max_position_lots = 100;
     // Three fills of 40 lots, each within max_lots_per_fill: the third would make 120.
-    let fills = [fill(0, 1, 0, true, 40, 1_000), fill(0, 1, 0, true, 40, 1_000), fill(0, 1, 0, true, 40, 1_000)].concat();
+    let fills =
+        [fill(0, 1, 0, true, 40, 1_000), fill(0, 1, 0, true, 40, 1_000), fill(0, 1, 0, true, 40, 1_000)].concat();
     let err = settle(&m, &mut pfs.clone(), &fills).unwrap_err();
     assert_eq!(err, FillError { fill: 2, cause: EngineError::PositionAboveOwnerLimit });
     settle(&m, &mut pfs, &fills[..22]).unwrap();

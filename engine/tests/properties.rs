@@ -17,7 +17,10 @@ fn market(id: u16, oracle: u64) -> BatchMarket {
         band_bps: 1_000,
         ..MarketParams::perpetual(1, 1, 0)
     };
-    BatchMarket::new(RiskMarket { id, params, oracle_price: oracle, cumulative_funding: 0, cumulative_loss: 0 }, Default::default())
+    BatchMarket::new(
+        RiskMarket { id, params, oracle_price: oracle, cumulative_funding: 0, cumulative_loss: 0 },
+        Default::default(),
+    )
 }
 
 fn fills() -> impl Strategy<Value = Vec<Fill>> {

@@ -14,10 +14,8 @@ const NOW: i64 = 1_000_000;
 
 fn run(u: &mut Unstructured) -> arbitrary::Result<()> {
     let risk: Vec<_> = (0..u.int_in_range(1..=3u16)?).map(|id| market(u, id)).collect::<Result<_, _>>()?;
-    let markets: Vec<BatchMarket> = risk
-        .iter()
-        .map(|m| BatchMarket::new(*m, [OpenInterest::default(), OpenInterest::default()]))
-        .collect();
+    let markets: Vec<BatchMarket> =
+        risk.iter().map(|m| BatchMarket::new(*m, [OpenInterest::default(), OpenInterest::default()])).collect();
     let count = u.int_in_range(2..=6usize)?;
     let mut portfolios: Vec<Portfolio> = (0..count).map(|_| portfolio(u, &risk, NOW)).collect::<Result<_, _>>()?;
     let groups: Vec<u8> = (0..count).map(|_| u.int_in_range(0..=1)).collect::<Result<_, _>>()?;
@@ -29,8 +27,9 @@ fn run(u: &mut Unstructured) -> arbitrary::Result<()> {
         let ticks = if u.ratio(1, 8)? {
             u.arbitrary::<u32>()?
         } else {
-            let spread = i64::from(u.int_in_range(-300..=300i16)?);
-            u32::try_from((oracle_ticks as i64).saturating_add(oracle_ticks as i64 * spread / 10_000)).unwrap_or(1)
+            let spread = i128::from(u.int_in_range(-300..=300i16)?);
+            let ticks = i128::from(oracle_ticks) + i128::from(oracle_ticks) * spread / 10_000;
+            u32::try_from(ticks).unwrap_or(1)
         };
         let lots: u32 = if u.ratio(1, 8)? { u.arbitrary()? } else { u.int_in_range(1..=1_000)? };
         fills.extend_from_slice(&[
@@ -47,7 +46,8 @@ fn run(u: &mut Unstructured) -> arbitrary::Result<()> {
 
     let accruals: i128 = before.iter().map(|p| accruals_owed(p, &risk).expect("accepted: markets present")).sum();
     let fees: i128 = flows.markets.iter().flatten().map(|f| i128::from(f.fees)).sum();
-    let change: i128 = portfolios.iter().zip(&before).map(|(a, b)| i128::from(a.collateral) - i128::from(b.collateral)).sum();
+    let change: i128 =
+        portfolios.iter().zip(&before).map(|(a, b)| i128::from(a.collateral) - i128::from(b.collateral)).sum();
     assert_eq!(change + fees + accruals, 0, "money created or destroyed");
     assert!(fees >= 0, "net fees are never a payout");
     for g in 0..2 {

@@ -6,8 +6,21 @@
 use arbitrary::{Result, Unstructured};
 use clearshard_engine::{MarketParams, Portfolio, Position, RiskMarket, TradeLimits};
 
-fn wide_or<T: for<'a> arbitrary::Arbitrary<'a>>(u: &mut Unstructured, narrow: T) -> Result<T> {
-    Ok(if u.ratio(1, 16)? { u.arbitrary()? } else { narrow })
+/// Usually `value`, now and then any value at all.
+fn or_any<T: for<'a> arbitrary::Arbitrary<'a>>(u: &mut Unstructured, value: T) -> Result<T> {
+    Ok(if u.ratio(1, 16)? { u.arbitrary()? } else { value })
+}
+
+/// Usually a value in `range`, now and then any value at all.
+fn in_or_any<T>(u: &mut Unstructured, range: std::ops::RangeInclusive<T>) -> Result<T>
+where
+    T: arbitrary::unstructured::Int + for<'a> arbitrary::Arbitrary<'a>,
+{
+    if u.ratio(1, 16)? {
+        u.arbitrary()
+    } else {
+        u.int_in_range(range)
+    }
 }
 
 /// A market with valid parameters, an oracle price and funding and loss indexes.
@@ -16,9 +29,9 @@ pub fn market(u: &mut Unstructured, id: u16) -> Result<RiskMarket> {
     let maintenance_margin_bps = u.int_in_range(1..=initial_margin_bps - 1)?;
     let taker_fee_bps = u.int_in_range(0..=(maintenance_margin_bps - 1).min(100))?;
     let params = MarketParams {
-        tick_size: wide_or(u, u.int_in_range(1..=1_000)?)?.max(1),
+        tick_size: in_or_any(u, 1..=1_000)?.max(1),
         base_lot_size: 1,
-        max_open_interest_per_shard: wide_or(u, 1_000_000_000)?,
+        max_open_interest_per_shard: or_any(u, 1_000_000_000)?,
         initial_margin_bps,
         maintenance_margin_bps,
         taker_fee_bps,
@@ -34,24 +47,24 @@ pub fn market(u: &mut Unstructured, id: u16) -> Result<RiskMarket> {
     Ok(RiskMarket {
         id,
         params,
-        oracle_price: wide_or(u, u.int_in_range(1..=10_000_000)?)?.max(1),
-        cumulative_funding: wide_or(u, u.int_in_range(-1_000_000_000..=1_000_000_000)?)?,
-        cumulative_loss: wide_or(u, u.int_in_range(0..=1_000_000_000)?)?,
+        oracle_price: in_or_any(u, 1..=10_000_000)?.max(1),
+        cumulative_funding: in_or_any(u, -1_000_000_000..=1_000_000_000)?,
+        cumulative_loss: in_or_any(u, 0..=1_000_000_000)?,
     })
 }
 
 /// A portfolio with up to three positions in `markets`, limits mostly open.
 pub fn portfolio(u: &mut Unstructured, markets: &[RiskMarket], now: i64) -> Result<Portfolio> {
     let mut p = Portfolio {
-        collateral: wide_or(u, u.int_in_range(-1_000_000_000_000..=1_000_000_000_000)?)?,
+        collateral: in_or_any(u, -1_000_000_000_000..=1_000_000_000_000)?,
         limits: TradeLimits {
-            allowed_markets: wide_or(u, u64::MAX)?,
-            max_lots_per_fill: wide_or(u, u64::MAX)?,
+            allowed_markets: or_any(u, u64::MAX)?,
+            max_lots_per_fill: or_any(u, u64::MAX)?,
             expiry_unix: now + i64::from(u.int_in_range(-1..=3_600)?),
-            max_position_lots: wide_or(u, u64::MAX)?,
-            max_adverse_cost: wide_or(u, u64::MAX)?,
+            max_position_lots: or_any(u, u64::MAX)?,
+            max_adverse_cost: or_any(u, u64::MAX)?,
             window_secs: u.int_in_range(1..=3_600)?,
-            max_deviation_bps: wide_or(u, 10_000)?,
+            max_deviation_bps: or_any(u, 10_000)?,
             _padding: [0; 2],
         },
         ..Default::default()
@@ -61,14 +74,18 @@ pub fn portfolio(u: &mut Unstructured, markets: &[RiskMarket], now: i64) -> Resu
         if p.positions.iter().any(|q| q.is_open() && q.market_id == m.id) {
             continue;
         }
-        let base_lots = wide_or(u, u.int_in_range(-1_000_000..=1_000_000)?)?;
+        let base_lots = in_or_any(u, -1_000_000..=1_000_000)?;
+        let funding_lag: i64 = u.int_in_range(-1_000..=1_000)?;
+        let loss_lag: i64 = u.int_in_range(0..=1_000)?;
+        let funding_snapshot = or_any(u, m.cumulative_funding.saturating_sub(funding_lag))?;
+        let loss_snapshot = or_any(u, m.cumulative_loss.saturating_sub(loss_lag))?;
         let entry = i64::try_from(m.oracle_price).unwrap_or(i64::MAX);
         p.positions[slot] = Position {
             market_id: m.id,
             base_lots,
             cost_basis: base_lots.saturating_mul(entry),
-            funding_snapshot: wide_or(u, m.cumulative_funding.saturating_sub(u.int_in_range(-1_000..=1_000)?))?,
-            loss_snapshot: wide_or(u, m.cumulative_loss.saturating_sub(u.int_in_range(0..=1_000)?))?,
+            funding_snapshot,
+            loss_snapshot,
             ..Default::default()
         };
     }

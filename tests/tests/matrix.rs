@@ -46,7 +46,11 @@ impl Scene {
         let shaky = v.account(0, 130 * USDC).await;
         let bankrupt = v.account(0, 61 * USDC).await;
         let liqor = v.account(1, 50_000 * USDC).await;
-        let fills = [fill(0, 1, 0, true, 10, BTC_TICKS), fill(2, 1, 0, true, 100, BTC_TICKS), fill(3, 1, 0, true, 100, BTC_TICKS)];
+        let fills = [
+            fill(0, 1, 0, true, 10, BTC_TICKS),
+            fill(2, 1, 0, true, 100, BTC_TICKS),
+            fill(3, 1, 0, true, 100, BTC_TICKS),
+        ];
         v.settle(0, &[BTC], &[&a, &b, &shaky, &bankrupt], &fills).await.unwrap();
         v.ex.set_price(BTC, BTC_PRICE * 80 / 100, 0, PRICE_EXPO).await.unwrap();
         v.liquidate(&liqor, &bankrupt, BTC, 100, &[BTC]).await.unwrap();
@@ -139,26 +143,60 @@ async fn admin_instructions() {
     ];
     for (name, case) in cases {
         // Wrong signer: the admin's slot unsigned (the intruder pays).
-        s.refused(&format!("{name}: unsigned admin"), unsigned(case.clone(), 0), &[], Anchor(ErrorCode::AccountNotSigner))
-            .await;
+        s.refused(
+            &format!("{name}: unsigned admin"),
+            unsigned(case.clone(), 0),
+            &[],
+            Anchor(ErrorCode::AccountNotSigner),
+        )
+        .await;
         // Wrong owner program: the exchange forged, naming whoever signs as admin.
-        s.refused(&format!("{name}: forged exchange"), with(case.clone(), 1, forged_exchange), &[&admin], Anchor(ErrorCode::AccountOwnedByWrongProgram))
-            .await;
+        s.refused(
+            &format!("{name}: forged exchange"),
+            with(case.clone(), 1, forged_exchange),
+            &[&admin],
+            Anchor(ErrorCode::AccountOwnedByWrongProgram),
+        )
+        .await;
     }
     // Overflow and invalid values.
-    let r = ix::update_market(a, BTC, clearshard::instructions::MarketConfig { initial_margin_bps: u16::MAX, ..btc_market() });
+    let r = ix::update_market(
+        a,
+        BTC,
+        clearshard::instructions::MarketConfig { initial_margin_bps: u16::MAX, ..btc_market() },
+    );
     s.refused("update_market: ratio above 100%", r, &[&admin], Program(ClearshardError::InvalidMarketParams)).await;
-    s.refused("set_price: negative", ix::set_price(a, BTC, -1, 0, -2), &[&admin], Program(ClearshardError::InvalidOraclePrice))
-        .await;
-    s.refused("set_price: exponent", ix::set_price(a, BTC, 1, 0, i32::MIN), &[&admin], Program(ClearshardError::InvalidOraclePrice))
-        .await;
+    s.refused(
+        "set_price: negative",
+        ix::set_price(a, BTC, -1, 0, -2),
+        &[&admin],
+        Program(ClearshardError::InvalidOraclePrice),
+    )
+    .await;
+    s.refused(
+        "set_price: exponent",
+        ix::set_price(a, BTC, 1, 0, i32::MIN),
+        &[&admin],
+        Program(ClearshardError::InvalidOraclePrice),
+    )
+    .await;
     // A forged market or price feed (copies owned by another program).
     let forged_market = s.forged(pda::market(BTC)).await;
-    s.refused("update_market: forged market", with(ix::update_market(a, BTC, btc_market()), 2, forged_market), &[&admin], Anchor(ErrorCode::AccountOwnedByWrongProgram))
-        .await;
+    s.refused(
+        "update_market: forged market",
+        with(ix::update_market(a, BTC, btc_market()), 2, forged_market),
+        &[&admin],
+        Anchor(ErrorCode::AccountOwnedByWrongProgram),
+    )
+    .await;
     let forged_feed = s.forged(pda::price_feed(BTC)).await;
-    s.refused("set_price: forged feed", with(ix::set_price(a, BTC, 1, 0, 0), 2, forged_feed), &[&admin], Anchor(ErrorCode::AccountOwnedByWrongProgram))
-        .await;
+    s.refused(
+        "set_price: forged feed",
+        with(ix::set_price(a, BTC, 1, 0, 0), 2, forged_feed),
+        &[&admin],
+        Anchor(ErrorCode::AccountOwnedByWrongProgram),
+    )
+    .await;
     // initialize_exchange runs once: a second one finds the exchange in use.
     let again = ix::initialize_exchange(s.intruder.pubkey(), mint);
     let intruder = s.intruder.insecure_clone();
@@ -180,13 +218,29 @@ async fn owner_instructions() {
     // deposit / withdraw: forged margin account and shard, the vault as the
     // owner's token account (a duplicated writable account), unsigned owner.
     for (name, case) in [("deposit", ix::deposit(&m, USDC)), ("withdraw", ix::withdraw(&m, USDC, &[BTC]))] {
-        s.refused(&format!("{name}: forged margin account"), with(case.clone(), 4, forged_margin), &[&owner], Anchor(ErrorCode::AccountOwnedByWrongProgram))
+        s.refused(
+            &format!("{name}: forged margin account"),
+            with(case.clone(), 4, forged_margin),
+            &[&owner],
+            Anchor(ErrorCode::AccountOwnedByWrongProgram),
+        )
+        .await;
+        s.refused(
+            &format!("{name}: forged shard"),
+            with(case.clone(), 2, forged_shard),
+            &[&owner],
+            Anchor(ErrorCode::AccountOwnedByWrongProgram),
+        )
+        .await;
+        s.refused(
+            &format!("{name}: vault as own token account"),
+            with(case.clone(), 5, pda::vault(0)),
+            &[&owner],
+            Anchor(ErrorCode::ConstraintDuplicateMutableAccount),
+        )
+        .await;
+        s.refused(&format!("{name}: unsigned owner"), unsigned(case, 0), &[], Anchor(ErrorCode::AccountNotSigner))
             .await;
-        s.refused(&format!("{name}: forged shard"), with(case.clone(), 2, forged_shard), &[&owner], Anchor(ErrorCode::AccountOwnedByWrongProgram))
-            .await;
-        s.refused(&format!("{name}: vault as own token account"), with(case.clone(), 5, pda::vault(0)), &[&owner], Anchor(ErrorCode::ConstraintDuplicateMutableAccount))
-            .await;
-        s.refused(&format!("{name}: unsigned owner"), unsigned(case, 0), &[], Anchor(ErrorCode::AccountNotSigner)).await;
     }
     // set_matcher_limits: another owner, forged account, invalid values.
     let intruder = s.intruder.insecure_clone();
@@ -203,8 +257,13 @@ async fn owner_instructions() {
     // transfer_collateral: forged source, overflow, unsigned.
     let other = s.v.ex.create_margin_account(&s.a.trader, 1, 0).await.unwrap();
     let transfer = ix::transfer_collateral(owner.pubkey(), (address, 0), (other, 1), USDC, &[BTC]);
-    s.refused("transfer: forged source", with(transfer.clone(), 2, forged_margin), &[&owner], Anchor(ErrorCode::AccountOwnedByWrongProgram))
-        .await;
+    s.refused(
+        "transfer: forged source",
+        with(transfer.clone(), 2, forged_margin),
+        &[&owner],
+        Anchor(ErrorCode::AccountOwnedByWrongProgram),
+    )
+    .await;
     s.refused("transfer: unsigned", unsigned(transfer, 0), &[], Anchor(ErrorCode::AccountNotSigner)).await;
     let huge = ix::transfer_collateral(owner.pubkey(), (address, 0), (other, 1), u64::MAX, &[BTC]);
     s.refused("transfer: overflow", huge, &[&owner], Program(ClearshardError::MathOverflow)).await;
@@ -226,7 +285,8 @@ async fn matcher_instructions() {
     let matcher = s.v.matcher.insecure_clone();
     let sequence = s.v.next_sequence(0).await;
     let batch = s.v.settle_ix(0, sequence, &[BTC], &[&s.a, &s.b], &[fill(0, 1, 0, false, 1, BTC_TICKS * 8 / 10)]);
-    s.refused("settle_batch: unsigned matcher", unsigned(batch.clone(), 0), &[], Anchor(ErrorCode::AccountNotSigner)).await;
+    s.refused("settle_batch: unsigned matcher", unsigned(batch.clone(), 0), &[], Anchor(ErrorCode::AccountNotSigner))
+        .await;
     // A forged matcher record naming the intruder as authority.
     let intruder = s.intruder.insecure_clone();
     let forged_matcher = s.forged(pda::matcher(&matcher.pubkey())).await;
@@ -235,29 +295,78 @@ async fn matcher_instructions() {
     s.v.ex.set_raw_account(forged_matcher, anchor_lang::system_program::ID, &data);
     let mut forged = with(batch.clone(), 1, forged_matcher);
     forged.accounts[0].pubkey = intruder.pubkey();
-    s.refused("settle_batch: forged matcher", forged, &[&intruder], Program(ClearshardError::MatcherNotRegistered)).await;
+    s.refused("settle_batch: forged matcher", forged, &[&intruder], Program(ClearshardError::MatcherNotRegistered))
+        .await;
     let forged_shard = s.forged(pda::shard(0)).await;
-    s.refused("settle_batch: forged shard", with(batch.clone(), 3, forged_shard), &[&matcher], Anchor(ErrorCode::AccountOwnedByWrongProgram))
-        .await;
+    s.refused(
+        "settle_batch: forged shard",
+        with(batch.clone(), 3, forged_shard),
+        &[&matcher],
+        Anchor(ErrorCode::AccountOwnedByWrongProgram),
+    )
+    .await;
     let forged_margin = s.forged(s.a.address).await;
-    s.refused("settle_batch: forged margin account", with(batch.clone(), 6, forged_margin), &[&matcher], Anchor(ErrorCode::AccountOwnedByWrongProgram))
-        .await;
+    s.refused(
+        "settle_batch: forged margin account",
+        with(batch.clone(), 6, forged_margin),
+        &[&matcher],
+        Anchor(ErrorCode::AccountOwnedByWrongProgram),
+    )
+    .await;
     let forged_market = s.forged(pda::market(BTC)).await;
-    s.refused("settle_batch: forged market", with(batch, 4, forged_market), &[&matcher], Anchor(ErrorCode::AccountOwnedByWrongProgram))
-        .await;
+    s.refused(
+        "settle_batch: forged market",
+        with(batch, 4, forged_market),
+        &[&matcher],
+        Anchor(ErrorCode::AccountOwnedByWrongProgram),
+    )
+    .await;
     // Cross batches: replayed, out of order, paused second shard, overflow.
     let sequence = s.v.next_sequence(0).await;
-    let cross = ix::settle_cross_batch(matcher.pubkey(), 0, 1, &plan(sequence, &[BTC], &[&s.a, &s.c], &[fill(0, 1, 0, true, 1, BTC_TICKS * 8 / 10)]));
-    s.v.ex.send(&[cross.clone()], &[&matcher]).await.unwrap();
-    s.refused("settle_cross_batch: replayed", cross.clone(), &[&matcher], Program(ClearshardError::BatchSequenceReplayed)).await;
-    let ahead = ix::settle_cross_batch(matcher.pubkey(), 0, 1, &plan(sequence + 2, &[BTC], &[&s.a, &s.c], &[fill(0, 1, 0, true, 1, BTC_TICKS * 8 / 10)]));
+    let cross = ix::settle_cross_batch(
+        matcher.pubkey(),
+        0,
+        1,
+        &plan(sequence, &[BTC], &[&s.a, &s.c], &[fill(0, 1, 0, true, 1, BTC_TICKS * 8 / 10)]),
+    );
+    s.v.ex.send(std::slice::from_ref(&cross), &[&matcher]).await.unwrap();
+    s.refused(
+        "settle_cross_batch: replayed",
+        cross.clone(),
+        &[&matcher],
+        Program(ClearshardError::BatchSequenceReplayed),
+    )
+    .await;
+    let ahead = ix::settle_cross_batch(
+        matcher.pubkey(),
+        0,
+        1,
+        &plan(sequence + 2, &[BTC], &[&s.a, &s.c], &[fill(0, 1, 0, true, 1, BTC_TICKS * 8 / 10)]),
+    );
     s.refused("settle_cross_batch: out of order", ahead, &[&matcher], Program(ClearshardError::BatchSequenceGap)).await;
     s.v.pause(Some(1), clearshard::state::PAUSE_SETTLEMENT).await;
-    let next = ix::settle_cross_batch(matcher.pubkey(), 0, 1, &plan(sequence + 1, &[BTC], &[&s.a, &s.c], &[fill(0, 1, 0, true, 1, BTC_TICKS * 8 / 10)]));
-    s.refused("settle_cross_batch: second shard paused", next, &[&matcher], Program(ClearshardError::SettlementPaused)).await;
+    let next = ix::settle_cross_batch(
+        matcher.pubkey(),
+        0,
+        1,
+        &plan(sequence + 1, &[BTC], &[&s.a, &s.c], &[fill(0, 1, 0, true, 1, BTC_TICKS * 8 / 10)]),
+    );
+    s.refused("settle_cross_batch: second shard paused", next, &[&matcher], Program(ClearshardError::SettlementPaused))
+        .await;
     s.v.pause(Some(1), 0).await;
-    let huge = ix::settle_cross_batch(matcher.pubkey(), 0, 1, &plan(sequence + 1, &[BTC], &[&s.a, &s.c], &[fill(0, 1, 0, true, u32::MAX, BTC_TICKS * 8 / 10)]));
-    s.refused("settle_cross_batch: size above limits", huge, &[&matcher], Program(ClearshardError::QuantityAboveOwnerLimit)).await;
+    let huge = ix::settle_cross_batch(
+        matcher.pubkey(),
+        0,
+        1,
+        &plan(sequence + 1, &[BTC], &[&s.a, &s.c], &[fill(0, 1, 0, true, u32::MAX, BTC_TICKS * 8 / 10)]),
+    );
+    s.refused(
+        "settle_cross_batch: size above limits",
+        huge,
+        &[&matcher],
+        Program(ClearshardError::QuantityAboveOwnerLimit),
+    )
+    .await;
 }
 
 #[tokio::test]
@@ -267,63 +376,129 @@ async fn permissionless_instructions() {
     // liquidate: a forged liquidatee (a copy of an unhealthy account), forged shards, overflow.
     let forged_liqee = s.forged(s.shaky.address).await;
     let liquidation = s.liquidation(&s.shaky);
-    s.refused("liquidate: forged liquidatee", with(liquidation.clone(), 2, forged_liqee), &[&liqor], Anchor(ErrorCode::AccountOwnedByWrongProgram))
-        .await;
+    s.refused(
+        "liquidate: forged liquidatee",
+        with(liquidation.clone(), 2, forged_liqee),
+        &[&liqor],
+        Anchor(ErrorCode::AccountOwnedByWrongProgram),
+    )
+    .await;
     let forged_shard = s.forged(pda::shard(0)).await;
-    s.refused("liquidate: forged shard", with(liquidation.clone(), 4, forged_shard), &[&liqor], Anchor(ErrorCode::AccountOwnedByWrongProgram))
-        .await;
+    s.refused(
+        "liquidate: forged shard",
+        with(liquidation.clone(), 4, forged_shard),
+        &[&liqor],
+        Anchor(ErrorCode::AccountOwnedByWrongProgram),
+    )
+    .await;
     let mut huge = liquidation.clone();
     huge.data[10..18].copy_from_slice(&u64::MAX.to_le_bytes());
     s.refused("liquidate: overflow", huge, &[&liqor], Program(ClearshardError::LiquidationExceedsAllowed)).await;
-    s.refused("liquidate: duplicated market", {
-        let mut d = liquidation.clone();
-        let extra = d.accounts[d.accounts.len() - 2..].to_vec();
-        d.accounts.extend(extra);
-        d
-    }, &[&liqor], Program(ClearshardError::DuplicateMarket))
-        .await;
+    s.refused(
+        "liquidate: duplicated market",
+        {
+            let mut d = liquidation.clone();
+            let extra = d.accounts[d.accounts.len() - 2..].to_vec();
+            d.accounts.extend(extra);
+            d
+        },
+        &[&liqor],
+        Program(ClearshardError::DuplicateMarket),
+    )
+    .await;
 
     // resolve_bankruptcy: another shard, foreign vaults, forged account.
     let resolve = ix::resolve_bankruptcy(s.bankrupt.address, 0);
     let other = with(with(resolve.clone(), 2, pda::shard(1)), 3, pda::vault(1));
     s.refused("resolve: another shard", other, &[], Program(ClearshardError::MarginAccountOfAnotherShard)).await;
-    s.refused("resolve: foreign vault", with(resolve.clone(), 3, pda::vault(1)), &[], Program(ClearshardError::VaultOfAnotherShard)).await;
-    s.refused("resolve: foreign insurance vault", with(resolve.clone(), 4, s.a.trader.token_account), &[], Program(ClearshardError::WrongInsuranceVault))
-        .await;
+    s.refused(
+        "resolve: foreign vault",
+        with(resolve.clone(), 3, pda::vault(1)),
+        &[],
+        Program(ClearshardError::VaultOfAnotherShard),
+    )
+    .await;
+    s.refused(
+        "resolve: foreign insurance vault",
+        with(resolve.clone(), 4, s.a.trader.token_account),
+        &[],
+        Program(ClearshardError::WrongInsuranceVault),
+    )
+    .await;
     let forged_bankrupt = s.forged(s.bankrupt.address).await;
-    s.refused("resolve: forged account", with(resolve, 1, forged_bankrupt), &[], Anchor(ErrorCode::AccountOwnedByWrongProgram))
-        .await;
+    s.refused(
+        "resolve: forged account",
+        with(resolve, 1, forged_bankrupt),
+        &[],
+        Anchor(ErrorCode::AccountOwnedByWrongProgram),
+    )
+    .await;
 
     // socialize_loss: a forged shard with no open interest, a repeated shard.
     let socialize = ix::socialize_loss(s.bankrupt.address, 0, BTC, 2);
     let n = socialize.accounts.len();
     let forged_shard_1 = s.forged(pda::shard(1)).await;
-    s.refused("socialize: forged shard", with(socialize.clone(), n - 1, forged_shard_1), &[], Anchor(ErrorCode::AccountOwnedByWrongProgram))
-        .await;
-    s.refused("socialize: shard repeated", with(socialize.clone(), n - 1, pda::shard(0)), &[], Program(ClearshardError::ShardsIncomplete))
-        .await;
+    s.refused(
+        "socialize: forged shard",
+        with(socialize.clone(), n - 1, forged_shard_1),
+        &[],
+        Anchor(ErrorCode::AccountOwnedByWrongProgram),
+    )
+    .await;
+    s.refused(
+        "socialize: shard repeated",
+        with(socialize.clone(), n - 1, pda::shard(0)),
+        &[],
+        Program(ClearshardError::ShardsIncomplete),
+    )
+    .await;
     let forged_market = s.forged(pda::market(BTC)).await;
-    s.refused("socialize: forged market", with(socialize, n - 3, forged_market), &[], Anchor(ErrorCode::AccountOwnedByWrongProgram))
-        .await;
+    s.refused(
+        "socialize: forged market",
+        with(socialize, n - 3, forged_market),
+        &[],
+        Anchor(ErrorCode::AccountOwnedByWrongProgram),
+    )
+    .await;
 
     // update_funding: a forged shard (premium totals of the caller's choosing).
     let funding = ix::update_funding(BTC, pda::price_feed(BTC), &[0, 1]);
     let forged_shard_0 = s.forged(pda::shard(0)).await;
-    s.refused("update_funding: forged shard", with(funding.clone(), 3, forged_shard_0), &[], Anchor(ErrorCode::AccountOwnedByWrongProgram))
-        .await;
-    s.refused("update_funding: forged market", with(funding, 1, forged_market), &[], Anchor(ErrorCode::AccountOwnedByWrongProgram))
-        .await;
+    s.refused(
+        "update_funding: forged shard",
+        with(funding.clone(), 3, forged_shard_0),
+        &[],
+        Anchor(ErrorCode::AccountOwnedByWrongProgram),
+    )
+    .await;
+    s.refused(
+        "update_funding: forged market",
+        with(funding, 1, forged_market),
+        &[],
+        Anchor(ErrorCode::AccountOwnedByWrongProgram),
+    )
+    .await;
 
     // rebalance_vaults: a forged shard claiming a shortfall.
     let rebalance = ix::rebalance_vaults(1, 0, &[BTC]);
-    s.refused("rebalance: forged shard", with(rebalance, 2, forged_shard), &[], Anchor(ErrorCode::AccountOwnedByWrongProgram))
-        .await;
+    s.refused(
+        "rebalance: forged shard",
+        with(rebalance, 2, forged_shard),
+        &[],
+        Anchor(ErrorCode::AccountOwnedByWrongProgram),
+    )
+    .await;
 
     // deposit_insurance: another mint, a foreign insurance vault, unsigned funder.
     let funder = s.a.trader.keypair.insecure_clone();
     let donation = ix::deposit_insurance(funder.pubkey(), s.a.trader.token_account, 1);
-    s.refused("deposit_insurance: foreign vault", with(donation.clone(), 3, pda::vault(0)), &[&funder], Program(ClearshardError::WrongInsuranceVault))
-        .await;
+    s.refused(
+        "deposit_insurance: foreign vault",
+        with(donation.clone(), 3, pda::vault(0)),
+        &[&funder],
+        Program(ClearshardError::WrongInsuranceVault),
+    )
+    .await;
     s.refused("deposit_insurance: unsigned", unsigned(donation, 0), &[], Anchor(ErrorCode::AccountNotSigner)).await;
     let foreign_mint = s.v.ex.create_mint().await;
     let foreign = s.v.ex.token_account(foreign_mint, &funder.pubkey(), 5).await;

@@ -2,9 +2,9 @@
 //! id, verification level, staleness and confidence all checked, and every
 //! failure a circuit breaker with its own error.
 
+use anchor_lang::error::ErrorCode;
 use anchor_lang::prelude::Pubkey;
 use clearshard::errors::ClearshardError;
-use anchor_lang::error::ErrorCode;
 use clearshard::state::{OracleKind, PYTH_RECEIVER_ID};
 use clearshard_client::bank::PythPrice;
 use clearshard_client::{instructions as ix, pda};
@@ -135,13 +135,16 @@ async fn only_the_admin_sets_oracles_and_builtin_means_the_markets_own_feed() {
     let (mut v, oracle, t, m) = pyth_venue().await;
     let intruder = Keypair::new();
     v.ex.airdrop(&intruder.pubkey(), 1_000_000_000).await;
-    let r = v
-        .ex
-        .send(&[ix::set_market_oracle(intruder.pubkey(), BTC, OracleKind::Pyth, Pubkey::new_unique(), FEED)], &[&intruder])
+    let r =
+        v.ex.send(
+            &[ix::set_market_oracle(intruder.pubkey(), BTC, OracleKind::Pyth, Pubkey::new_unique(), FEED)],
+            &[&intruder],
+        )
         .await;
     assert_error(r, ClearshardError::NotAdmin);
     let admin = v.ex.admin.pubkey();
-    let r = v.ex.send_admin(&[ix::set_market_oracle(admin, BTC, OracleKind::Builtin, pda::price_feed(ETH), [0; 32])]).await;
+    let r =
+        v.ex.send_admin(&[ix::set_market_oracle(admin, BTC, OracleKind::Builtin, pda::price_feed(ETH), [0; 32])]).await;
     assert_error(r, ClearshardError::WrongOracle);
     // An unknown kind does not decode: the enum leaves no room for one.
     let mut unknown = ix::set_market_oracle(admin, BTC, OracleKind::Pyth, oracle, FEED);
@@ -150,7 +153,9 @@ async fn only_the_admin_sets_oracles_and_builtin_means_the_markets_own_feed() {
     assert_anchor_error(r, ErrorCode::InstructionDidNotDeserialize);
     // Still on Pyth; then back to the built-in feed.
     settle_with(&mut v, oracle, &[&t, &m], &[buy()]).await.unwrap();
-    v.ex.send_admin(&[ix::set_market_oracle(admin, BTC, OracleKind::Builtin, pda::price_feed(BTC), [0; 32])]).await.unwrap();
+    v.ex.send_admin(&[ix::set_market_oracle(admin, BTC, OracleKind::Builtin, pda::price_feed(BTC), [0; 32])])
+        .await
+        .unwrap();
     v.ex.set_price(BTC, BTC_PRICE, 0, PRICE_EXPO).await.unwrap();
     v.settle(0, &[BTC], &[&t, &m], &[buy()]).await.unwrap();
     assert_eq!(v.ex.margin(t.address).await.portfolio.position(BTC).unwrap().base_lots, 20);

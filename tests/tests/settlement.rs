@@ -192,7 +192,10 @@ async fn fills_beyond_owner_limits_are_refused() {
         (vec![fill(0, 1, 0, true, 10, BTC_TICKS + 601)], ClearshardError::PriceBeyondOwnerLimit),
         (vec![fill(0, 1, 1, true, 1, ETH_TICKS)], ClearshardError::MarketNotAllowedByOwner),
         // Each fill within the per-fill size, the two together above the position cap.
-        (vec![fill(0, 1, 0, true, 10, BTC_TICKS), fill(0, 1, 0, true, 10, BTC_TICKS)], ClearshardError::PositionAboveOwnerLimit),
+        (
+            vec![fill(0, 1, 0, true, 10, BTC_TICKS), fill(0, 1, 0, true, 10, BTC_TICKS)],
+            ClearshardError::PositionAboveOwnerLimit,
+        ),
         // 1% over the oracle on 10 lots: 600_000 adverse plus a 30_300 fee, over the budget.
         (vec![fill(0, 1, 0, true, 10, BTC_TICKS + 600)], ClearshardError::AdverseCostBudgetExceeded),
     ];

@@ -151,7 +151,7 @@ impl World {
 
     async fn send_batch(&mut self, kind: &'static str, ix: Instruction, accounts: Vec<Pubkey>) -> Vec<Pubkey> {
         let matcher = self.v.matcher.insecure_clone();
-        let r = self.v.ex.send(&[ix.clone()], &[&matcher]).await;
+        let r = self.v.ex.send(std::slice::from_ref(&ix), &[&matcher]).await;
         self.note(kind, format!("{} accounts", accounts.len()), &r);
         if r.is_ok() {
             self.last_batch = Some(ix);
@@ -204,8 +204,11 @@ impl World {
         let sequence = self.v.next_sequence(lo).await;
         let plan = plan(sequence, &MARKETS, &accounts, &fills);
         let matcher = self.v.matcher.pubkey();
-        let ix =
-            if lo == hi { ix::settle_batch(matcher, lo, &plan) } else { ix::settle_cross_batch(matcher, lo, hi, &plan) };
+        let ix = if lo == hi {
+            ix::settle_batch(matcher, lo, &plan)
+        } else {
+            ix::settle_cross_batch(matcher, lo, hi, &plan)
+        };
         Ok(self.send_batch("honest batch", ix, addresses).await)
     }
 
@@ -221,8 +224,11 @@ impl World {
         let sequence = self.v.next_sequence(lo).await;
         let plan = plan(sequence, &MARKETS, &[ax, ay], &[f]);
         let matcher = self.v.matcher.pubkey();
-        let ix =
-            if lo == hi { ix::settle_batch(matcher, lo, &plan) } else { ix::settle_cross_batch(matcher, lo, hi, &plan) };
+        let ix = if lo == hi {
+            ix::settle_batch(matcher, lo, &plan)
+        } else {
+            ix::settle_cross_batch(matcher, lo, hi, &plan)
+        };
         let addresses = vec![ax.address, ay.address];
         Ok(self.send_batch("pair batch", ix, addresses).await)
     }
@@ -231,11 +237,12 @@ impl World {
     async fn replay(&mut self) -> Result<Vec<Pubkey>, String> {
         let Some(last) = self.last_batch.clone() else { return Ok(vec![]) };
         let matcher = self.v.matcher.insecure_clone();
-        let r = self.v.ex.send_fresh(&[last.clone()], &[&matcher]).await;
+        let r = self.v.ex.send_fresh(std::slice::from_ref(&last), &[&matcher]).await;
         self.note("replayed batch", String::new(), &r);
         // A paused shard refuses before it looks at the sequence.
         let replayed = [ClearshardError::BatchSequenceReplayed, ClearshardError::SettlementPaused].map(u32::from);
-        if !error_code(r.as_ref().err().ok_or("a replayed batch was accepted")?).is_some_and(|c| replayed.contains(&c)) {
+        if !error_code(r.as_ref().err().ok_or("a replayed batch was accepted")?).is_some_and(|c| replayed.contains(&c))
+        {
             return Err(format!("a replay was refused with {r:?}, not BatchSequenceReplayed"));
         }
         let mut gap = last;
@@ -301,7 +308,11 @@ impl World {
             let pair = self.with_role(Role::Pair);
             let x = pair[self.rng.range(0, 2) as usize];
             let y = pair[self.rng.range(2, 4) as usize];
-            if self.rng.chance(50) { (x, y) } else { (y, x) }
+            if self.rng.chance(50) {
+                (x, y)
+            } else {
+                (y, x)
+            }
         };
         let risk = self.v.ex.risk_markets(&MARKETS).await;
         let portfolio = self.v.ex.margin(self.actors[liqee].account.address).await.portfolio;

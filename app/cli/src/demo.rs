@@ -1,11 +1,11 @@
 //! The whole venue on the in-process bank.
 
-use clearshard_client::rng::Rng;
 use clearshard_client::bank::{TestExchange, Totals, Trader};
 use clearshard_client::instructions as ix;
 use clearshard_client::packing::{batch_transaction, serialized_len, MAX_TX_BYTES};
 use clearshard_client::pda;
 use clearshard_client::presets::*;
+use clearshard_client::rng::Rng;
 use clearshard_client::router::{schedule, AccountRef, BatchTarget, Router, Trade};
 use clearshard_engine::liquidation::liquidatable_lots;
 use indicatif::{ProgressBar, ProgressStyle};

@@ -10,7 +10,6 @@
 mod bench;
 mod demo;
 
-
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
 use std::process::ExitCode;

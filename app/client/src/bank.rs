@@ -634,10 +634,8 @@ impl TestExchange {
 
     /// Every shard, vault, market and known margin account, read once.
     pub async fn snapshot(&mut self) -> Snapshot {
-        let mut snapshot = Snapshot {
-            insurance_tokens: self.token_balance(pda::insurance_vault()).await,
-            ..Default::default()
-        };
+        let mut snapshot =
+            Snapshot { insurance_tokens: self.token_balance(pda::insurance_vault()).await, ..Default::default() };
         for index in 0..self.shard_count {
             snapshot.vaults.push(self.token_balance(pda::vault(index)).await);
             snapshot.shards.push(self.shard(index).await);

@@ -306,8 +306,7 @@ pub fn update_funding(market: u16, oracle: Pubkey, shards: &[u16]) -> Instructio
 /// over `market`'s open lots; `shards` is the exchange's shard count (every
 /// shard is passed, read-only).
 pub fn socialize_loss(account: Pubkey, shard: u16, market: u16, shards: u16) -> Instruction {
-    let accounts =
-        accounts::SocializeLoss { bankrupt: bankrupt_account(account, shard), market: pda::market(market) };
+    let accounts = accounts::SocializeLoss { bankrupt: bankrupt_account(account, shard), market: pda::market(market) };
     let remaining = (0..shards).map(|s| AccountMeta::new_readonly(pda::shard(s), false)).collect();
     build(accounts, instruction::SocializeLoss {}, remaining)
 }

@@ -68,7 +68,8 @@ pub fn settle<'info>(
     let markets: Vec<BatchMarket> = load_markets(market_infos, exchange.quote_decimals, now)?
         .into_iter()
         .map(|risk| {
-            let open_interest = |s: Option<&&mut Shard>| s.map_or(OpenInterest::default(), |s| s.open_interest(risk.id));
+            let open_interest =
+                |s: Option<&&mut Shard>| s.map_or(OpenInterest::default(), |s| s.open_interest(risk.id));
             BatchMarket::new(risk, [open_interest(shards.first()), open_interest(shards.get(1))])
         })
         .collect();

@@ -66,11 +66,7 @@ impl BankruptAccount<'_> {
                 from_vault,
             )?;
         }
-        emit!(BankruptcyResolved {
-            account: self.account.key(),
-            covered,
-            uncovered: deficit.saturating_sub(covered)
-        });
+        emit!(BankruptcyResolved { account: self.account.key(), covered, uncovered: deficit.saturating_sub(covered) });
         Ok(Cover { deficit, covered })
     }
 }

@@ -58,6 +58,12 @@ pub fn handler<'info>(ctx: Context<'info, SocializeLoss<'info>>) -> Result<()> {
     let mut shard = bankrupt.shard.load_mut()?;
     shard.add_claims(covered)?;
     shard.add_fees(market_id, i64::try_from(dust).map_err(|_| error!(ClearshardError::MathOverflow))?)?;
-    emit!(LossSocialized { account: bankrupt.account.key(), market: market_id, deficit: remaining, per_lot, open_lots });
+    emit!(LossSocialized {
+        account: bankrupt.account.key(),
+        market: market_id,
+        deficit: remaining,
+        per_lot,
+        open_lots
+    });
     Ok(())
 }

@@ -21,7 +21,9 @@ pub fn handler<'info>(ctx: Context<'info, CollateralAccounts<'info>>, amount: u6
         let accruals = margin.take_collateral(signed, remaining_accounts, exchange.quote_decimals, now)?;
         require!(accounts.vault.amount >= amount, ClearshardError::VaultShortfall);
         let mut shard = accounts.shard.load_mut()?;
-        shard.add_claims(signed.checked_add(accruals).and_then(i64::checked_neg).ok_or(ClearshardError::MathOverflow)?)?;
+        shard.add_claims(
+            signed.checked_add(accruals).and_then(i64::checked_neg).ok_or(ClearshardError::MathOverflow)?,
+        )?;
         (shard.index, margin.portfolio.collateral)
     };
     vault::pay_out(

@@ -75,10 +75,8 @@ impl Shard {
     }
 
     pub fn open_interest(&self, market_id: u16) -> OpenInterest {
-        self.market(market_id).map_or(OpenInterest::default(), |m| OpenInterest {
-            long: m.open_interest,
-            short: m.short_open_interest,
-        })
+        self.market(market_id)
+            .map_or(OpenInterest::default(), |m| OpenInterest { long: m.open_interest, short: m.short_open_interest })
     }
 
     /// What the funding crank reads of this shard for one market.
