@@ -274,6 +274,10 @@ async fn owner_instructions() {
     s.refused("close: another shard", close, &[&owner], Program(ClearshardError::MarginAccountOfAnotherShard)).await;
     let close = with(ix::close_margin_account(owner.pubkey(), other, 1), 2, forged_margin);
     s.refused("close: forged", close, &[&owner], Anchor(ErrorCode::AccountOwnedByWrongProgram)).await;
+    // A transfer out of an account with positions needs a fresh oracle.
+    s.v.ex.advance_clock(61).await;
+    let stale = ix::transfer_collateral(owner.pubkey(), (address, 0), (other, 1), USDC, &[BTC]);
+    s.refused("transfer: stale oracle", stale, &[&owner], Program(ClearshardError::StaleOracle)).await;
     // create_margin_account: a shard that is not the PDA of its index.
     let create = with(ix::create_margin_account(owner.pubkey(), 0, 7), 2, pda::shard(1));
     s.refused("create: another shard", create, &[&owner], Anchor(ErrorCode::ConstraintSeeds)).await;
@@ -354,6 +358,17 @@ async fn matcher_instructions() {
     s.refused("settle_cross_batch: second shard paused", next, &[&matcher], Program(ClearshardError::SettlementPaused))
         .await;
     s.v.pause(Some(1), 0).await;
+    let cross_next = plan(sequence + 1, &[BTC], &[&s.a, &s.c], &[fill(0, 1, 0, true, 1, BTC_TICKS * 8 / 10)]);
+    let unsigned_cross = unsigned(ix::settle_cross_batch(matcher.pubkey(), 0, 1, &cross_next), 0);
+    s.refused("settle_cross_batch: unsigned matcher", unsigned_cross, &[], Anchor(ErrorCode::AccountNotSigner)).await;
+    let unregistered = ix::settle_cross_batch(intruder.pubkey(), 0, 1, &cross_next);
+    s.refused(
+        "settle_cross_batch: unregistered matcher",
+        unregistered,
+        &[&intruder],
+        Program(ClearshardError::MatcherNotRegistered),
+    )
+    .await;
     let huge = ix::settle_cross_batch(
         matcher.pubkey(),
         0,
@@ -500,6 +515,8 @@ async fn permissionless_instructions() {
     )
     .await;
     s.refused("deposit_insurance: unsigned", unsigned(donation, 0), &[], Anchor(ErrorCode::AccountNotSigner)).await;
+    let nothing = ix::deposit_insurance(funder.pubkey(), s.a.trader.token_account, 0);
+    s.refused("deposit_insurance: zero", nothing, &[&funder], Program(ClearshardError::ZeroAmount)).await;
     let foreign_mint = s.v.ex.create_mint().await;
     let foreign = s.v.ex.token_account(foreign_mint, &funder.pubkey(), 5).await;
     let wrong_mint = ix::deposit_insurance(funder.pubkey(), foreign, 1);

@@ -10,7 +10,7 @@
 //! batch returns `(fill << 8) | (cause + 1)` as the custom error.
 #![no_std]
 
-use clearshard_engine::batch::BatchMarket;
+use clearshard_engine::batch::{BatchMarket, OpenInterest};
 use clearshard_engine::{settle_fills, MarketParams, Portfolio, RiskMarket, MAX_BATCH_ACCOUNTS, MAX_BATCH_MARKETS};
 use core::mem::{size_of, MaybeUninit};
 use solana_compiler_builtins as _;
@@ -68,9 +68,10 @@ pub fn run(portfolios: &mut [&mut Portfolio], data: &[u8]) -> u64 {
         let oracle_price = read_u64(data, at + 50);
         let cumulative_funding = read_u64(data, at + 58) as i64;
         let open_interest = read_u64(data, at + 66);
+        let long = OpenInterest { long: open_interest, short: open_interest };
         slot.write(BatchMarket::new(
             RiskMarket { id, params, oracle_price, cumulative_funding, cumulative_loss: 0 },
-            [open_interest, 0],
+            [long, OpenInterest::default()],
         ));
     }
     // SAFETY: the first `count` entries were written above.

@@ -33,7 +33,10 @@ pub fn portfolios(fills: usize) -> Vec<Portfolio> {
                     max_lots_per_fill: 1_000_000,
                     expiry_unix: NOW + 3_600,
                     max_deviation_bps: 300,
-                    _padding: [0; 6],
+                    max_position_lots: 1_000_000,
+                    max_adverse_cost: u64::MAX,
+                    window_secs: 3_600,
+                    _padding: [0; 2],
                 },
                 ..Default::default()
             };
