@@ -21,10 +21,16 @@ pub fn markets() -> Vec<(u16, MarketParams, u64, i64, u64)> {
     vec![(0, market_params(), 6_000_000, 6_000, 0), (1, market_params(), 3_000_000, -1_500, 0)]
 }
 
-/// Accounts for a batch of `fills` fills: the makers plus up to 60 takers.
+/// Makers of a batch of `fills` fills: every account a batch lists must trade.
+fn makers(fills: usize) -> usize {
+    fills.clamp(1, MAKERS)
+}
+
+/// Accounts for a batch of `fills` fills: the makers plus up to 51 takers.
 pub fn portfolios(fills: usize) -> Vec<Portfolio> {
-    let takers = fills.clamp(1, MAX_ACCOUNTS - MAKERS);
-    (0..MAKERS + takers)
+    let makers = makers(fills);
+    let takers = fills.clamp(1, MAX_ACCOUNTS - makers);
+    (0..makers + takers)
         .map(|i| {
             let mut p = Portfolio {
                 collateral: 1_000_000_000_000,
@@ -52,17 +58,18 @@ pub fn portfolios(fills: usize) -> Vec<Portfolio> {
         .collect()
 }
 
-/// `count` fills: taker `i` against maker `i % MAKERS`, alternating markets
+/// `count` fills: taker `i` against maker `i % makers`, alternating markets
 /// and sides, prices within 1% of the oracle.
 pub fn fills(count: usize, accounts: usize) -> Vec<Fill> {
-    let takers = accounts - MAKERS;
+    let makers = makers(count);
+    let takers = accounts - makers;
     (0..count)
         .map(|i| {
             let slot = (i % 2) as u8;
             let oracle_ticks: u32 = if slot == 0 { 60_000 } else { 30_000 };
             Fill {
-                taker: (MAKERS + i % takers) as u8,
-                maker: (i % MAKERS) as u8,
+                taker: (makers + i % takers) as u8,
+                maker: (i % makers) as u8,
                 market_slot: slot,
                 taker_buys: (i / 2) % 2 == 0,
                 quantity_lots: 1 + (i as u32 * 7) % 60,
