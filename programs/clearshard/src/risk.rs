@@ -32,6 +32,20 @@ pub fn load_markets<'info>(
     Ok(markets)
 }
 
+/// The markets a withdrawal rule needs for `account`: none without
+/// positions (no oracle can block a position-less withdrawal), else every
+/// `(market, oracle)` pair given, fresh.
+pub fn markets_for<'info>(
+    account: &MarginAccount,
+    pairs: &'info [AccountInfo<'info>],
+    quote_decimals: u8,
+) -> Result<Vec<RiskMarket>> {
+    if !account.markets_needed() {
+        return Ok(vec![]);
+    }
+    load_markets(pairs, quote_decimals, Clock::get()?.unix_timestamp)
+}
+
 /// Borrows a margin account for writing. The borrow doubles as the duplicate
 /// check: the runtime hands a repeated account over as the same cell, so a
 /// second mutable borrow fails.

@@ -1,7 +1,7 @@
 use crate::errors::ClearshardError;
 use crate::events::CollateralMoved;
 use crate::state::{seeds, Exchange, MarginAccount, Shard, PAUSE_DEPOSITS, PAUSE_WITHDRAWALS};
-use crate::vault;
+use crate::{risk, vault};
 use anchor_lang::prelude::*;
 use anchor_spl::token::{Token, TokenAccount};
 
@@ -51,11 +51,11 @@ pub fn handler<'info>(ctx: Context<'info, TransferCollateral<'info>>, amount: u6
     accounts.validate(amount)?;
     let signed = i64::try_from(amount).map_err(|_| error!(ClearshardError::MathOverflow))?;
     let exchange = *accounts.exchange.load()?;
-    let now = Clock::get()?.unix_timestamp;
     let moved = {
         let mut from = accounts.from_account.load_mut()?;
         let mut to = accounts.to_account.load_mut()?;
-        let funding = from.take_collateral(signed, remaining_accounts, exchange.quote_decimals, now)?;
+        let markets = risk::markets_for(&from, remaining_accounts, exchange.quote_decimals)?;
+        let funding = from.take_collateral(signed, &markets)?;
         to.portfolio.credit(signed).map_err(ClearshardError::from)?;
         (from.shard, to.shard, from.portfolio.collateral, to.portfolio.collateral, funding)
     };

@@ -2,7 +2,7 @@ use super::collateral_accounts::CollateralAccounts;
 use crate::errors::ClearshardError;
 use crate::events::CollateralMoved;
 use crate::state::PAUSE_WITHDRAWALS;
-use crate::vault;
+use crate::{risk, vault};
 use anchor_lang::prelude::*;
 
 /// Pays `amount` out of the shard's vault to the owner. With open positions
@@ -17,8 +17,8 @@ pub fn handler<'info>(ctx: Context<'info, CollateralAccounts<'info>>, amount: u6
     let exchange = *accounts.exchange.load()?;
     let (shard_index, collateral_after) = {
         let mut margin = accounts.margin_account.load_mut()?;
-        let now = Clock::get()?.unix_timestamp;
-        let accruals = margin.take_collateral(signed, remaining_accounts, exchange.quote_decimals, now)?;
+        let markets = risk::markets_for(&margin, remaining_accounts, exchange.quote_decimals)?;
+        let accruals = margin.take_collateral(signed, &markets)?;
         require!(accounts.vault.amount >= amount, ClearshardError::VaultShortfall);
         let mut shard = accounts.shard.load_mut()?;
         shard.add_claims(

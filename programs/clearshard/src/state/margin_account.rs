@@ -2,9 +2,8 @@
 //! leaving it.
 
 use crate::errors::ClearshardError;
-use crate::risk;
 use anchor_lang::prelude::*;
-use clearshard_engine::{EngineError, Portfolio};
+use clearshard_engine::{EngineError, Portfolio, RiskMarket};
 
 /// A trader's margin account on one shard. A market maker keeps one per
 /// shard it quotes on (its liquidity shards).
@@ -30,27 +29,26 @@ impl MarginAccount {
     /// Takes `amount` out of collateral (a withdrawal or a transfer out) under
     /// the withdrawal rule: without positions the balance stays non-negative;
     /// with positions, funding and loss are settled and initial health stays
-    /// non-negative. `market_pairs` are `(market, oracle)` accounts for every
-    /// market held. Returns the accruals settled (already in collateral).
-    pub fn take_collateral<'info>(
-        &mut self,
-        amount: i64,
-        market_pairs: &'info [AccountInfo<'info>],
-        quote_decimals: u8,
-        now_unix: i64,
-    ) -> Result<i64> {
+    /// non-negative at `markets` (every market held, fresh: see
+    /// [`MarginAccount::markets_needed`]). Returns the accruals settled
+    /// (already in collateral).
+    pub fn take_collateral(&mut self, amount: i64, markets: &[RiskMarket]) -> Result<i64> {
         let portfolio = &mut self.portfolio;
         portfolio.credit(amount.checked_neg().ok_or(ClearshardError::MathOverflow)?).map_err(ClearshardError::from)?;
         if !portfolio.has_open_positions() {
             require!(portfolio.collateral >= 0, ClearshardError::InsufficientCollateral);
             return Ok(0);
         }
-        let markets = risk::load_markets(market_pairs, quote_decimals, now_unix)?;
-        let accruals = portfolio.settle_funding(markets.as_slice()).map_err(ClearshardError::from)?;
-        portfolio.check_initial_health(markets.as_slice()).map_err(|e| match e {
+        let accruals = portfolio.settle_funding(markets).map_err(ClearshardError::from)?;
+        portfolio.check_initial_health(markets).map_err(|e| match e {
             EngineError::Undercollateralized => error!(ClearshardError::BreaksInitialMargin),
             other => ClearshardError::from(other).into(),
         })?;
         Ok(accruals)
+    }
+
+    /// Whether taking collateral out needs market prices: only with positions.
+    pub fn markets_needed(&self) -> bool {
+        self.portfolio.has_open_positions()
     }
 }
