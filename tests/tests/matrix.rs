@@ -242,6 +242,18 @@ async fn owner_instructions() {
         s.refused(&format!("{name}: unsigned owner"), unsigned(case, 0), &[], Anchor(ErrorCode::AccountNotSigner))
             .await;
     }
+    // Withdrawing into anyone's token account but the owner's: a vault (a
+    // donation the accounting could not see) or another trader's wallet.
+    for destination in [pda::vault(1), pda::insurance_vault(), s.b.trader.token_account] {
+        let r = with(ix::withdraw(&m, USDC, &[BTC]), 5, destination);
+        s.refused(
+            "withdraw: into another's token account",
+            r,
+            &[&owner],
+            Program(ClearshardError::TokenAccountOfAnotherOwner),
+        )
+        .await;
+    }
     // set_matcher_limits: another owner, forged account, invalid values.
     let intruder = s.intruder.insecure_clone();
     let theirs = ix::set_matcher_limits(intruder.pubkey(), address, limits);

@@ -160,6 +160,8 @@ pub enum ClearshardError {
     LossOfAnotherMarket,
     #[msg("tick size, lot size and decimals of a listed market cannot change")]
     MarketUnitsImmutable,
+    #[msg("the token account belongs to someone other than the margin account's owner")]
+    TokenAccountOfAnotherOwner,
 }
 
 impl From<EngineError> for ClearshardError {

@@ -17,8 +17,14 @@ pub struct CollateralAccounts<'info> {
     pub vault: Account<'info, TokenAccount>,
     #[account(mut, has_one = owner @ ClearshardError::NotOwner)]
     pub margin_account: AccountLoader<'info, MarginAccount>,
-    /// The owner's token account: source of a deposit, destination of a withdrawal.
-    #[account(mut, constraint = owner_token.mint == exchange.load()?.collateral_mint @ ClearshardError::WrongMint)]
+    /// The owner's token account: source of a deposit, destination of a
+    /// withdrawal. It must be the owner's own: a withdrawal into any other
+    /// account (a vault of the exchange, say) is refused.
+    #[account(
+        mut,
+        constraint = owner_token.mint == exchange.load()?.collateral_mint @ ClearshardError::WrongMint,
+        constraint = owner_token.owner == owner.key() @ ClearshardError::TokenAccountOfAnotherOwner,
+    )]
     pub owner_token: Account<'info, TokenAccount>,
     pub token_program: Program<'info, Token>,
 }
