@@ -71,7 +71,8 @@ impl World {
     async fn new(seed: u64) -> World {
         let mut v = Venue::seeded(SHARDS, seed).await;
         let mut rng = Rng::new(seed);
-        v.ex.fund_insurance(100 * USDC).await;
+        // A small fund: bankruptcies soon outgrow it and losses get socialized.
+        v.ex.fund_insurance(USDC).await;
         let mut actors = vec![];
         for _ in 0..6 {
             let shard = rng.range(0, u64::from(SHARDS)) as u16;
@@ -134,14 +135,15 @@ impl World {
     async fn step(&mut self) -> Result<Vec<Pubkey>, String> {
         let roll = self.rng.range(0, 100);
         match roll {
-            0..=21 => self.honest_batch().await,
-            22..=29 => self.pair_batch().await,
-            30..=32 => self.replay().await,
-            33..=42 => self.price_move().await,
-            43..=48 => self.funding().await,
+            0..=13 => self.honest_batch().await,
+            14..=20 => self.leverage_up().await,
+            21..=26 => self.pair_batch().await,
+            27..=29 => self.replay().await,
+            30..=43 => self.price_move().await,
+            44..=48 => self.funding().await,
             49..=58 => self.liquidation().await,
-            59..=62 => self.bankruptcy().await,
-            63..=68 => self.rebalance().await,
+            59..=63 => self.bankruptcy().await,
+            64..=68 => self.rebalance().await,
             69..=76 => self.collateral().await,
             77..=79 => self.limits().await,
             80..=91 => self.swapped_account().await,
@@ -212,6 +214,44 @@ impl World {
         Ok(self.send_batch("honest batch", ix, addresses).await)
     }
 
+    /// The matcher takes an account to (almost) full leverage at the oracle:
+    /// a trader against a maker account, or one of the pair against the
+    /// other, so that price moves make liquidations and bankruptcies.
+    async fn leverage_up(&mut self) -> Result<Vec<Pubkey>, String> {
+        let (taker, maker) = if self.rng.chance(70) {
+            (*self.rng.pick(&self.with_role(Role::Honest)), *self.rng.pick(&self.with_role(Role::Maker)))
+        } else {
+            let pair = self.with_role(Role::Pair);
+            (pair[self.rng.range(0, 2) as usize], pair[self.rng.range(2, 4) as usize])
+        };
+        let slot = self.rng.range(0, 2) as usize;
+        let risk = self.v.ex.risk_markets(&MARKETS).await;
+        let mut portfolio = self.v.ex.margin(self.actors[taker].account.address).await.portfolio;
+        if portfolio.settle_funding(&risk[..]).is_err() {
+            return Ok(vec![]);
+        }
+        let Ok(health) = portfolio.health(&risk[..]) else { return Ok(vec![]) };
+        // Initial margin (10%) and taker fee (0.05%) per lot, with a little room.
+        let per_lot = i128::from(risk[slot].oracle_price) * 1_006 / 10_000;
+        let lots = (health.initial * 99 / 100 / per_lot.max(1)).clamp(0, 200_000) as u32;
+        if lots == 0 {
+            return Ok(vec![]);
+        }
+        let f = fill(0, 1, slot as u8, self.rng.chance(50), lots, self.oracle_ticks(slot));
+        let (at, am) = (&self.actors[taker].account, &self.actors[maker].account);
+        let (lo, hi) = (at.shard.min(am.shard), at.shard.max(am.shard));
+        let sequence = self.v.next_sequence(lo).await;
+        let plan = plan(sequence, &MARKETS, &[at, am], &[f]);
+        let matcher = self.v.matcher.pubkey();
+        let ix = if lo == hi {
+            ix::settle_batch(matcher, lo, &plan)
+        } else {
+            ix::settle_cross_batch(matcher, lo, hi, &plan)
+        };
+        let addresses = vec![at.address, am.address];
+        Ok(self.send_batch("leverage up", ix, addresses).await)
+    }
+
     /// The self-dealing pair trades with itself at the oracle.
     async fn pair_batch(&mut self) -> Result<Vec<Pubkey>, String> {
         let pair = self.with_role(Role::Pair);
@@ -258,7 +298,7 @@ impl World {
         Ok(vec![])
     }
 
-    /// A market moves up to 8%; now and then the clock runs, sometimes past
+    /// A market moves; now and then the clock runs, sometimes past
     /// the oracles' staleness.
     async fn price_move(&mut self) -> Result<Vec<Pubkey>, String> {
         if self.rng.chance(30) {
@@ -270,7 +310,10 @@ impl World {
             }
         }
         let slot = self.rng.range(0, 2) as usize;
-        self.prices[slot] = (self.prices[slot] + self.rng.range(0, 161) as i64 - 80).clamp(500, 1_500);
+        // Mostly up to 10%, now and then a gap of up to 20%.
+        let size = if self.rng.chance(20) { 200 } else { 100 };
+        self.prices[slot] =
+            (self.prices[slot] + self.rng.range(0, 2 * size + 1) as i64 - size as i64).clamp(500, 1_500);
         for (slot, start) in [BTC_PRICE, ETH_PRICE].iter().enumerate() {
             let r = self.v.ex.set_price(MARKETS[slot], start * self.prices[slot] / 1_000, 0, PRICE_EXPO).await;
             r.map_err(|e| format!("set_price: {e:?}"))?;
@@ -300,27 +343,36 @@ impl World {
     }
 
     /// The liquidator on a trader, or one of the pair on the other, sized by
-    /// the engine's own math (now and then one lot too many).
+    /// the engine's own math (now and then one lot too many). Like a bot, it
+    /// mostly goes for an account the math says is liquidatable.
     async fn liquidation(&mut self) -> Result<Vec<Pubkey>, String> {
-        let (liqee, liqor) = if self.rng.chance(70) {
-            (*self.rng.pick(&self.traders()), self.with_role(Role::Liquidator)[0])
-        } else {
-            let pair = self.with_role(Role::Pair);
-            let x = pair[self.rng.range(0, 2) as usize];
-            let y = pair[self.rng.range(2, 4) as usize];
-            if self.rng.chance(50) {
-                (x, y)
-            } else {
-                (y, x)
-            }
-        };
         let risk = self.v.ex.risk_markets(&MARKETS).await;
-        let portfolio = self.v.ex.margin(self.actors[liqee].account.address).await.portfolio;
-        let market = MARKETS[self.rng.range(0, 2) as usize];
-        let lots = match liquidatable_lots(&portfolio, &risk, market) {
-            Ok(lots) if self.rng.chance(85) => lots,
-            Ok(lots) => lots + 1,
-            Err(_) => self.rng.range(1, 50),
+        let pair = self.with_role(Role::Pair);
+        let mut candidates = vec![];
+        for i in self.traders().into_iter().chain(pair.iter().copied()) {
+            let portfolio = self.v.ex.margin(self.actors[i].account.address).await.portfolio;
+            for market in MARKETS {
+                if let Ok(lots) = liquidatable_lots(&portfolio, &risk, market) {
+                    candidates.push((i, market, lots));
+                }
+            }
+        }
+        let (liqee, market, allowed) = match candidates.is_empty() || self.rng.chance(20) {
+            false => *self.rng.pick(&candidates),
+            true => (self.rng.range(0, self.actors.len() as u64) as usize, MARKETS[self.rng.range(0, 2) as usize], 0),
+        };
+        let liqor = match self.actors[liqee].role {
+            // The pair liquidates only each other, so that its positions stay opposite.
+            Role::Pair => *pair
+                .iter()
+                .find(|j| self.actors[**j].account.trader.key() != self.actors[liqee].account.trader.key())
+                .ok_or("pair")?,
+            _ => self.with_role(Role::Liquidator)[0],
+        };
+        let lots = match allowed {
+            0 => self.rng.range(1, 50),
+            n if self.rng.chance(90) => n,
+            n => n + 1,
         };
         let (a, b) = (&self.actors[liqee].account, &self.actors[liqor].account);
         let r = self.v.liquidate(b, a, market, lots, &MARKETS).await;
@@ -331,7 +383,17 @@ impl World {
 
     /// Anyone resolves or socializes any account's deficit, on any market.
     async fn bankruptcy(&mut self) -> Result<Vec<Pubkey>, String> {
-        let i = self.rng.range(0, self.actors.len() as u64) as usize;
+        let mut bankrupt = vec![];
+        for (i, actor) in self.actors.iter().enumerate() {
+            let portfolio = self.v.ex.margin(actor.account.address).await.portfolio;
+            if !portfolio.has_open_positions() && portfolio.collateral < 0 {
+                bankrupt.push(i);
+            }
+        }
+        let i = match bankrupt.is_empty() || self.rng.chance(20) {
+            false => *self.rng.pick(&bankrupt),
+            true => self.rng.range(0, self.actors.len() as u64) as usize,
+        };
         let (address, shard) = (self.actors[i].account.address, self.actors[i].account.shard);
         let before = self.v.ex.margin(address).await.portfolio.collateral;
         let market = MARKETS[self.rng.range(0, 2) as usize];
@@ -352,8 +414,17 @@ impl World {
     /// Anyone rebalances any pair of vaults; no vault may end below its
     /// reserve unless it already was, nor above it by what it received.
     async fn rebalance(&mut self) -> Result<Vec<Pubkey>, String> {
-        let from = self.rng.range(0, u64::from(SHARDS)) as u16;
-        let to = self.rng.range(0, u64::from(SHARDS)) as u16;
+        let (mut from, mut to) =
+            (self.rng.range(0, u64::from(SHARDS)) as u16, self.rng.range(0, u64::from(SHARDS)) as u16);
+        if self.rng.chance(70) {
+            // A keeper: from the vault most above its reserve to the one most below.
+            let mut surplus = vec![];
+            for shard in 0..SHARDS {
+                surplus.push((self.v.ex.vault_surplus(shard).await, shard));
+            }
+            from = surplus.iter().max().map_or(from, |s| s.1);
+            to = surplus.iter().min().map_or(to, |s| s.1);
+        }
         let markets: &[u16] = if self.rng.chance(85) { &MARKETS } else { &MARKETS[..1] };
         let before = (self.v.ex.vault_surplus(from).await, self.v.ex.vault_surplus(to).await);
         let r = self.v.ex.send(&[ix::rebalance_vaults(from, to, markets)], &[]).await;
@@ -400,7 +471,8 @@ impl World {
                 let amount = self.rng.range(1, collateral * 6 / 5 + 2);
                 let r = self.v.ex.transfer(&owner, (address, shard), to, amount, &MARKETS).await;
                 self.note("transfer_collateral", format!("{amount} from {i} to {j}"), &r);
-                Ok(if r.is_ok() { vec![address, to.0] } else { vec![] })
+                // The source settles its positions; the destination is only credited, like a deposit.
+                Ok(if r.is_ok() { vec![address] } else { vec![] })
             }
         }
     }
@@ -591,7 +663,11 @@ async fn run_share(share: u64) {
     // Every kind of step that can succeed must have succeeded somewhere:
     // a suite that only sees refusals tests nothing.
     if seeds.len() >= 32 {
-        for kind in ["honest batch", "pair batch", "funding", "liquidate", "rebalance_vaults", "withdraw", "deposit"] {
+        let kinds =
+            ["honest batch", "leverage up", "pair batch", "funding", "liquidate", "rebalance_vaults", "withdraw"];
+        // Bankruptcies are rarer: required of long runs only.
+        let rare: &[&str] = if seeds.len() >= 1_000 { &["resolve_bankruptcy", "socialize_loss"] } else { &[] };
+        for kind in kinds.into_iter().chain(["deposit", "transfer_collateral"]).chain(rare.iter().copied()) {
             let accepted = tally.get(kind).map_or(0, |t| t.1);
             assert!(accepted > 0, "no {kind} was ever accepted in {} cases", seeds.len());
         }
