@@ -20,6 +20,7 @@ use clearshard_client::bank::{error_code, Snapshot, Trader};
 use clearshard_client::rng::Rng;
 use clearshard_client::{instructions as ix, pda};
 use clearshard_engine::liquidation::liquidatable_lots;
+use clearshard_engine::Fill;
 use clearshard_tests::invariants::*;
 use clearshard_tests::*;
 use solana_program_test::BanksClientError;
@@ -151,6 +152,24 @@ impl World {
         }
     }
 
+    /// Posts `fills` among the actors `members` (account index = position in
+    /// `members`) on their shard, or as a cross batch when they span two.
+    async fn batch(&mut self, kind: &'static str, members: &[usize], fills: &[Fill]) -> Vec<Pubkey> {
+        let accounts: Vec<&Account> = members.iter().map(|i| &self.actors[*i].account).collect();
+        let addresses: Vec<Pubkey> = accounts.iter().map(|a| a.address).collect();
+        let lo = accounts.iter().map(|a| a.shard).min().unwrap_or(0);
+        let hi = accounts.iter().map(|a| a.shard).max().unwrap_or(0);
+        let sequence = self.v.next_sequence(lo).await;
+        let plan = plan(sequence, &MARKETS, &accounts, fills);
+        let matcher = self.v.matcher.pubkey();
+        let ix = if lo == hi {
+            ix::settle_batch(matcher, lo, &plan)
+        } else {
+            ix::settle_cross_batch(matcher, lo, hi, &plan)
+        };
+        self.send_batch(kind, ix, addresses).await
+    }
+
     async fn send_batch(&mut self, kind: &'static str, ix: Instruction, accounts: Vec<Pubkey>) -> Vec<Pubkey> {
         let matcher = self.v.matcher.insecure_clone();
         let r = self.v.ex.send(std::slice::from_ref(&ix), &[&matcher]).await;
@@ -200,18 +219,7 @@ impl World {
                 members.push(*extra);
             }
         }
-        let accounts: Vec<&Account> = members.iter().map(|i| &self.actors[*i].account).collect();
-        let addresses: Vec<Pubkey> = accounts.iter().map(|a| a.address).collect();
-        let (lo, hi) = (a.min(b), a.max(b));
-        let sequence = self.v.next_sequence(lo).await;
-        let plan = plan(sequence, &MARKETS, &accounts, &fills);
-        let matcher = self.v.matcher.pubkey();
-        let ix = if lo == hi {
-            ix::settle_batch(matcher, lo, &plan)
-        } else {
-            ix::settle_cross_batch(matcher, lo, hi, &plan)
-        };
-        Ok(self.send_batch("honest batch", ix, addresses).await)
+        Ok(self.batch("honest batch", &members, &fills).await)
     }
 
     /// The matcher takes an account to (almost) full leverage at the oracle:
@@ -238,18 +246,7 @@ impl World {
             return Ok(vec![]);
         }
         let f = fill(0, 1, slot as u8, self.rng.chance(50), lots, self.oracle_ticks(slot));
-        let (at, am) = (&self.actors[taker].account, &self.actors[maker].account);
-        let (lo, hi) = (at.shard.min(am.shard), at.shard.max(am.shard));
-        let sequence = self.v.next_sequence(lo).await;
-        let plan = plan(sequence, &MARKETS, &[at, am], &[f]);
-        let matcher = self.v.matcher.pubkey();
-        let ix = if lo == hi {
-            ix::settle_batch(matcher, lo, &plan)
-        } else {
-            ix::settle_cross_batch(matcher, lo, hi, &plan)
-        };
-        let addresses = vec![at.address, am.address];
-        Ok(self.send_batch("leverage up", ix, addresses).await)
+        Ok(self.batch("leverage up", &[taker, maker], &[f]).await)
     }
 
     /// The self-dealing pair trades with itself at the oracle.
@@ -259,18 +256,7 @@ impl World {
         let y = pair[self.rng.range(2, 4) as usize];
         let slot = self.rng.range(0, 2) as usize;
         let f = fill(0, 1, slot as u8, self.rng.chance(50), self.rng.range(1, 80) as u32, self.oracle_ticks(slot));
-        let (ax, ay) = (&self.actors[x].account, &self.actors[y].account);
-        let (lo, hi) = (ax.shard.min(ay.shard), ax.shard.max(ay.shard));
-        let sequence = self.v.next_sequence(lo).await;
-        let plan = plan(sequence, &MARKETS, &[ax, ay], &[f]);
-        let matcher = self.v.matcher.pubkey();
-        let ix = if lo == hi {
-            ix::settle_batch(matcher, lo, &plan)
-        } else {
-            ix::settle_cross_batch(matcher, lo, hi, &plan)
-        };
-        let addresses = vec![ax.address, ay.address];
-        Ok(self.send_batch("pair batch", ix, addresses).await)
+        Ok(self.batch("pair batch", &[x, y], &[f]).await)
     }
 
     /// The last accepted batch again, and a batch that skips a sequence.
