@@ -427,14 +427,22 @@ impl World {
         Ok(vec![])
     }
 
-    /// An owner deposits, withdraws or moves collateral between its accounts.
+    /// An owner deposits, withdraws, moves collateral between its accounts, or
+    /// donates to the insurance fund.
     async fn collateral(&mut self) -> Result<Vec<Pubkey>, String> {
         let i = self.rng.range(0, self.actors.len() as u64) as usize;
         let account = &self.actors[i].account;
         let owner = trader(account);
         let (address, shard) = (account.address, account.shard);
         let collateral = self.v.ex.margin(address).await.portfolio.collateral.max(0) as u64;
-        match self.rng.range(0, 3) {
+        match self.rng.range(0, 4) {
+            3 => {
+                // A donation to the insurance fund: it must block nothing.
+                let ix = ix::deposit_insurance(owner.key(), owner.token_account, self.rng.range(0, 3));
+                let r = self.v.ex.send(&[ix], &[&owner.keypair]).await;
+                self.note("deposit_insurance", format!("from {i}"), &r);
+                Ok(vec![])
+            }
             0 => {
                 let wallet = self.v.ex.token_balance(owner.token_account).await;
                 let amount = self.rng.range(1, wallet.max(1) + 1);
