@@ -12,16 +12,19 @@ CARGO    := cargo +$(STABLE)
 SBF_DIR  := bench/sbf
 HARNESS  := $(SBF_DIR)/target/bpfel-unknown-none/release/libclearshard_sbf_harness.so
 RUNNER   := $(SBF_DIR)/target/release/clearshard-sbf-runner
+# The program as the chain runs it: tests, demo and bench load this binary.
+PROGRAM  := target/deploy/clearshard.so
+# The harness refuses to fall back to the native entrypoint when this says sbf.
+export CLEARSHARD_PROGRAM ?= sbf
 
-.PHONY: demo test bench toolchain sbf lint fuzz fuzz-long stateful clean
+.PHONY: demo test bench toolchain sbf sbf-engine lint fuzz fuzz-long stateful clean
 
-demo: toolchain
-	$(CARGO) run --release -p clearshard-cli --bin clearshard -- demo
+demo: toolchain sbf
+	$(CARGO) run -p clearshard-cli --bin clearshard -- demo
 
 test: toolchain sbf lint
 	$(CARGO) test --workspace
 	$(CARGO) run -p clearshard-cli --bin clearshard -- demo --traders 20 --fills 400
-	$(RUNNER) $(HARNESS) test
 	$(MAKE) fuzz
 
 # The engine's cargo-fuzz targets, FUZZ_SECONDS each; a crash fails the run.
@@ -37,8 +40,9 @@ fuzz-long:
 stateful: toolchain
 	STATEFUL_CASES=10000 RUST_LOG=error $(CARGO) test --profile stateful -p clearshard-tests --test stateful -- --nocapture
 
-bench: toolchain sbf
+bench: toolchain sbf sbf-engine
 	mkdir -p target/bench
+	$(RUNNER) $(HARNESS) test
 	$(RUNNER) $(HARNESS) bench target/bench/engine.json
 	$(CARGO) run --release -p clearshard-cli --bin clearshard -- bench --engine target/bench/engine.json --out target/bench/results.json
 
@@ -51,12 +55,16 @@ toolchain:
 	@rustup toolchain list | grep -q '^$(STABLE)' || rustup toolchain install $(STABLE) --profile minimal --no-self-update -c clippy,rustfmt
 	@rustup toolchain list | grep -q '^$(NIGHTLY)' || rustup toolchain install $(NIGHTLY) --profile minimal --no-self-update -c rust-src
 	@rustup component list --toolchain $(NIGHTLY) --installed | grep -q '^rust-src' || rustup component add rust-src --toolchain $(NIGHTLY)
-	@sbpf-linker --version 2>/dev/null | grep -q '$(SBPF_LINKER_VERSION)' || cargo +$(NIGHTLY) install sbpf-linker --version $(SBPF_LINKER_VERSION) --locked
 	@cargo +$(NIGHTLY) fuzz --version 2>/dev/null | grep -q '$(CARGO_FUZZ_VERSION)' || cargo +$(NIGHTLY) install cargo-fuzz --version $(CARGO_FUZZ_VERSION) --locked
 
-# The engine as a real SBF program (nightly + sbpf-linker) and its LiteSVM runner.
+# The whole Anchor program as SBF (v0): patched std copy and sbpf-linker under
+# target/sbf-tools, prepared once (tools/sbf/build-program.sh).
 sbf: toolchain
-	cd $(SBF_DIR) && cargo +$(NIGHTLY) build -Z build-std=core,alloc --release --target bpfel-unknown-none -p clearshard-sbf-harness
+	NIGHTLY=$(NIGHTLY) tools/sbf/build-program.sh
+
+# The engine alone as SBF (v3) and its LiteSVM runner: engine-only figures.
+sbf-engine: sbf
+	cd $(SBF_DIR) && PATH="$(CURDIR)/target/sbf-tools/bin:$$PATH" cargo +$(NIGHTLY) build -Z build-std=core,alloc --release --target bpfel-unknown-none -p clearshard-sbf-harness
 	cd $(SBF_DIR) && cargo +$(STABLE) build --release -p clearshard-sbf-runner
 
 clean:

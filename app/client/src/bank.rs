@@ -6,10 +6,10 @@
 //! integration tests and of `clearshard demo`, and a starting point for
 //! integrators' own tests.
 //!
-//! The program runs from `target/deploy/clearshard.so` when that file exists
-//! (built elsewhere with `anchor build`), or when `SBF_OUT_DIR` names a folder
-//! holding `clearshard.so`; otherwise through its native entrypoint. The real
-//! SPL Token program binary that solana-program-test ships is always used.
+//! The program runs as SBF from `target/deploy/clearshard.so` (`make sbf`),
+//! or from `SBF_OUT_DIR/clearshard.so`; `CLEARSHARD_PROGRAM=native` runs its
+//! native entrypoint instead, for debugging. The real SPL Token program
+//! binary that solana-program-test ships is always used.
 
 use crate::{accounts::decode, instructions as ix, pda};
 use anchor_lang::prelude::{AccountInfo, Pubkey};
@@ -44,22 +44,36 @@ pub enum ProgramMode {
     Sbf,
 }
 
+/// The program binary the bank loads: `target/deploy/clearshard.so` (built by
+/// `make sbf`), unless `SBF_OUT_DIR` names another folder holding one.
+fn sbf_program_dir() -> PathBuf {
+    std::env::var_os("SBF_OUT_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target/deploy"))
+}
+
+/// `CLEARSHARD_PROGRAM=sbf` (what `make` sets) requires the SBF binary;
+/// `native` runs the native entrypoint, a debugging aid; unset, the binary is
+/// used when it exists.
 fn program_test() -> (ProgramTest, ProgramMode) {
-    let deploy = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target/deploy");
-    if std::env::var_os("SBF_OUT_DIR").is_none()
-        && std::env::var_os("BPF_OUT_DIR").is_none()
-        && deploy.join("clearshard.so").exists()
-    {
-        // SAFETY-free in edition 2021; set before any thread of the bank starts.
-        std::env::set_var("SBF_OUT_DIR", &deploy);
+    let dir = sbf_program_dir();
+    let so = dir.join("clearshard.so");
+    let mode = match std::env::var("CLEARSHARD_PROGRAM").as_deref() {
+        Ok("native") => ProgramMode::Native,
+        Ok("sbf") => {
+            assert!(so.exists(), "CLEARSHARD_PROGRAM=sbf but {} is missing: run `make sbf`", so.display());
+            ProgramMode::Sbf
+        }
+        _ if so.exists() => ProgramMode::Sbf,
+        _ => ProgramMode::Native,
+    };
+    if mode == ProgramMode::Sbf {
+        // Set before any thread of the bank starts: program-test reads it when loading.
+        std::env::set_var("SBF_OUT_DIR", &dir);
     }
-    let sbf = ["SBF_OUT_DIR", "BPF_OUT_DIR"]
-        .iter()
-        .filter_map(std::env::var_os)
-        .any(|dir| PathBuf::from(dir).join("clearshard.so").exists());
     let mut pt = ProgramTest::new("clearshard", clearshard::ID, processor!(native_entry));
-    pt.prefer_bpf(sbf);
-    (pt, if sbf { ProgramMode::Sbf } else { ProgramMode::Native })
+    pt.prefer_bpf(mode == ProgramMode::Sbf);
+    (pt, mode)
 }
 
 /// The custom error code of a failed transaction, if it has one.

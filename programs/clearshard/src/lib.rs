@@ -17,6 +17,8 @@
 )]
 
 use anchor_lang::prelude::*;
+#[cfg(target_os = "solana")]
+use solana_compiler_builtins as _;
 
 pub mod errors;
 pub mod events;
