@@ -29,6 +29,7 @@ test: toolchain sbf lint
 
 # The engine's cargo-fuzz targets, FUZZ_SECONDS each; a crash fails the run.
 fuzz: toolchain
+	@cargo +$(NIGHTLY) fuzz --version 2>/dev/null | grep -q '$(CARGO_FUZZ_VERSION)' || cargo +$(NIGHTLY) install cargo-fuzz --version $(CARGO_FUZZ_VERSION) --locked
 	cd fuzz && for t in $(FUZZ_TARGETS); do \
 		cargo +$(NIGHTLY) fuzz run $$t -- -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 || exit 1; \
 	done
@@ -40,11 +41,15 @@ fuzz-long:
 stateful: toolchain
 	STATEFUL_CASES=10000 RUST_LOG=error $(CARGO) test --profile stateful -p clearshard-tests --test stateful -- --nocapture
 
+# Every instruction metered on the SBF program, its split from a second
+# binary with cu-trace checkpoints, and the engine alone in LiteSVM.
 bench: toolchain sbf sbf-engine
 	mkdir -p target/bench
+	FEATURES=cu-trace OUT=target/deploy/cu-trace NIGHTLY=$(NIGHTLY) tools/sbf/build-program.sh
 	$(RUNNER) $(HARNESS) test
 	$(RUNNER) $(HARNESS) bench target/bench/engine.json
-	$(CARGO) run --release -p clearshard-cli --bin clearshard -- bench --engine target/bench/engine.json --out target/bench/results.json
+	RUST_LOG=error $(CARGO) run -p clearshard-cli --bin clearshard -- bench \
+		--engine target/bench/engine.json --trace target/deploy/cu-trace --out target/bench/results.json
 
 lint: toolchain
 	$(CARGO) fmt --all --check
@@ -55,7 +60,6 @@ toolchain:
 	@rustup toolchain list | grep -q '^$(STABLE)' || rustup toolchain install $(STABLE) --profile minimal --no-self-update -c clippy,rustfmt
 	@rustup toolchain list | grep -q '^$(NIGHTLY)' || rustup toolchain install $(NIGHTLY) --profile minimal --no-self-update -c rust-src
 	@rustup component list --toolchain $(NIGHTLY) --installed | grep -q '^rust-src' || rustup component add rust-src --toolchain $(NIGHTLY)
-	@cargo +$(NIGHTLY) fuzz --version 2>/dev/null | grep -q '$(CARGO_FUZZ_VERSION)' || cargo +$(NIGHTLY) install cargo-fuzz --version $(CARGO_FUZZ_VERSION) --locked
 
 # The whole Anchor program as SBF (v0): patched std copy and sbpf-linker under
 # target/sbf-tools, prepared once (tools/sbf/build-program.sh).

@@ -56,9 +56,12 @@ export __CARGO_TESTS_ONLY_SRC_ROOT=$tools/library
 export RUSTFLAGS="-C linker=$tools/bin/sbpf-linker -C link-arg=--arch=v0 \
  -C link-arg=--llvm-args=-bpf-stack-size=4096 -C relocation-model=static \
  --cfg target_os=\"solana\" -A explicit_builtin_cfgs_in_flags -Zunstable-options -C panic=immediate-abort"
-cargo +"$nightly" build --release --locked -p clearshard \
+# FEATURES/OUT: the bench's second binary (cu-trace) goes beside, never over, the real one.
+features=${FEATURES:-}
+out=${OUT:-target/deploy}
+cargo +"$nightly" build --release --locked -p clearshard ${features:+--features "$features"} \
   --target tools/sbf/bpfel-solana.json -Zjson-target-spec -Zbuild-std=std,panic_abort \
   --target-dir "$sbf_target"
-mkdir -p target/deploy
-cp "$sbf_target/bpfel-solana/release/libclearshard.so" target/deploy/clearshard.so
-echo "sbf: target/deploy/clearshard.so ($(stat -c %s target/deploy/clearshard.so) bytes)"
+mkdir -p "$out"
+cp "$sbf_target/bpfel-solana/release/libclearshard.so" "$out/clearshard.so"
+echo "sbf: $out/clearshard.so ($(stat -c %s "$out/clearshard.so") bytes)"

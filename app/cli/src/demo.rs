@@ -1,6 +1,6 @@
 //! The whole venue on the in-process bank.
 
-use clearshard_client::bank::{TestExchange, Totals, Trader};
+use clearshard_client::bank::{ProgramMode, TestExchange, Totals, Trader};
 use clearshard_client::instructions as ix;
 use clearshard_client::packing::{batch_transaction, serialized_len, MAX_TX_BYTES};
 use clearshard_client::pda;
@@ -45,9 +45,13 @@ fn err(e: impl std::fmt::Debug) -> String {
 pub async fn run(cfg: DemoConfig) -> Result<(), String> {
     let mut rng = Rng::new(cfg.seed);
     let mut ex = TestExchange::start_seeded(cfg.shards, cfg.seed).await;
+    let program = match ex.mode {
+        ProgramMode::Sbf => "the SBF binary target/deploy/clearshard.so",
+        ProgramMode::Native => "the native entrypoint (--native, a debugging aid)",
+    };
     println!(
-        "clearshard demo: {} shards, {} traders, {} global + 1 regional market makers, {} fills (program: {:?}, seed {})",
-        cfg.shards, cfg.traders, GLOBAL_MAKERS, cfg.fills, ex.mode, cfg.seed
+        "clearshard demo on {program}: {} shards, {} traders, {} global + 1 regional market makers, {} fills, seed {}",
+        cfg.shards, cfg.traders, GLOBAL_MAKERS, cfg.fills, cfg.seed
     );
     ex.add_market(BTC, "BTC-PERP", btc_market(), BTC_PRICE, PRICE_EXPO).await;
     ex.add_market(ETH, "ETH-PERP", eth_market(), ETH_PRICE, PRICE_EXPO).await;

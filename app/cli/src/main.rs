@@ -4,8 +4,9 @@
 //!   the program and the real SPL Token binary): shards, traders, market
 //!   makers with liquidity shards, thousands of fills routed into batches,
 //!   vault rebalancing, and the per-shard table with the conservation check.
-//! - `bench`: the performance table (reads the SBF engine figures written by
-//!   `make bench`, measures transaction packing) and `results.json`.
+//! - `bench`: the performance table (every instruction metered on the SBF
+//!   program, the engine-only figures `make bench` writes, transaction
+//!   packing) and `results.json`.
 
 mod bench;
 mod demo;
@@ -33,12 +34,20 @@ enum Command {
         fills: usize,
         #[arg(long, default_value_t = 7)]
         seed: u64,
-    },
-    /// Print the performance table and write the results file.
-    Bench {
-        /// Engine compute units measured on SBF (written by the LiteSVM runner).
+        /// Run the program through its native entrypoint (a debugging aid)
+        /// instead of the SBF binary `make sbf` builds.
         #[arg(long)]
-        engine: PathBuf,
+        native: bool,
+    },
+    /// Meter every instruction on the SBF program, print the performance
+    /// table and write the results file.
+    Bench {
+        /// Engine-only compute units measured on SBF (written by the LiteSVM runner).
+        #[arg(long)]
+        engine: Option<PathBuf>,
+        /// Folder of the `cu-trace` build of the program, for the split of units.
+        #[arg(long)]
+        trace: Option<PathBuf>,
         #[arg(long, default_value = "target/bench/results.json")]
         out: PathBuf,
     },
@@ -46,11 +55,19 @@ enum Command {
 
 #[tokio::main]
 async fn main() -> ExitCode {
+    // The bank logs every instruction at debug level; the tables are the output.
+    if std::env::var_os("RUST_LOG").is_none() {
+        std::env::set_var("RUST_LOG", "error");
+    }
     let result = match Cli::parse().command {
-        Command::Demo { shards, traders, fills, seed } => {
+        Command::Demo { shards, traders, fills, seed, native } => {
+            std::env::set_var("CLEARSHARD_PROGRAM", if native { "native" } else { "sbf" });
             demo::run(demo::DemoConfig { shards, traders, fills, seed }).await
         }
-        Command::Bench { engine, out } => bench::run(&engine, &out),
+        Command::Bench { engine, trace, out } => {
+            std::env::set_var("CLEARSHARD_PROGRAM", "sbf");
+            bench::run(bench::BenchConfig { engine: engine.as_deref(), trace: trace.as_deref(), out: &out }).await
+        }
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -76,6 +76,62 @@ fn program_test() -> (ProgramTest, ProgramMode) {
     (pt, mode)
 }
 
+/// What the runtime logs when an SBF program panics (the message itself is
+/// lost under `panic=immediate-abort`).
+const PANIC_LOG: &str = "panicked";
+
+/// The program reports every refusal with an error code; a panic is a bug.
+/// Every transaction the harness sends passes through here, so the whole
+/// suite checks it.
+fn refuse_panics(result: Result<(), BanksClientError>) -> Result<(), BanksClientError> {
+    if let Err(BanksClientError::SimulationError { logs, .. }) = &result {
+        if logs.iter().any(|l| l.contains(PANIC_LOG)) {
+            panic!("the program panicked instead of returning an error: {logs:#?}");
+        }
+    }
+    result
+}
+
+/// A transaction's compute units and logs, as the runtime metered them.
+#[derive(Clone, Debug)]
+pub struct Metered {
+    pub compute_units: u64,
+    pub logs: Vec<String>,
+}
+
+impl Metered {
+    /// `(depth, units)` of every invocation of `program`, from the runtime's
+    /// `Program … invoke [depth]` and `Program … consumed N of M compute units`
+    /// lines. A program's figure includes the CPIs it makes.
+    pub fn invocations(&self, program: &Pubkey) -> Vec<(usize, u64)> {
+        let consumed = format!("Program {program} consumed ");
+        let mut depth = 0usize;
+        let mut out = vec![];
+        for line in &self.logs {
+            if line.contains(" invoke [") {
+                depth += 1;
+            }
+            if let Some(units) = line.strip_prefix(&consumed).and_then(|r| r.split(' ').next()?.parse().ok()) {
+                out.push((depth, units));
+            }
+            if line.ends_with(" success") || line.contains(" failed: ") {
+                depth = depth.saturating_sub(1);
+            }
+        }
+        out
+    }
+
+    /// Compute units of the top-level instructions of `program`, in order.
+    pub fn program_units(&self, program: &Pubkey) -> Vec<u64> {
+        self.invocations(program).into_iter().filter(|(d, _)| *d == 1).map(|(_, u)| u).collect()
+    }
+
+    /// Compute units of every CPI into `program`.
+    pub fn cpi_units(&self, program: &Pubkey) -> u64 {
+        self.invocations(program).into_iter().filter(|(d, _)| *d >= 2).map(|(_, u)| u).sum()
+    }
+}
+
 /// The custom error code of a failed transaction, if it has one.
 pub fn error_code(err: &BanksClientError) -> Option<u32> {
     let tx_err = match err {
@@ -303,7 +359,34 @@ impl TestExchange {
         let mut all: Vec<&Keypair> = vec![&self.ctx.payer];
         all.extend_from_slice(signers);
         let tx = Transaction::new_signed_with_payer(ixs, Some(&self.ctx.payer.pubkey()), &all, self.ctx.last_blockhash);
-        self.ctx.banks_client.process_transaction(tx).await
+        refuse_panics(self.ctx.banks_client.process_transaction(tx).await)
+    }
+
+    /// Executes `ixs` like [`TestExchange::send`] and returns what the runtime
+    /// metered: the compute units and logs of the transaction.
+    pub async fn send_metered(
+        &mut self,
+        ixs: &[Instruction],
+        signers: &[&Keypair],
+    ) -> Result<Metered, BanksClientError> {
+        self.ctx.last_blockhash = self.blockhash().await;
+        let mut all: Vec<&Keypair> = vec![&self.ctx.payer];
+        all.extend_from_slice(signers);
+        let tx = Transaction::new_signed_with_payer(ixs, Some(&self.ctx.payer.pubkey()), &all, self.ctx.last_blockhash);
+        self.execute_metered(tx.into()).await
+    }
+
+    /// Executes a signed transaction (legacy or v0) without preflight and
+    /// returns its compute units and logs.
+    pub async fn execute_metered(&mut self, tx: VersionedTransaction) -> Result<Metered, BanksClientError> {
+        let executed = self.ctx.banks_client.process_transaction_with_metadata(tx).await?;
+        let (compute_units, logs) =
+            executed.metadata.map(|m| (m.compute_units_consumed, m.log_messages)).unwrap_or_default();
+        if logs.iter().any(|l| l.contains(PANIC_LOG)) {
+            panic!("the program panicked instead of returning an error: {logs:#?}");
+        }
+        executed.result.map_err(BanksClientError::TransactionError)?;
+        Ok(Metered { compute_units, logs })
     }
 
     /// Simulates `ixs`; for a refused batch, returns the fill it names and the
@@ -537,7 +620,7 @@ impl TestExchange {
 
     /// Sends a signed versioned transaction (a batch through a lookup table).
     pub async fn send_versioned(&mut self, tx: VersionedTransaction) -> Result<(), BanksClientError> {
-        self.ctx.banks_client.process_transaction(tx).await
+        refuse_panics(self.ctx.banks_client.process_transaction(tx).await)
     }
 
     /// The bank's latest blockhash.

@@ -20,6 +20,7 @@ use anchor_lang::prelude::*;
 #[cfg(target_os = "solana")]
 use solana_compiler_builtins as _;
 
+pub mod cu_trace;
 pub mod errors;
 pub mod events;
 pub mod instructions;

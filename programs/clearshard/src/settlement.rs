@@ -2,6 +2,7 @@
 //! sequence, loading markets and margin accounts, running the engine, and
 //! booking the batch's flows into the shard(s).
 
+use crate::cu_trace::checkpoint;
 use crate::errors::ClearshardError;
 use crate::events::BatchSettled;
 use crate::risk::{load_margin_mut, load_markets};
@@ -73,6 +74,7 @@ pub fn settle<'info>(
             BatchMarket::new(risk, [open_interest(shards.first()), open_interest(shards.get(1))])
         })
         .collect();
+    checkpoint();
 
     let mut groups = Vec::with_capacity(margin_infos.len());
     let mut margins = Vec::with_capacity(margin_infos.len());
@@ -84,6 +86,7 @@ pub fn settle<'info>(
         margins.push(margin);
     }
     let mut portfolios: Vec<&mut Portfolio> = margins.iter_mut().map(|m| &mut m.portfolio).collect();
+    checkpoint();
     let flows = settle_fills(&markets, &mut portfolios, &groups, batch.fills, now).map_err(|e| {
         // The error code names the cause; the log and the return data name the
         // fill, so a matcher can simulate, drop that fill and post again.
@@ -91,6 +94,7 @@ pub fn settle<'info>(
         set_return_data(&refused_fill_data(e.fill, ClearshardError::from(e.cause)));
         error!(ClearshardError::from(e.cause))
     })?;
+    checkpoint();
 
     let mut fees = 0i64;
     let mut volume_lots = 0u64;
@@ -102,6 +106,7 @@ pub fn settle<'info>(
             volume_lots = volume_lots.wrapping_add(flow.volume_lots);
         }
     }
+    checkpoint();
     Ok(BatchSettled {
         shard: shards[0].index,
         second_shard: shards.get(1).map_or(u16::MAX, |s| s.index),

@@ -1,3 +1,4 @@
+use crate::cu_trace::checkpoint;
 use crate::errors::ClearshardError;
 use crate::events::Liquidated;
 use crate::risk;
@@ -43,6 +44,8 @@ impl Liquidate<'_> {
 }
 
 pub fn handler<'info>(ctx: Context<'info, Liquidate<'info>>, market_id: u16, lots: u64) -> Result<()> {
+    checkpoint();
+    checkpoint();
     let Context { accounts, remaining_accounts, .. } = ctx;
     let accounts: &'info _ = accounts;
     accounts.validate()?;
@@ -51,9 +54,12 @@ pub fn handler<'info>(ctx: Context<'info, Liquidate<'info>>, market_id: u16, lot
 
     let mut liqee = accounts.liqee.load_mut()?;
     let mut liqor = accounts.liqor.load_mut()?;
+    checkpoint();
     let outcome = liquidation::liquidate(&mut liqee.portfolio, &mut liqor.portfolio, &markets, market_id, lots)
         .map_err(ClearshardError::from)?;
+    checkpoint();
     book(accounts, market_id, &outcome, liqee.shard == liqor.shard)?;
+    checkpoint();
     emit!(Liquidated {
         liqee: accounts.liqee.key(),
         liqor: accounts.liqor.key(),

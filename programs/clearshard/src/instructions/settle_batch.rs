@@ -1,3 +1,4 @@
+use crate::cu_trace::checkpoint;
 use crate::settlement::{self, Batch};
 use crate::state::{seeds, Exchange, Shard};
 use anchor_lang::prelude::*;
@@ -22,11 +23,15 @@ pub fn handler<'info>(
     market_count: u8,
     fills: Vec<u8>,
 ) -> Result<()> {
+    // Two checkpoints in a row: the bench measures a checkpoint's own cost.
+    checkpoint();
+    checkpoint();
     let Context { accounts, remaining_accounts, program_id, .. } = ctx;
     let accounts: &'info _ = accounts;
     let matcher = settlement::active_matcher(accounts.matcher.as_ref(), accounts.matcher_authority.key)?;
     let exchange = *accounts.exchange.load()?;
     let mut shard = accounts.shard.load_mut()?;
+    checkpoint();
     let batch = Batch { sequence, market_count, fills: &fills, remaining: remaining_accounts };
     let settled = settlement::settle(program_id, &exchange, &matcher, &mut [&mut *shard], batch)?;
     emit!(settled);
