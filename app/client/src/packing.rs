@@ -13,11 +13,17 @@ use solana_transaction::versioned::VersionedTransaction;
 pub const MAX_TX_BYTES: usize = 1232;
 /// Accounts one transaction may lock.
 pub const MAX_ACCOUNT_LOCKS: usize = 64;
-/// Compute units requested per fill, and for the rest of the instruction.
-/// From the SBF engine benchmark (`make bench`) with headroom for account
-/// loading and Anchor's checks, which the engine figure does not include.
-pub const COMPUTE_UNITS_PER_FILL: u32 = 2_500;
-pub const COMPUTE_UNITS_BASE: u32 = 60_000;
+/// The compute units a batch transaction requests, from the all-in figures
+/// `make bench` meters on the SBF program (2026-11-30: about 8,000 fixed,
+/// 1,070 per fill, 750 per margin account, 1,100 per market), each with
+/// about 25% headroom for accounts holding more positions and fills that
+/// reduce them. `tests/tests/compute_budget.rs` checks every shape it tries
+/// stays within the request and is not far below it.
+pub const COMPUTE_UNITS_BASE: u32 = 7_000;
+pub const COMPUTE_UNITS_PER_FILL: u32 = 1_350;
+pub const COMPUTE_UNITS_PER_ACCOUNT: u32 = 1_000;
+pub const COMPUTE_UNITS_PER_MARKET: u32 = 1_300;
+pub const COMPUTE_UNITS_PER_SHARD: u32 = 1_000;
 
 /// Bytes of a compact-u16 length prefix.
 fn compact_len(n: usize) -> usize {
@@ -63,7 +69,12 @@ impl BatchShape {
     }
 
     pub fn compute_units(&self) -> u32 {
-        COMPUTE_UNITS_BASE + COMPUTE_UNITS_PER_FILL * self.fills as u32
+        let per = |count: usize, units: u32| units.saturating_mul(u32::try_from(count).unwrap_or(u32::MAX));
+        COMPUTE_UNITS_BASE
+            .saturating_add(per(self.fills, COMPUTE_UNITS_PER_FILL))
+            .saturating_add(per(self.margin_accounts, COMPUTE_UNITS_PER_ACCOUNT))
+            .saturating_add(per(self.markets, COMPUTE_UNITS_PER_MARKET))
+            .saturating_add(per(self.shards, COMPUTE_UNITS_PER_SHARD))
     }
 }
 

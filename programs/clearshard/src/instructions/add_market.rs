@@ -71,7 +71,7 @@ impl MarketConfig {
 pub struct AddMarket<'info> {
     #[account(mut)]
     pub admin: Signer<'info>,
-    #[account(mut, seeds = [seeds::EXCHANGE], bump, has_one = admin @ ClearshardError::NotAdmin)]
+    #[account(mut, address = seeds::EXCHANGE_ADDRESS, has_one = admin @ ClearshardError::NotAdmin)]
     pub exchange: AccountLoader<'info, Exchange>,
     #[account(init, payer = admin, space = Market::SPACE, seeds = [seeds::MARKET, &id.to_le_bytes()], bump)]
     pub market: AccountLoader<'info, Market>,

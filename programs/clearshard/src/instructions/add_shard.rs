@@ -11,7 +11,7 @@ use anchor_spl::token::{Mint, Token, TokenAccount};
 pub struct AddShard<'info> {
     #[account(mut)]
     pub admin: Signer<'info>,
-    #[account(mut, seeds = [seeds::EXCHANGE], bump, has_one = admin @ ClearshardError::NotAdmin, has_one = collateral_mint @ ClearshardError::WrongMint)]
+    #[account(mut, address = seeds::EXCHANGE_ADDRESS, has_one = admin @ ClearshardError::NotAdmin, has_one = collateral_mint @ ClearshardError::WrongMint)]
     pub exchange: AccountLoader<'info, Exchange>,
     #[account(init, payer = admin, space = Shard::SPACE, seeds = [seeds::SHARD, &index.to_le_bytes()], bump)]
     pub shard: AccountLoader<'info, Shard>,

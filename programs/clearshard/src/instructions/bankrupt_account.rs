@@ -12,7 +12,7 @@ use clearshard_engine::liquidation::bankruptcy_deficit;
 
 #[derive(Accounts)]
 pub struct BankruptAccount<'info> {
-    #[account(seeds = [seeds::EXCHANGE], bump = exchange.load()?.bump)]
+    #[account(address = seeds::EXCHANGE_ADDRESS)]
     pub exchange: AccountLoader<'info, Exchange>,
     #[account(mut)]
     pub account: AccountLoader<'info, MarginAccount>,

@@ -9,7 +9,7 @@ use anchor_spl::token::{Token, TokenAccount};
 #[derive(Accounts)]
 pub struct CollateralAccounts<'info> {
     pub owner: Signer<'info>,
-    #[account(seeds = [seeds::EXCHANGE], bump = exchange.load()?.bump)]
+    #[account(address = seeds::EXCHANGE_ADDRESS)]
     pub exchange: AccountLoader<'info, Exchange>,
     #[account(mut)]
     pub shard: AccountLoader<'info, Shard>,

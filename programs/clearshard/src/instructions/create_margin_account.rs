@@ -11,7 +11,7 @@ use anchor_lang::prelude::*;
 pub struct CreateMarginAccount<'info> {
     #[account(mut)]
     pub owner: Signer<'info>,
-    #[account(seeds = [seeds::EXCHANGE], bump = exchange.load()?.bump)]
+    #[account(address = seeds::EXCHANGE_ADDRESS)]
     pub exchange: AccountLoader<'info, Exchange>,
     #[account(mut, seeds = [seeds::SHARD, &shard_index.to_le_bytes()], bump)]
     pub shard: AccountLoader<'info, Shard>,

@@ -8,7 +8,7 @@ use anchor_spl::token::{Token, TokenAccount};
 #[derive(Accounts)]
 pub struct DepositInsurance<'info> {
     pub funder: Signer<'info>,
-    #[account(seeds = [seeds::EXCHANGE], bump = exchange.load()?.bump)]
+    #[account(address = seeds::EXCHANGE_ADDRESS)]
     pub exchange: AccountLoader<'info, Exchange>,
     #[account(mut, constraint = source.mint == exchange.load()?.collateral_mint @ ClearshardError::WrongMint)]
     pub source: Account<'info, TokenAccount>,

@@ -16,7 +16,7 @@ use clearshard_engine::RiskMarket;
 /// for every market in which either shard holds a position.
 #[derive(Accounts)]
 pub struct RebalanceVaults<'info> {
-    #[account(seeds = [seeds::EXCHANGE], bump = exchange.load()?.bump)]
+    #[account(address = seeds::EXCHANGE_ADDRESS)]
     pub exchange: AccountLoader<'info, Exchange>,
     #[account(mut)]
     pub from_shard: AccountLoader<'info, Shard>,

@@ -8,7 +8,7 @@ use anchor_lang::prelude::*;
 pub struct RegisterMatcher<'info> {
     #[account(mut)]
     pub admin: Signer<'info>,
-    #[account(mut, seeds = [seeds::EXCHANGE], bump, has_one = admin @ ClearshardError::NotAdmin)]
+    #[account(mut, address = seeds::EXCHANGE_ADDRESS, has_one = admin @ ClearshardError::NotAdmin)]
     pub exchange: AccountLoader<'info, Exchange>,
     /// CHECK: any key may be a matcher authority; it signs its batches.
     pub authority: UncheckedAccount<'info>,

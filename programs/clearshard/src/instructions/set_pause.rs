@@ -7,7 +7,7 @@ use anchor_lang::prelude::*;
 #[derive(Accounts)]
 pub struct SetPause<'info> {
     pub admin: Signer<'info>,
-    #[account(mut, seeds = [seeds::EXCHANGE], bump, has_one = admin @ ClearshardError::NotAdmin)]
+    #[account(mut, address = seeds::EXCHANGE_ADDRESS, has_one = admin @ ClearshardError::NotAdmin)]
     pub exchange: AccountLoader<'info, Exchange>,
     #[account(mut)]
     pub shard: Option<AccountLoader<'info, Shard>>,

@@ -11,7 +11,7 @@ pub struct SettleBatch<'info> {
     /// CHECK: loaded and checked as the signer's `Matcher` in the handler, so
     /// an unregistered matcher gets its own error.
     pub matcher: UncheckedAccount<'info>,
-    #[account(seeds = [seeds::EXCHANGE], bump = exchange.load()?.bump)]
+    #[account(address = seeds::EXCHANGE_ADDRESS)]
     pub exchange: AccountLoader<'info, Exchange>,
     #[account(mut)]
     pub shard: AccountLoader<'info, Shard>,

@@ -12,7 +12,7 @@ pub struct SettleCrossBatch<'info> {
     pub matcher_authority: Signer<'info>,
     /// CHECK: loaded and checked as the signer's `Matcher` in the handler.
     pub matcher: UncheckedAccount<'info>,
-    #[account(seeds = [seeds::EXCHANGE], bump = exchange.load()?.bump)]
+    #[account(address = seeds::EXCHANGE_ADDRESS)]
     pub exchange: AccountLoader<'info, Exchange>,
     #[account(mut)]
     pub shard_a: AccountLoader<'info, Shard>,

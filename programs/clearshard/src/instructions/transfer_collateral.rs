@@ -15,7 +15,7 @@ use anchor_spl::token::{Token, TokenAccount};
 #[derive(Accounts)]
 pub struct TransferCollateral<'info> {
     pub owner: Signer<'info>,
-    #[account(seeds = [seeds::EXCHANGE], bump = exchange.load()?.bump)]
+    #[account(address = seeds::EXCHANGE_ADDRESS)]
     pub exchange: AccountLoader<'info, Exchange>,
     #[account(mut, has_one = owner @ ClearshardError::NotOwner)]
     pub from_account: AccountLoader<'info, MarginAccount>,

@@ -12,7 +12,7 @@ use anchor_lang::prelude::*;
 /// writes only the market: positions settle lazily when next touched.
 #[derive(Accounts)]
 pub struct UpdateFunding<'info> {
-    #[account(seeds = [seeds::EXCHANGE], bump = exchange.load()?.bump)]
+    #[account(address = seeds::EXCHANGE_ADDRESS)]
     pub exchange: AccountLoader<'info, Exchange>,
     #[account(mut)]
     pub market: AccountLoader<'info, Market>,

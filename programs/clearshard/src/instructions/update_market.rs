@@ -11,7 +11,7 @@ use anchor_lang::prelude::*;
 #[derive(Accounts)]
 pub struct UpdateMarket<'info> {
     pub admin: Signer<'info>,
-    #[account(seeds = [seeds::EXCHANGE], bump, has_one = admin @ ClearshardError::NotAdmin)]
+    #[account(address = seeds::EXCHANGE_ADDRESS, has_one = admin @ ClearshardError::NotAdmin)]
     pub exchange: AccountLoader<'info, Exchange>,
     #[account(mut)]
     pub market: AccountLoader<'info, Market>,
