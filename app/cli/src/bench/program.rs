@@ -211,25 +211,14 @@ pub async fn measure() -> Result<Map<String, Value>, String> {
     let m = v.ex.send_metered(&[ix::withdraw(&mv, 500 * USDC, &[])], &[&trader.keypair]).await.map_err(err)?;
     out.insert("program_withdraw_cu".into(), clearshard_units(&m)?.into());
     out.insert("program_withdraw_token_cpi_cu".into(), m.cpi_units(&token).into());
-    let own = v.ex.create_margin_account(&trader, 2, 1).await.map_err(err)?;
-    let m =
-        v.ex.send_metered(
-            &[ix::transfer_collateral(trader.key(), (address, 2), (own, 2), 100 * USDC, &[])],
-            &[&trader.keypair],
-        )
-        .await
-        .map_err(err)?;
-    out.insert("program_transfer_same_shard_cu".into(), clearshard_units(&m)?.into());
-    let other = v.ex.create_margin_account(&trader, 3, 0).await.map_err(err)?;
-    let m =
-        v.ex.send_metered(
-            &[ix::transfer_collateral(trader.key(), (address, 2), (other, 3), 100 * USDC, &[])],
-            &[&trader.keypair],
-        )
-        .await
-        .map_err(err)?;
-    out.insert("program_transfer_cross_shard_cu".into(), clearshard_units(&m)?.into());
-    out.insert("program_transfer_cross_shard_token_cpi_cu".into(), m.cpi_units(&token).into());
+    // A second account of the owner on its shard, then one on another shard.
+    for (shard, sub_id, kind) in [(2, 1, "same_shard"), (3, 0, "cross_shard")] {
+        let to = v.ex.create_margin_account(&trader, shard, sub_id).await.map_err(err)?;
+        let transfer = ix::transfer_collateral(trader.key(), (address, 2), (to, shard), 100 * USDC, &[]);
+        let m = v.ex.send_metered(&[transfer], &[&trader.keypair]).await.map_err(err)?;
+        out.insert(format!("program_transfer_{kind}_cu"), clearshard_units(&m)?.into());
+        out.insert(format!("program_transfer_{kind}_token_cpi_cu"), m.cpi_units(&token).into());
+    }
 
     // settle_batch: every account holds both markets and owes funding.
     let all: Vec<_> = v.accounts.iter().map(|(_, a)| *a).collect();
