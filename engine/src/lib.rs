@@ -32,6 +32,7 @@ pub mod math;
 pub mod oracle;
 pub mod portfolio;
 pub mod position;
+pub mod sequence;
 
 pub use batch::{settle_fills, BatchFlows, MarketFlow, OpenInterest, MAX_BATCH_ACCOUNTS, MAX_BATCH_MARKETS};
 pub use error::{EngineError, FillError};
@@ -41,6 +42,7 @@ pub use limits::{CostWindow, TradeLimits};
 pub use market::MarketParams;
 pub use portfolio::{Booking, Portfolio, MAX_POSITIONS};
 pub use position::{Position, PositionChange};
+pub use sequence::{SequenceStatus, SequenceWindow, SEQUENCE_WINDOW};
 
 /// Basis points in one.
 pub const BPS: u64 = 10_000;

@@ -6,6 +6,7 @@
 use anchor_lang::prelude::Pubkey;
 use clearshard::state::{MAX_MARKETS, MAX_MATCHERS};
 use clearshard_client::bank::Snapshot;
+use clearshard_engine::{SequenceStatus, SequenceWindow, SEQUENCE_WINDOW};
 
 /// Each shard's collateral claims and long and short open interest equal the
 /// sums over its margin accounts.
@@ -52,19 +53,26 @@ pub fn positions_carry_indexes(s: &Snapshot, account: Pubkey) -> Result<(), Stri
     Ok(())
 }
 
-/// Every shard's next sequence per matcher.
-pub fn sequences(s: &Snapshot) -> Vec<[u64; MAX_MATCHERS as usize]> {
-    s.shards.iter().map(|shard| shard.next_sequence).collect()
+/// Every shard's sequence window per matcher.
+pub fn sequences(s: &Snapshot) -> Vec<[SequenceWindow; MAX_MATCHERS as usize]> {
+    s.shards.iter().map(|shard| shard.sequences).collect()
 }
 
-/// Sequences never move backwards.
+/// Windows only move forward, and a sequence once used stays used: every
+/// sequence used before that is still within the window is used after.
 pub fn sequences_only_move_forward(
-    before: &[[u64; MAX_MATCHERS as usize]],
-    after: &[[u64; MAX_MATCHERS as usize]],
+    before: &[[SequenceWindow; MAX_MATCHERS as usize]],
+    after: &[[SequenceWindow; MAX_MATCHERS as usize]],
 ) -> Result<(), String> {
     for (shard, (b, a)) in before.iter().zip(after).enumerate() {
-        if b.iter().zip(a).any(|(b, a)| a < b) {
-            return Err(format!("shard {shard}: sequences moved back from {b:?} to {a:?}"));
+        for (matcher, (b, a)) in b.iter().zip(a).enumerate() {
+            let forgotten = (0..SEQUENCE_WINDOW)
+                .filter(|i| b.used & (1 << i) != 0)
+                .map(|i| b.next - 1 - i)
+                .find(|s| a.status(*s) == SequenceStatus::Open);
+            if a.next < b.next || forgotten.is_some() {
+                return Err(format!("shard {shard}, matcher {matcher}: window went from {b:?} to {a:?}"));
+            }
         }
     }
     Ok(())

@@ -191,8 +191,13 @@ impl Venue {
     }
 
     pub async fn next_sequence(&mut self, shard: u16) -> u64 {
+        self.sequence_window(shard).await.next
+    }
+
+    /// The matcher's anti-replay window on `shard`.
+    pub async fn sequence_window(&mut self, shard: u16) -> clearshard_engine::SequenceWindow {
         let index = self.ex.load::<clearshard::state::Matcher>(pda::matcher(&self.matcher.pubkey())).await.index;
-        self.ex.shard(shard).await.next_sequence[index as usize]
+        self.ex.shard(shard).await.sequences[index as usize]
     }
 }
 

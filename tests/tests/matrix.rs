@@ -357,9 +357,20 @@ async fn matcher_instructions() {
         matcher.pubkey(),
         0,
         1,
-        &plan(sequence + 2, &[BTC], &[&s.a, &s.c], &[fill(0, 1, 0, true, 1, BTC_TICKS * 8 / 10)]),
+        &plan(
+            sequence + 1 + clearshard_engine::SEQUENCE_WINDOW,
+            &[BTC],
+            &[&s.a, &s.c],
+            &[fill(0, 1, 0, true, 1, BTC_TICKS * 8 / 10)],
+        ),
     );
-    s.refused("settle_cross_batch: out of order", ahead, &[&matcher], Program(ClearshardError::BatchSequenceGap)).await;
+    s.refused(
+        "settle_cross_batch: beyond the window",
+        ahead,
+        &[&matcher],
+        Program(ClearshardError::BatchSequenceBeyondWindow),
+    )
+    .await;
     s.v.pause(Some(1), clearshard::state::PAUSE_SETTLEMENT).await;
     let next = ix::settle_cross_batch(
         matcher.pubkey(),

@@ -5,7 +5,7 @@ use anchor_lang::error::ErrorCode;
 use clearshard::errors::ClearshardError;
 use clearshard::state::PAUSE_SETTLEMENT;
 use clearshard_client::{instructions as ix, pda};
-use clearshard_engine::Fill;
+use clearshard_engine::{Fill, SequenceStatus, SequenceWindow, SEQUENCE_WINDOW};
 use clearshard_tests::*;
 use solana_keypair::Keypair;
 use solana_signer::Signer;
@@ -85,14 +85,52 @@ async fn replayed_batch_is_refused() {
 }
 
 #[tokio::test]
-async fn sequence_gap_is_refused() {
+async fn sequences_land_out_of_order_within_the_window() {
     let mut v = Venue::new(1).await;
     let (t, m) = (v.account(0, 1_000 * USDC).await, v.account(0, 1_000 * USDC).await);
-    let before = v.portfolios(&[&t, &m]).await;
-    let batch = v.settle_ix(0, 1, &[BTC], &[&t, &m], &[buy_10()]);
     let matcher = v.matcher.insecure_clone();
-    assert_error(v.ex.send(&[batch], &[&matcher]).await, ClearshardError::BatchSequenceGap);
-    v.assert_unchanged(0, 0, &[&t, &m], &before).await;
+    // Sent together, landing 2, 0, 1: each settles once.
+    for sequence in [2, 0, 1] {
+        let batch = v.settle_ix(0, sequence, &[BTC], &[&t, &m], &[buy_10()]);
+        v.ex.send(&[batch], &[&matcher]).await.unwrap();
+    }
+    assert_eq!(v.ex.margin(t.address).await.portfolio.position(BTC).unwrap().base_lots, 30);
+    assert_eq!(v.sequence_window(0).await, SequenceWindow { next: 3, used: 0b111 });
+    let before = v.portfolios(&[&t, &m]).await;
+    // A replay of any of them, and a sequence a whole window ahead, change nothing.
+    for sequence in [0, 1, 2] {
+        let batch = v.settle_ix(0, sequence, &[BTC], &[&t, &m], &[buy_10()]);
+        assert_error(v.ex.send_fresh(&[batch], &[&matcher]).await, ClearshardError::BatchSequenceReplayed);
+    }
+    let ahead = v.settle_ix(0, 3 + SEQUENCE_WINDOW, &[BTC], &[&t, &m], &[buy_10()]);
+    assert_error(v.ex.send(&[ahead], &[&matcher]).await, ClearshardError::BatchSequenceBeyondWindow);
+    v.assert_unchanged(0, 3, &[&t, &m], &before).await;
+}
+
+#[tokio::test]
+async fn the_window_slides_past_a_hole_which_can_never_settle() {
+    let mut v = Venue::new(1).await;
+    let (t, m) = (v.account(0, 1_000 * USDC).await, v.account(0, 1_000 * USDC).await);
+    let matcher = v.matcher.insecure_clone();
+    // Sequence 0 is never posted (its batch was refused for good): a hole.
+    // The highest sequence the window allows lands, then the hole is still open.
+    let last = SEQUENCE_WINDOW - 1;
+    let batch =
+        |v: &Venue, sequence, buys| v.settle_ix(0, sequence, &[BTC], &[&t, &m], &[fill(0, 1, 0, buys, 1, BTC_TICKS)]);
+    v.ex.send(&[batch(&v, last, true)], &[&matcher]).await.unwrap();
+    assert_eq!(v.sequence_window(0).await.status(0), SequenceStatus::Open);
+    // One more above slides the window past it: sequence 0 is too old now.
+    v.ex.send(&[batch(&v, last + 1, false)], &[&matcher]).await.unwrap();
+    let before = v.portfolios(&[&t, &m]).await;
+    assert_error(v.ex.send(&[batch(&v, 0, true)], &[&matcher]).await, ClearshardError::BatchSequenceTooOld);
+    // Sequences skipped inside the window still land, out of order.
+    v.ex.send(&[batch(&v, 5, true)], &[&matcher]).await.unwrap();
+    assert_error(v.ex.send_fresh(&[batch(&v, 5, true)], &[&matcher]).await, ClearshardError::BatchSequenceReplayed);
+    assert_eq!(
+        v.ex.margin(t.address).await.portfolio.position(BTC).unwrap().base_lots,
+        before[0].position(BTC).map_or(0, |p| p.base_lots) + 1
+    );
+    v.ex.assert_conserved().await;
 }
 
 #[tokio::test]

@@ -20,7 +20,7 @@ use clearshard_client::bank::{error_code, Snapshot, Trader};
 use clearshard_client::rng::Rng;
 use clearshard_client::{instructions as ix, pda};
 use clearshard_engine::liquidation::liquidatable_lots;
-use clearshard_engine::Fill;
+use clearshard_engine::{Fill, SequenceStatus, SequenceWindow, SEQUENCE_WINDOW};
 use clearshard_tests::invariants::*;
 use clearshard_tests::*;
 use solana_program_test::BanksClientError;
@@ -59,7 +59,8 @@ struct World {
     /// fund or socialization covered of their bankruptcies.
     pair_minted: i128,
     pair_covered: i128,
-    last_batch: Option<Instruction>,
+    /// The last accepted batch and the shard whose sequence it used.
+    last_batch: Option<(Instruction, u16)>,
     log: Vec<String>,
     tally: Tally,
 }
@@ -159,7 +160,8 @@ impl World {
         let addresses: Vec<Pubkey> = accounts.iter().map(|a| a.address).collect();
         let lo = accounts.iter().map(|a| a.shard).min().unwrap_or(0);
         let hi = accounts.iter().map(|a| a.shard).max().unwrap_or(0);
-        let sequence = self.v.next_sequence(lo).await;
+        let window = self.v.sequence_window(lo).await;
+        let (sequence, landing) = pick_sequence(&mut self.rng, &window);
         let plan = plan(sequence, &MARKETS, &accounts, fills);
         let matcher = self.v.matcher.pubkey();
         let ix = if lo == hi {
@@ -167,15 +169,26 @@ impl World {
         } else {
             ix::settle_cross_batch(matcher, lo, hi, &plan)
         };
-        self.send_batch(kind, ix, addresses).await
+        let settled = self.send_batch(kind, ix, addresses, lo).await;
+        if let Some(landing) = landing {
+            let r = if settled.is_empty() { Err(BanksClientError::ClientError("refused")) } else { Ok(()) };
+            self.note(landing, format!("sequence {sequence} at {window:?}"), &r);
+        }
+        settled
     }
 
-    async fn send_batch(&mut self, kind: &'static str, ix: Instruction, accounts: Vec<Pubkey>) -> Vec<Pubkey> {
+    async fn send_batch(
+        &mut self,
+        kind: &'static str,
+        ix: Instruction,
+        accounts: Vec<Pubkey>,
+        shard: u16,
+    ) -> Vec<Pubkey> {
         let matcher = self.v.matcher.insecure_clone();
         let r = self.v.ex.send(std::slice::from_ref(&ix), &[&matcher]).await;
         self.note(kind, format!("{} accounts", accounts.len()), &r);
         if r.is_ok() {
-            self.last_batch = Some(ix);
+            self.last_batch = Some((ix, shard));
             return accounts;
         }
         vec![]
@@ -259,9 +272,10 @@ impl World {
         Ok(self.batch("pair batch", &[x, y], &[f]).await)
     }
 
-    /// The last accepted batch again, and a batch that skips a sequence.
+    /// The last accepted batch again, and the same batch with a sequence a
+    /// whole window ahead or below the window.
     async fn replay(&mut self) -> Result<Vec<Pubkey>, String> {
-        let Some(last) = self.last_batch.clone() else { return Ok(vec![]) };
+        let Some((last, shard)) = self.last_batch.clone() else { return Ok(vec![]) };
         let matcher = self.v.matcher.insecure_clone();
         let r = self.v.ex.send_fresh(std::slice::from_ref(&last), &[&matcher]).await;
         self.note("replayed batch", String::new(), &r);
@@ -271,15 +285,22 @@ impl World {
         {
             return Err(format!("a replay was refused with {r:?}, not BatchSequenceReplayed"));
         }
-        let mut gap = last;
-        let next = u64::from_le_bytes(gap.data[1..9].try_into().map_err(|_| "sequence bytes")?) + 2;
-        gap.data[1..9].copy_from_slice(&next.to_le_bytes());
-        let r = self.v.ex.send(&[gap], &[&matcher]).await;
-        self.note("gapped batch", String::new(), &r);
-        let code = error_code(r.as_ref().err().ok_or("a batch skipping a sequence was accepted")?);
-        let gapped = [ClearshardError::BatchSequenceGap, ClearshardError::SettlementPaused].map(u32::from);
-        if !code.is_some_and(|c| gapped.contains(&c)) {
-            return Err(format!("a gap was refused with {r:?}, not BatchSequenceGap"));
+        // The same batch a whole window ahead, and (once the window has moved
+        // that far) below it.
+        let window = self.v.sequence_window(shard).await;
+        let mut probes = vec![(window.next + SEQUENCE_WINDOW, ClearshardError::BatchSequenceBeyondWindow)];
+        if let Some(old) = window.next.checked_sub(SEQUENCE_WINDOW + 1) {
+            probes.push((old, ClearshardError::BatchSequenceTooOld));
+        }
+        for (sequence, expected) in probes {
+            let mut probe = last.clone();
+            probe.data[1..9].copy_from_slice(&sequence.to_le_bytes());
+            let r = self.v.ex.send(&[probe], &[&matcher]).await;
+            self.note("sequence outside the window", String::new(), &r);
+            let code = error_code(r.as_ref().err().ok_or("a batch outside the window was accepted")?);
+            if !code.is_some_and(|c| [u32::from(expected), u32::from(ClearshardError::SettlementPaused)].contains(&c)) {
+                return Err(format!("sequence {sequence} at {window:?} was refused with {r:?}, not {expected:?}"));
+            }
         }
         Ok(vec![])
     }
@@ -582,7 +603,11 @@ impl World {
     }
 
     /// Checks every invariant; returns the sequences, for the next step.
-    async fn check(&mut self, touched: &[Pubkey], sequences_before: &[[u64; 16]]) -> Result<Vec<[u64; 16]>, String> {
+    async fn check(
+        &mut self,
+        touched: &[Pubkey],
+        sequences_before: &[[SequenceWindow; 16]],
+    ) -> Result<Vec<[SequenceWindow; 16]>, String> {
         let snapshot = self.v.ex.snapshot().await;
         let totals = snapshot.totals();
         if !totals.conserved() {
@@ -599,6 +624,20 @@ impl World {
             return Err(format!("no free lunch: the pair holds {value}, put in {}", self.pair_minted));
         }
         Ok(now)
+    }
+}
+
+/// A batch's sequence: mostly the next one; now and then one further
+/// ahead (leaving holes, as refused batches do) or an open hole below the
+/// top (a batch landing out of order, within the window).
+fn pick_sequence(rng: &mut Rng, window: &SequenceWindow) -> (u64, Option<&'static str>) {
+    let holes: Vec<u64> = (window.next.saturating_sub(SEQUENCE_WINDOW)..window.next)
+        .filter(|s| window.status(*s) == SequenceStatus::Open)
+        .collect();
+    match rng.range(0, 100) {
+        0..=11 => (window.next + rng.range(1, 8), Some("sequence ahead")),
+        12..=23 if !holes.is_empty() => (*rng.pick(&holes), Some("sequence into a hole")),
+        _ => (window.next, None),
     }
 }
 
@@ -661,7 +700,10 @@ async fn run_share(share: u64) {
             ["honest batch", "leverage up", "pair batch", "funding", "liquidate", "rebalance_vaults", "withdraw"];
         // Bankruptcies are rarer: required of long runs only.
         let rare: &[&str] = if seeds.len() >= 1_000 { &["resolve_bankruptcy", "socialize_loss"] } else { &[] };
-        for kind in kinds.into_iter().chain(["deposit", "transfer_collateral"]).chain(rare.iter().copied()) {
+        let windows = ["sequence ahead", "sequence into a hole"];
+        for kind in
+            kinds.into_iter().chain(["deposit", "transfer_collateral"]).chain(windows).chain(rare.iter().copied())
+        {
             let accepted = tally.get(kind).map_or(0, |t| t.1);
             assert!(accepted > 0, "no {kind} was ever accepted in {} cases", seeds.len());
         }

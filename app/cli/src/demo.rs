@@ -275,7 +275,7 @@ async fn price_crash(
     let matcher_index =
         ex.load::<clearshard_client::clearshard::state::Matcher>(pda::matcher(&matcher.pubkey())).await.index as usize;
     for shard in 0..shards {
-        sequences.insert(shard, ex.shard(shard).await.next_sequence[matcher_index]);
+        sequences.insert(shard, ex.shard(shard).await.sequences[matcher_index].next);
     }
     let mut router = Router::new(vec![book], sequences);
     for account in &leveraged {

@@ -62,8 +62,8 @@ pub enum ClearshardError {
     MatcherNotRegistered,
     #[msg("batch sequence already used (replay)")]
     BatchSequenceReplayed,
-    #[msg("batch sequence skips ahead (gap)")]
-    BatchSequenceGap,
+    #[msg("batch sequence is 64 or more above the matcher's next one on this shard")]
+    BatchSequenceBeyondWindow,
     #[msg("margin account listed twice")]
     DuplicateMarginAccount,
     #[msg("margin account must be writable")]
@@ -162,6 +162,8 @@ pub enum ClearshardError {
     MarketUnitsImmutable,
     #[msg("the token account belongs to someone other than the margin account's owner")]
     TokenAccountOfAnotherOwner,
+    #[msg("batch sequence fell below the matcher's window on this shard: it can never settle")]
+    BatchSequenceTooOld,
 }
 
 impl From<EngineError> for ClearshardError {

@@ -64,7 +64,7 @@ impl Venue {
 
     async fn next_sequence(&mut self, shard: u16) -> u64 {
         let index = self.ex.load::<clearshard::state::Matcher>(pda::matcher(&self.matcher.pubkey())).await.index;
-        self.ex.shard(shard).await.next_sequence[index as usize]
+        self.ex.shard(shard).await.sequences[index as usize].next
     }
 
     /// Posts `fills` among `accounts` (indices into makers-then-takers) on

@@ -5,7 +5,7 @@ use crate::errors::ClearshardError;
 use anchor_lang::prelude::*;
 use clearshard_engine::batch::{MarketFlow, OpenInterest};
 use clearshard_engine::funding::ShardTotals;
-use clearshard_engine::{PositionChange, RiskMarket};
+use clearshard_engine::{PositionChange, RiskMarket, SequenceStatus, SequenceWindow};
 
 /// What one shard holds of one market.
 ///
@@ -34,8 +34,8 @@ const _: () = assert!(core::mem::size_of::<ShardMarket>() == 56);
 /// One shard: the unit of write locking. Settlement, deposits and withdrawals
 /// of its margin accounts write it; batches on other shards never do.
 ///
-/// Layout (1088 bytes): header 8, vault 32, claims 8, account count 8,
-/// insurance owed 8, matcher sequences 16×8, per-market stats 16×56.
+/// Layout (1216 bytes): header 8, vault 32, claims 8, account count 8,
+/// insurance owed 8, matcher sequence windows 16×16, per-market stats 16×56.
 #[account(zero_copy)]
 #[derive(Debug)]
 pub struct Shard {
@@ -51,11 +51,11 @@ pub struct Shard {
     /// The insurance fund's share of liquidation fees paid on this shard:
     /// tokens in this shard's vault that belong to the insurance fund.
     pub insurance_owed: u64,
-    /// Next batch sequence expected from each matcher (by matcher index).
-    pub next_sequence: [u64; MAX_MATCHERS as usize],
+    /// Each matcher's anti-replay window of batch sequences (by matcher index).
+    pub sequences: [SequenceWindow; MAX_MATCHERS as usize],
     pub markets: [ShardMarket; MAX_MARKETS as usize],
 }
-const _: () = assert!(core::mem::size_of::<Shard>() == 1088);
+const _: () = assert!(core::mem::size_of::<Shard>() == 1216);
 
 impl Shard {
     pub const SPACE: usize = 8 + core::mem::size_of::<Shard>();
@@ -149,17 +149,14 @@ impl Shard {
         taken
     }
 
-    /// Consumes `sequence` for the matcher, which must be exactly the next one.
+    /// Uses `sequence` in the matcher's window: an unused one within it.
     pub fn take_sequence(&mut self, matcher_index: u16, sequence: u64) -> Result<()> {
-        let next = self.next_sequence.get_mut(matcher_index as usize).ok_or(ClearshardError::MatcherNotRegistered)?;
-        if sequence < *next {
-            return Err(ClearshardError::BatchSequenceReplayed.into());
-        }
-        if sequence > *next {
-            return Err(ClearshardError::BatchSequenceGap.into());
-        }
-        *next = next.checked_add(1).ok_or(ClearshardError::MathOverflow)?;
-        Ok(())
+        let window = self.sequences.get_mut(matcher_index as usize).ok_or(ClearshardError::MatcherNotRegistered)?;
+        window.take(sequence).map_err(|status| match status {
+            SequenceStatus::Used => error!(ClearshardError::BatchSequenceReplayed),
+            SequenceStatus::TooOld => error!(ClearshardError::BatchSequenceTooOld),
+            SequenceStatus::BeyondWindow | SequenceStatus::Open => error!(ClearshardError::BatchSequenceBeyondWindow),
+        })
     }
 
     /// Moves a market's open interest by one position's change (liquidations,
