@@ -50,6 +50,7 @@ bench: toolchain sbf sbf-engine
 	$(RUNNER) $(HARNESS) bench target/bench/engine.json
 	RUST_LOG=error $(CARGO) run -p clearshard-cli --bin clearshard -- bench \
 		--engine target/bench/engine.json --trace target/deploy/cu-trace --out target/bench/results.json
+	$(CARGO) run -p clearshard-cli --bin clearshard -- bench sim --results target/bench/results.json --out target/bench/sim.json
 
 lint: toolchain
 	$(CARGO) fmt --all --check

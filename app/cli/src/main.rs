@@ -40,8 +40,10 @@ enum Command {
         native: bool,
     },
     /// Meter every instruction on the SBF program, print the performance
-    /// table and write the results file.
+    /// table and write the results file; `bench sim` runs the capacity simulator.
     Bench {
+        #[command(subcommand)]
+        sim: Option<BenchCommand>,
         /// Engine-only compute units measured on SBF (written by the LiteSVM runner).
         #[arg(long)]
         engine: Option<PathBuf>,
@@ -50,6 +52,36 @@ enum Command {
         trace: Option<PathBuf>,
         #[arg(long, default_value = "target/bench/results.json")]
         out: PathBuf,
+    },
+}
+
+#[derive(Subcommand)]
+enum BenchCommand {
+    /// Capacity: every design on the same flow under Solana's block limits;
+    /// writes sim.json and SVG plots beside it.
+    Sim {
+        /// The measured compute units (`make bench` writes them first).
+        #[arg(long, default_value = "target/bench/results.json")]
+        results: PathBuf,
+        #[arg(long, default_value = "target/bench/sim.json")]
+        out: PathBuf,
+        /// Slot time in ms (400; 200 selectable).
+        #[arg(long, default_value_t = 400.0)]
+        slot_ms: f64,
+        /// Block compute limit (100M; 60M and 48M selectable).
+        #[arg(long, default_value_t = 100_000_000)]
+        block_cu: u64,
+        /// Per-writable-account limit (40% of the block; 12M selectable).
+        #[arg(long, default_value_t = 40_000_000)]
+        account_cu: u64,
+        #[arg(long, default_value_t = 4)]
+        threads: usize,
+        /// Share of each block other programs' traffic takes.
+        #[arg(long, default_value_t = 0.5)]
+        other_traffic: f64,
+        /// From a block landing to the matcher seeing it, in ms.
+        #[arg(long, default_value_t = 400.0)]
+        confirm_ms: f64,
     },
 }
 
@@ -64,7 +96,23 @@ async fn main() -> ExitCode {
             std::env::set_var("CLEARSHARD_PROGRAM", if native { "native" } else { "sbf" });
             demo::run(demo::DemoConfig { shards, traders, fills, seed }).await
         }
-        Command::Bench { engine, trace, out } => {
+        Command::Bench {
+            sim:
+                Some(BenchCommand::Sim { results, out, slot_ms, block_cu, account_cu, threads, other_traffic, confirm_ms }),
+            ..
+        } => {
+            let chain = clearshard_client::sim::ChainConfig {
+                slot_ms,
+                block_cu,
+                account_cu,
+                threads,
+                other_traffic_share: other_traffic,
+                confirm_ms,
+                ..Default::default()
+            };
+            bench::sim::run(&chain, &results, &out)
+        }
+        Command::Bench { sim: None, engine, trace, out } => {
             std::env::set_var("CLEARSHARD_PROGRAM", "sbf");
             bench::run(bench::BenchConfig { engine: engine.as_deref(), trace: trace.as_deref(), out: &out }).await
         }

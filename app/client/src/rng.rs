@@ -24,6 +24,16 @@ impl Rng {
         self.next_u64() % 100 < percent
     }
 
+    /// Uniform in `[0, 1)` (off-chain only: the simulator's arrival times).
+    pub fn unit(&mut self) -> f64 {
+        (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64
+    }
+
+    /// Exponentially distributed with mean `mean`: Poisson inter-arrival times.
+    pub fn exponential(&mut self, mean: f64) -> f64 {
+        -mean * (1.0 - self.unit()).ln()
+    }
+
     /// One of `items`, uniformly (`items` is not empty).
     pub fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
         &items[self.range(0, items.len() as u64) as usize]

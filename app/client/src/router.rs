@@ -101,6 +101,8 @@ pub struct Router {
     next_sequence: BTreeMap<u16, u64>,
     open: BTreeMap<BatchTarget, OpenBatch>,
     sealed: Vec<RoutedBatch>,
+    /// Most fills one batch carries, below what the transaction limits allow.
+    max_fills: usize,
 }
 
 impl Router {
@@ -113,7 +115,29 @@ impl Router {
             next_sequence,
             open: BTreeMap::new(),
             sealed: vec![],
+            max_fills: usize::MAX,
         }
+    }
+
+    /// Seals a batch once it holds `max_fills` fills (the simulator's
+    /// one-fill batches; matchers that want lower latency than full batches).
+    pub fn with_max_fills(mut self, max_fills: usize) -> Self {
+        self.max_fills = max_fills.max(1);
+        self
+    }
+
+    /// Where `trade` settles: its maker's account on the taker's shard, or a
+    /// cross-shard batch with the maker's first account when it has none there.
+    pub fn settlement(&self, trade: &Trade) -> Result<(Pubkey, BatchTarget), String> {
+        let book = self.makers.get(trade.maker).ok_or_else(|| format!("unknown maker {}", trade.maker))?;
+        Ok(match book.get(&trade.taker.shard) {
+            Some(address) => (*address, BatchTarget::Shard(trade.taker.shard)),
+            None => {
+                let (shard, address) = book.iter().next().ok_or("maker without accounts")?;
+                let (a, b) = (trade.taker.shard.min(*shard), trade.taker.shard.max(*shard));
+                (*address, BatchTarget::Cross(a, b))
+            }
+        })
     }
 
     /// Records that `account` already holds positions in `markets` (from chain).
@@ -122,15 +146,7 @@ impl Router {
     }
 
     pub fn route(&mut self, trade: &Trade) -> Result<(), String> {
-        let book = self.makers.get(trade.maker).ok_or_else(|| format!("unknown maker {}", trade.maker))?;
-        let (maker, target) = match book.get(&trade.taker.shard) {
-            Some(address) => (*address, BatchTarget::Shard(trade.taker.shard)),
-            None => {
-                let (shard, address) = book.iter().next().ok_or("maker without accounts")?;
-                let (a, b) = (trade.taker.shard.min(*shard), trade.taker.shard.max(*shard));
-                (*address, BatchTarget::Cross(a, b))
-            }
-        };
+        let (maker, target) = self.settlement(trade)?;
         for account in [trade.taker.address, maker] {
             self.held.entry(account).or_default().insert(trade.market);
         }
@@ -146,6 +162,7 @@ impl Router {
             return Err(format!("a fill needs {} markets; a batch carries {MAX_BATCH_MARKETS}", needed.len()));
         }
         if open.markets.len() + new_markets > MAX_BATCH_MARKETS
+            || open.fills.len() / clearshard_engine::FILL_LEN >= self.max_fills
             || !open.shape_with(target, new_accounts, new_markets).fits()
         {
             self.seal(target);

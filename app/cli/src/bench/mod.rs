@@ -3,6 +3,7 @@
 //! measured on real serialized v0 transactions. Writes `results.json`.
 
 mod program;
+pub mod sim;
 
 use clearshard_client::packing::{BatchShape, MAX_TX_BYTES};
 use serde_json::{Map, Value};
