@@ -16,6 +16,8 @@ RUNNER   := $(SBF_DIR)/target/release/clearshard-sbf-runner
 PROGRAM  := target/deploy/clearshard.so
 # The harness refuses to fall back to the native entrypoint when this says sbf.
 export CLEARSHARD_PROGRAM ?= sbf
+# solana-program-test logs every instruction at debug level; keep test output readable.
+export RUST_LOG ?= error
 
 .PHONY: demo test bench toolchain sbf sbf-engine lint fuzz fuzz-long stateful clean
 
