@@ -41,7 +41,7 @@ fuzz-long:
 
 # The documented long stateful run: 10,000 random cases on an optimized build.
 stateful: toolchain
-	STATEFUL_CASES=10000 RUST_LOG=error $(CARGO) test --profile stateful -p clearshard-tests --test stateful -- --nocapture
+	STATEFUL_CASES=10000 RUST_LOG=error $(CARGO) test --profile stateful -p clearshard-tests --test program stateful -- --nocapture
 
 # Every instruction metered on the SBF program, its split from a second
 # binary with cu-trace checkpoints, and the engine alone in LiteSVM.

@@ -1,0 +1,13 @@
+//! The program's integration suite, one binary (each module one concern):
+//! linking the bank once instead of per file saves minutes and gigabytes.
+mod admin;
+mod collateral;
+mod compute_budget;
+mod cross_shard;
+mod exploits;
+mod funding;
+mod liquidation;
+mod matrix;
+mod oracle;
+mod settlement;
+mod stateful;
