@@ -166,7 +166,7 @@ pub async fn run(cfg: DemoConfig) -> Result<(), String> {
                 BatchTarget::Shard(s) => ix::settle_batch(matcher.pubkey(), s, &b.plan),
                 BatchTarget::Cross(a, c) => ix::settle_cross_batch(matcher.pubkey(), a, c, &b.plan),
             };
-            let tx = batch_transaction(&matcher, settle, b.shape.compute_units(), &table, ex.blockhash().await)?;
+            let tx = batch_transaction(&matcher, settle, b.shape.budget(0), &table, ex.blockhash().await)?;
             let len = serialized_len(&tx);
             if len > MAX_TX_BYTES {
                 return Err(format!("batch {i} serializes to {len} bytes"));
@@ -202,11 +202,11 @@ pub async fn run(cfg: DemoConfig) -> Result<(), String> {
 fn report_conservation(totals: &Totals) {
     println!(
         "\nconservation: vaults {} + insurance vault {} = collateral {} + fees {} + insurance fund {} -> {}",
-        usdc(totals.vault_tokens as i128),
-        usdc(totals.insurance_tokens as i128),
-        usdc(totals.collateral + totals.unsettled_funding),
-        usdc(totals.fees),
-        usdc(totals.insurance_fund()),
+        format_usdc(totals.vault_tokens as i128),
+        format_usdc(totals.insurance_tokens as i128),
+        format_usdc(totals.collateral + totals.unsettled_funding),
+        format_usdc(totals.fees),
+        format_usdc(totals.insurance_fund()),
         if totals.conserved() { "holds" } else { "BROKEN" }
     );
     println!(
@@ -291,14 +291,14 @@ async fn price_crash(
     for b in router.finish() {
         let BatchTarget::Shard(shard) = b.target else { return Err("unexpected cross batch".into()) };
         let settle = ix::settle_batch(matcher.pubkey(), shard, &b.plan);
-        let tx = batch_transaction(matcher, settle, b.shape.compute_units(), table, ex.blockhash().await)?;
+        let tx = batch_transaction(matcher, settle, b.shape.budget(0), table, ex.blockhash().await)?;
         ex.send_versioned(tx).await.map_err(err)?;
     }
     let insurance_before = ex.totals().await.insurance_fund();
     println!(
         "\nprice crash: {} leveraged BTC longs of 100 lots (61-70 USDC margin), insurance fund {}",
         leveraged.len(),
-        usdc(insurance_before)
+        format_usdc(insurance_before)
     );
 
     let mut liquidations = 0;
@@ -341,15 +341,11 @@ async fn price_crash(
     let insurance_after = ex.totals().await.insurance_fund();
     println!(
         "liquidations: {liquidations} ({lots_taken} lots taken over on shard 0), {bankruptcies} bankruptcies covered with {} USDC; insurance fund {} -> {}",
-        usdc(covered as i128),
-        usdc(insurance_before),
-        usdc(insurance_after)
+        format_usdc(covered as i128),
+        format_usdc(insurance_before),
+        format_usdc(insurance_after)
     );
     Ok(())
-}
-
-fn usdc(native: i128) -> String {
-    format!("{}.{:02}", native / USDC as i128, (native.abs() % USDC as i128) / 10_000)
 }
 
 async fn print_shard_table(ex: &mut TestExchange, shards: u16) {
@@ -367,12 +363,12 @@ async fn print_shard_table(ex: &mut TestExchange, shards: u16) {
             "{:>5} {:>8} {:>14} {:>14} {:>7} {:>9} {:>9} {:>10}",
             s,
             shard.margin_accounts,
-            usdc(vault as i128),
-            usdc(owed as i128),
+            format_usdc(vault as i128),
+            format_usdc(owed as i128),
             fills,
             shard.markets[BTC as usize].open_interest,
             shard.markets[ETH as usize].open_interest,
-            usdc(fees as i128)
+            format_usdc(fees as i128)
         );
     }
 }

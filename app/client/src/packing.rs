@@ -1,5 +1,5 @@
 //! Settlement batches as the transactions a matcher posts: a compute-unit
-//! limit and `settle_batch` in a v0 message whose non-signer accounts come
+//! limit, a priority fee and `settle_batch` in a v0 message whose non-signer accounts come
 //! from an address lookup table (1 byte each instead of 32).
 
 use anchor_lang::prelude::Pubkey;
@@ -50,7 +50,8 @@ impl BatchShape {
         let static_keys = 3; // matcher (signer, payer), compute budget program, clearshard
         let ix_accounts = 3 + self.shards + 2 * self.markets + self.margin_accounts;
         let data = 1 + 8 + 1 + 4 + clearshard_engine::FILL_LEN * self.fills;
-        let compute_ix = 1 + 1 + 1 + 5;
+        // set_compute_unit_limit (u32) and set_compute_unit_price (u64).
+        let compute_ix = (1 + 1 + 1 + 5) + (1 + 1 + 1 + 9);
         let settle_ix = 1 + compact_len(ix_accounts) + ix_accounts + compact_len(data) + data;
         let writable = self.shards + self.margin_accounts;
         let readonly = 2 + 2 * self.markets; // matcher record, exchange, markets, oracles
@@ -78,17 +79,36 @@ impl BatchShape {
     }
 }
 
+/// What a batch transaction asks of the leader: a compute-unit limit and a
+/// priority fee (micro-lamports per compute unit).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ComputeBudget {
+    pub units: u32,
+    pub micro_lamports_per_unit: u64,
+}
+
+impl BatchShape {
+    /// The budget of this batch's transaction: its modelled units, and `fee`.
+    pub fn budget(&self, micro_lamports_per_unit: u64) -> ComputeBudget {
+        ComputeBudget { units: self.compute_units(), micro_lamports_per_unit }
+    }
+}
+
 /// Signs the v0 transaction for a batch instruction. `table` must hold every
 /// account of `settle` except the matcher and the programs.
 pub fn batch_transaction(
     matcher: &Keypair,
     settle: Instruction,
-    compute_units: u32,
+    budget: ComputeBudget,
     table: &AddressLookupTableAccount,
     blockhash: Hash,
 ) -> Result<VersionedTransaction, String> {
     use solana_signer::Signer;
-    let ixs = [ComputeBudgetInstruction::set_compute_unit_limit(compute_units), settle];
+    let ixs = [
+        ComputeBudgetInstruction::set_compute_unit_limit(budget.units),
+        ComputeBudgetInstruction::set_compute_unit_price(budget.micro_lamports_per_unit),
+        settle,
+    ];
     let message = v0::Message::try_compile(&matcher.pubkey(), &ixs, std::slice::from_ref(table), blockhash)
         .map_err(|e| format!("compile: {e:?}"))?;
     VersionedTransaction::try_new(VersionedMessage::V0(message), &[matcher]).map_err(|e| format!("sign: {e:?}"))

@@ -40,3 +40,11 @@ pub fn open_limits(now: i64) -> MatcherLimits {
         window_secs: 3_600,
     }
 }
+
+/// Native collateral units as USDC with cents (`-0.50`, `1234.56`).
+pub fn format_usdc(native: i128) -> String {
+    let sign = if native < 0 { "-" } else { "" };
+    let abs = native.unsigned_abs();
+    let unit = u128::from(USDC);
+    format!("{sign}{}.{:02}", abs / unit, (abs % unit) / 10_000)
+}

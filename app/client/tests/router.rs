@@ -34,7 +34,7 @@ fn real_len(shape: BatchShape) -> usize {
         Pubkey::new_unique(),
         settle.accounts.iter().map(|m| m.pubkey).filter(|k| *k != matcher.pubkey()).collect(),
     );
-    let tx = batch_transaction(&matcher, settle, shape.compute_units(), &table, Hash::default()).unwrap();
+    let tx = batch_transaction(&matcher, settle, shape.budget(0), &table, Hash::default()).unwrap();
     serialized_len(&tx)
 }
 

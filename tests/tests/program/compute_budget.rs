@@ -34,7 +34,7 @@ async fn metered(
         fills: fills.len(),
     };
     assert!(shape.fits(), "{shape:?}");
-    let tx = batch_transaction(&v.matcher, settle, shape.compute_units(), &table, v.ex.blockhash().await).unwrap();
+    let tx = batch_transaction(&v.matcher, settle, shape.budget(0), &table, v.ex.blockhash().await).unwrap();
     let m = v.ex.execute_metered(tx).await.unwrap();
     let used = *m.program_units(&clearshard::ID).last().unwrap();
     (used, u64::from(shape.compute_units()))

@@ -371,7 +371,7 @@ async fn a_full_batch_posts_as_a_v0_transaction_through_a_lookup_table() {
     let addresses = settle.accounts.iter().map(|a| a.pubkey).filter(|k| *k != matcher_key).collect::<Vec<_>>();
     let table = v.ex.create_lookup_table(&addresses).await;
     let shape = BatchShape { shards: 1, markets: 1, margin_accounts: 16, fills: fills_count };
-    let tx = batch_transaction(&v.matcher, settle, shape.compute_units(), &table, v.ex.blockhash().await).unwrap();
+    let tx = batch_transaction(&v.matcher, settle, shape.budget(0), &table, v.ex.blockhash().await).unwrap();
     assert!(serialized_len(&tx) <= MAX_TX_BYTES);
     v.ex.send_versioned(tx).await.unwrap();
     // Taker i buys on two of every three of its fills, 2 lots each.

@@ -98,7 +98,7 @@ impl Venue {
             return Err(format!("a batch of {} fills does not fit one transaction", fills.len()));
         }
         let blockhash = self.ex.blockhash().await;
-        let tx = batch_transaction(&self.matcher, settle, shape.compute_units(), &self.table, blockhash)?;
+        let tx = batch_transaction(&self.matcher, settle, shape.budget(0), &self.table, blockhash)?;
         self.ex.execute_metered(tx).await.map_err(err)
     }
 
