@@ -43,21 +43,23 @@ pub struct ShardTotals {
     pub premium: i64,
 }
 
-/// The state of a market's funding rounds. 48 bytes, in the `Market` account.
-#[repr(C)]
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Pod, Zeroable)]
-pub struct FundingRound {
-    /// When funding last accrued (0: never).
-    pub last_funding_unix: i64,
-    /// Sums of every shard's totals at the last completed round.
-    pub settled_volume: u64,
-    pub settled_premium: i64,
-    /// Sums of the shards read so far in the round under way.
-    pub round_volume: u64,
-    pub round_premium: i64,
-    /// Index of the next shard the round under way must read.
-    pub next_shard: u16,
-    pub _padding: [u8; 6],
+crate::idl::on_chain_type! {
+    /// The state of a market's funding rounds. 48 bytes, in the `Market` account.
+    #[repr(C)]
+    #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Pod, Zeroable)]
+    pub struct FundingRound {
+        /// When funding last accrued (0: never).
+        pub last_funding_unix: i64,
+        /// Sums of every shard's totals at the last completed round.
+        pub settled_volume: u64,
+        pub settled_premium: i64,
+        /// Sums of the shards read so far in the round under way.
+        pub round_volume: u64,
+        pub round_premium: i64,
+        /// Index of the next shard the round under way must read.
+        pub next_shard: u16,
+        pub _padding: [u8; 6],
+    }
 }
 const _: () = assert!(core::mem::size_of::<FundingRound>() == 48);
 

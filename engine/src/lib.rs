@@ -20,11 +20,15 @@
     )
 )]
 
+#[cfg(feature = "idl-build")]
+extern crate alloc;
+
 pub mod batch;
 pub mod error;
 pub mod fill;
 pub mod funding;
 pub mod health;
+pub mod idl;
 pub mod limits;
 pub mod liquidation;
 pub mod market;

@@ -9,40 +9,44 @@
 use crate::EngineError;
 use bytemuck::{Pod, Zeroable};
 
-/// 48 bytes; zeroed (the state of a new account) allows nothing.
-#[repr(C)]
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Pod, Zeroable)]
-pub struct TradeLimits {
-    /// Bit `m` set: market id `m` (< 64) may be traded.
-    pub allowed_markets: u64,
-    /// Largest quantity of one fill, in base lots.
-    pub max_lots_per_fill: u64,
-    /// Unix time after which no fill is accepted.
-    pub expiry_unix: i64,
-    /// Largest size, in lots, a fill may grow a position to in any market.
-    pub max_position_lots: u64,
-    /// Most adverse execution cost (quote native) fills may charge the
-    /// account per window: see [`adverse_cost`].
-    pub max_adverse_cost: u64,
-    /// Length of the adverse-cost window in seconds (> 0 once set).
-    pub window_secs: u32,
-    /// Furthest a fill price may sit from the oracle, in basis points.
-    pub max_deviation_bps: u16,
-    pub _padding: [u8; 2],
+crate::idl::on_chain_type! {
+    /// 48 bytes; zeroed (the state of a new account) allows nothing.
+    #[repr(C)]
+    #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Pod, Zeroable)]
+    pub struct TradeLimits {
+        /// Bit `m` set: market id `m` (< 64) may be traded.
+        pub allowed_markets: u64,
+        /// Largest quantity of one fill, in base lots.
+        pub max_lots_per_fill: u64,
+        /// Unix time after which no fill is accepted.
+        pub expiry_unix: i64,
+        /// Largest size, in lots, a fill may grow a position to in any market.
+        pub max_position_lots: u64,
+        /// Most adverse execution cost (quote native) fills may charge the
+        /// account per window: see [`adverse_cost`].
+        pub max_adverse_cost: u64,
+        /// Length of the adverse-cost window in seconds (> 0 once set).
+        pub window_secs: u32,
+        /// Furthest a fill price may sit from the oracle, in basis points.
+        pub max_deviation_bps: u16,
+        pub _padding: [u8; 2],
+    }
 }
 const _: () = assert!(core::mem::size_of::<TradeLimits>() == 48);
 
-/// The adverse execution cost spent in the current window. 16 bytes.
-///
-/// Windows are consecutive: one opens at the first fill after the previous
-/// one ended and lasts `window_secs`. Within one window the account is charged
-/// at most `max_adverse_cost`; any span of `window_secs` overlaps at most two
-/// windows, so at most twice that.
-#[repr(C)]
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Pod, Zeroable)]
-pub struct CostWindow {
-    pub start_unix: i64,
-    pub spent: u64,
+crate::idl::on_chain_type! {
+    /// The adverse execution cost spent in the current window. 16 bytes.
+    ///
+    /// Windows are consecutive: one opens at the first fill after the previous
+    /// one ended and lasts `window_secs`. Within one window the account is charged
+    /// at most `max_adverse_cost`; any span of `window_secs` overlaps at most two
+    /// windows, so at most twice that.
+    #[repr(C)]
+    #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Pod, Zeroable)]
+    pub struct CostWindow {
+        pub start_unix: i64,
+        pub spent: u64,
+    }
 }
 const _: () = assert!(core::mem::size_of::<CostWindow>() == 16);
 

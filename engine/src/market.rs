@@ -3,35 +3,37 @@
 use crate::{EngineError, BPS};
 use bytemuck::{Pod, Zeroable};
 
-/// 48 bytes, embedded in the on-chain `Market` account.
-#[repr(C)]
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Pod, Zeroable)]
-pub struct MarketParams {
-    /// Quote native units per base lot for one tick of price.
-    pub tick_size: u64,
-    /// Base native units in one lot.
-    pub base_lot_size: u64,
-    /// Cap on the long open interest of one shard, in lots. Open interest is
-    /// capped per shard because a global counter would be written by every batch.
-    pub max_open_interest_per_shard: u64,
-    pub initial_margin_bps: u16,
-    pub maintenance_margin_bps: u16,
-    pub taker_fee_bps: u16,
-    /// Negative: a rebate, paid out of the taker fee.
-    pub maker_fee_bps: i16,
-    /// Fill prices must sit within this band around the oracle.
-    pub band_bps: u16,
-    /// Oracle confidence interval may be at most this wide.
-    pub max_confidence_bps: u16,
-    /// Oracle prices older than this block settlement.
-    pub max_staleness_secs: u32,
-    pub base_decimals: u8,
-    pub _padding: [u8; 3],
-    /// Fee a liquidatee pays on the notional a liquidator takes over; below
-    /// the maintenance ratio, so that liquidation always restores health.
-    pub liquidation_fee_bps: u16,
-    /// Part of that fee (of 10_000) that goes to the insurance fund.
-    pub liquidation_insurance_share_bps: u16,
+crate::idl::on_chain_type! {
+    /// 48 bytes, embedded in the on-chain `Market` account.
+    #[repr(C)]
+    #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Pod, Zeroable)]
+    pub struct MarketParams {
+        /// Quote native units per base lot for one tick of price.
+        pub tick_size: u64,
+        /// Base native units in one lot.
+        pub base_lot_size: u64,
+        /// Cap on the long open interest of one shard, in lots. Open interest is
+        /// capped per shard because a global counter would be written by every batch.
+        pub max_open_interest_per_shard: u64,
+        pub initial_margin_bps: u16,
+        pub maintenance_margin_bps: u16,
+        pub taker_fee_bps: u16,
+        /// Negative: a rebate, paid out of the taker fee.
+        pub maker_fee_bps: i16,
+        /// Fill prices must sit within this band around the oracle.
+        pub band_bps: u16,
+        /// Oracle confidence interval may be at most this wide.
+        pub max_confidence_bps: u16,
+        /// Oracle prices older than this block settlement.
+        pub max_staleness_secs: u32,
+        pub base_decimals: u8,
+        pub _padding: [u8; 3],
+        /// Fee a liquidatee pays on the notional a liquidator takes over; below
+        /// the maintenance ratio, so that liquidation always restores health.
+        pub liquidation_fee_bps: u16,
+        /// Part of that fee (of 10_000) that goes to the insurance fund.
+        pub liquidation_insurance_share_bps: u16,
+    }
 }
 const _: () = assert!(core::mem::size_of::<MarketParams>() == 48);
 

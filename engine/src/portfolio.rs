@@ -12,25 +12,27 @@ use bytemuck::{Pod, Zeroable};
 
 pub const MAX_POSITIONS: usize = 8;
 
-/// 408 bytes, embedded in the on-chain `MarginAccount`: collateral 8,
-/// realized PnL 8, limits 48, cost window 16, deficit market 2 + flag 1 +
-/// padding 5, positions 8 × 40.
-#[repr(C)]
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Pod, Zeroable)]
-pub struct Portfolio {
-    /// Quote balance in native units; negative while a long is financed.
-    pub collateral: i64,
-    /// Running total of PnL realized against cost basis (reporting only).
-    pub realized_pnl: i64,
-    pub limits: TradeLimits,
-    /// Adverse execution cost charged by fills in the current window.
-    pub cost_window: CostWindow,
-    /// The market whose liquidation left the account bankrupt: the market a
-    /// socialized loss of this account lands on. Valid when `deficit_set == 1`.
-    pub deficit_market: u16,
-    pub deficit_set: u8,
-    pub _padding: [u8; 5],
-    pub positions: [Position; MAX_POSITIONS],
+crate::idl::on_chain_type! {
+    /// 408 bytes, embedded in the on-chain `MarginAccount`: collateral 8,
+    /// realized PnL 8, limits 48, cost window 16, deficit market 2 + flag 1 +
+    /// padding 5, positions 8 × 40.
+    #[repr(C)]
+    #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Pod, Zeroable)]
+    pub struct Portfolio {
+        /// Quote balance in native units; negative while a long is financed.
+        pub collateral: i64,
+        /// Running total of PnL realized against cost basis (reporting only).
+        pub realized_pnl: i64,
+        pub limits: TradeLimits,
+        /// Adverse execution cost charged by fills in the current window.
+        pub cost_window: CostWindow,
+        /// The market whose liquidation left the account bankrupt: the market a
+        /// socialized loss of this account lands on. Valid when `deficit_set == 1`.
+        pub deficit_market: u16,
+        pub deficit_set: u8,
+        pub _padding: [u8; 5],
+        pub positions: [Position; MAX_POSITIONS],
+    }
 }
 const _: () = assert!(core::mem::size_of::<Portfolio>() == 408);
 

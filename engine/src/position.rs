@@ -3,20 +3,22 @@
 use crate::{EngineError, RiskMarket};
 use bytemuck::{Pod, Zeroable};
 
-/// 40 bytes. A slot with `base_lots == 0` is free.
-#[repr(C)]
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Pod, Zeroable)]
-pub struct Position {
-    pub market_id: u16,
-    pub _padding: [u8; 6],
-    /// Signed size: positive long, negative short.
-    pub base_lots: i64,
-    /// Signed entry notional of the open size (quote native), for realized PnL.
-    pub cost_basis: i64,
-    /// The market's cumulative funding per lot when funding was last settled.
-    pub funding_snapshot: i64,
-    /// The market's cumulative socialized loss per lot when last settled.
-    pub loss_snapshot: i64,
+crate::idl::on_chain_type! {
+    /// 40 bytes. A slot with `base_lots == 0` is free.
+    #[repr(C)]
+    #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Pod, Zeroable)]
+    pub struct Position {
+        pub market_id: u16,
+        pub _padding: [u8; 6],
+        /// Signed size: positive long, negative short.
+        pub base_lots: i64,
+        /// Signed entry notional of the open size (quote native), for realized PnL.
+        pub cost_basis: i64,
+        /// The market's cumulative funding per lot when funding was last settled.
+        pub funding_snapshot: i64,
+        /// The market's cumulative socialized loss per lot when last settled.
+        pub loss_snapshot: i64,
+    }
 }
 const _: () = assert!(core::mem::size_of::<Position>() == 40);
 

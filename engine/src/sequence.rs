@@ -12,15 +12,17 @@ use bytemuck::{Pod, Zeroable};
 /// Sequences a window spans: one bit each.
 pub const SEQUENCE_WINDOW: u64 = 64;
 
-/// 16 bytes, embedded per matcher in the on-chain `Shard`. Zeroed: nothing
-/// used yet, sequences 0..64 open.
-#[repr(C)]
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Pod, Zeroable)]
-pub struct SequenceWindow {
-    /// One above the highest sequence used so far.
-    pub next: u64,
-    /// Bit `i` set: sequence `next − 1 − i` was used.
-    pub used: u64,
+crate::idl::on_chain_type! {
+    /// 16 bytes, embedded per matcher in the on-chain `Shard`. Zeroed: nothing
+    /// used yet, sequences 0..64 open.
+    #[repr(C)]
+    #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Pod, Zeroable)]
+    pub struct SequenceWindow {
+        /// One above the highest sequence used so far.
+        pub next: u64,
+        /// Bit `i` set: sequence `next − 1 − i` was used.
+        pub used: u64,
+    }
 }
 
 /// Where a sequence stands against a window.
