@@ -14,17 +14,24 @@ HARNESS  := $(SBF_DIR)/target/bpfel-unknown-none/release/libclearshard_sbf_harne
 RUNNER   := $(SBF_DIR)/target/release/clearshard-sbf-runner
 # The program as the chain runs it: tests, demo and bench load this binary.
 PROGRAM  := target/deploy/clearshard.so
+# agave's solana-test-validator, in its own workspace (see localnet/Cargo.toml).
+LOCALNET := localnet/target/debug/clearshard-localnet
+# Debian's libclang, which RocksDB's bindings need to build (root, or sudo).
+SUDO     := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+APT      := DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -q
+IDL_TEST := app/idl/test
 # The harness refuses to fall back to the native entrypoint when this says sbf.
 export CLEARSHARD_PROGRAM ?= sbf
 # solana-program-test logs every instruction at debug level; keep test output readable.
 export RUST_LOG ?= error
 
-.PHONY: demo test bench toolchain sbf sbf-engine lint fuzz fuzz-long stateful clean
+.PHONY: demo test bench toolchain sbf sbf-engine lint fuzz fuzz-long stateful localnet localnet-build idl idl-deps clean
 
 demo: toolchain sbf
 	$(CARGO) run -p clearshard-cli --bin clearshard -- demo
 
-test: toolchain sbf lint
+test: toolchain sbf lint localnet-build idl-deps
+	$(CARGO) run -q -p clearshard-idl -- --check
 	$(CARGO) test --workspace
 	$(CARGO) run -p clearshard-cli --bin clearshard -- demo --traders 20 --fills 400
 	$(MAKE) fuzz
@@ -58,6 +65,24 @@ lint: toolchain
 	$(CARGO) fmt --all --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
 
+# A real local validator on 127.0.0.1:8899 with the SBF program and a ready
+# venue (`clearshard init --venue`); keypairs under target/localnet/keys.
+localnet: sbf localnet-build
+	$(CARGO) build -p clearshard-cli
+	$(LOCALNET) --cli target/debug/clearshard --program $(PROGRAM) --dir target/localnet
+
+localnet-build: toolchain
+	@ls /usr/lib/llvm-*/lib/libclang.so >/dev/null 2>&1 || $(APT) libclang-dev || ($(SUDO) apt-get update -q && $(APT) libclang-dev)
+	cd localnet && $(CARGO) build
+
+# The IDL (app/idl/clearshard.json) from Anchor's idl-build path; commit it.
+idl: toolchain
+	$(CARGO) run -q -p clearshard-idl
+
+# @anchor-lang/core for the IDL's TypeScript check (app/cli/tests/idl.rs).
+idl-deps:
+	@[ -d $(IDL_TEST)/node_modules/@anchor-lang/core ] || (cd $(IDL_TEST) && npm ci --no-audit --no-fund)
+
 # Idempotent: each step checks before it installs.
 toolchain:
 	@rustup toolchain list | grep -q '^$(STABLE)' || rustup toolchain install $(STABLE) --profile minimal --no-self-update -c clippy,rustfmt
@@ -78,3 +103,4 @@ clean:
 	$(CARGO) clean
 	cd $(SBF_DIR) && cargo clean
 	cd fuzz && cargo clean
+	cd localnet && cargo clean

@@ -7,23 +7,45 @@
 //! - `bench`: the performance table (every instruction metered on the SBF
 //!   program, the engine-only figures `make bench` writes, transaction
 //!   packing) and `results.json`.
+//! - Against any JSON-RPC endpoint (`--url`, `--keypair`, as Solana's CLI):
+//!   `init` (exchange, shards, markets; `--venue` the demo venue),
+//!   `settle` (a matcher's fills, exactly once), `liquidate` (a liquidator's
+//!   loop), `status`, and the admin commands `set-price`, `register-matcher`.
 
+mod admin;
 mod bench;
 mod demo;
+mod init;
+mod liquidate;
+mod settle;
+mod status;
 
 use clap::{Parser, Subcommand};
+use clearshard_client::rpc::Cluster;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::time::Duration;
 
 #[derive(Parser)]
 #[command(name = "clearshard", version, about = "Sharded clearing house for off-chain matched derivatives")]
 struct Cli {
+    /// JSON-RPC URL, or localhost, devnet, testnet, mainnet-beta.
+    #[arg(long, short = 'u', global = true, default_value = "localhost")]
+    url: String,
+    /// The signer's keypair file (the matcher for `settle`, the liquidator
+    /// for `liquidate`, the admin for `init` and the admin commands).
+    #[arg(long, short = 'k', global = true)]
+    keypair: Option<PathBuf>,
     #[command(subcommand)]
     command: Command,
 }
 
 #[derive(Subcommand)]
 enum Command {
+    /// Print the program id (what `make localnet` deploys the binary at).
+    ProgramId,
+    #[command(flatten)]
+    Rpc(RpcCommand),
     /// Run the whole venue in-process and print the per-shard table.
     Demo {
         #[arg(long, default_value_t = 8)]
@@ -53,6 +75,66 @@ enum Command {
         #[arg(long, default_value = "target/bench/results.json")]
         out: PathBuf,
     },
+}
+
+#[derive(Subcommand)]
+enum RpcCommand {
+    /// Create the exchange, shards and markets (each skipped if present).
+    Init {
+        #[arg(long, default_value_t = 16)]
+        shards: u16,
+        /// An existing collateral mint (default: a new one, the admin its authority).
+        #[arg(long)]
+        mint: Option<String>,
+        /// Also set up the demo venue from the keypairs in this folder
+        /// (matcher, maker-N, trader-N, liquidator), as `make localnet` does.
+        #[arg(long)]
+        venue: Option<PathBuf>,
+    },
+    /// Settle a matcher's fills (JSON Lines), each exactly once; resumable.
+    Settle {
+        /// The fills file, or - for standard input.
+        #[arg(long)]
+        fills: PathBuf,
+        /// The run's journal (default: FILE.journal; required for stdin).
+        #[arg(long)]
+        journal: Option<PathBuf>,
+        /// Report a refused fill and go on with the rest.
+        #[arg(long)]
+        skip_refused: bool,
+        /// Micro-lamports per compute unit, or auto (recent fees on the shards).
+        #[arg(long, default_value = "auto")]
+        priority_fee: settle::PriorityFee,
+        /// Fewer fills per batch than the transaction limits allow.
+        #[arg(long)]
+        max_fills: Option<usize>,
+    },
+    /// Liquidate every account under maintenance margin; resolve bankruptcies.
+    Liquidate {
+        /// Keep watching (every --interval seconds) instead of one pass.
+        #[arg(long)]
+        watch: bool,
+        #[arg(long, default_value_t = 2)]
+        interval: u64,
+    },
+    /// Shards, vaults, claims, open interest, fees, sequences, last prices.
+    Status {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Admin: publish a built-in feed's price (price × 10^expo USD).
+    SetPrice {
+        #[arg(long)]
+        market: String,
+        #[arg(long)]
+        price: i64,
+        #[arg(long, default_value_t = -2, allow_hyphen_values = true)]
+        expo: i32,
+        #[arg(long, default_value_t = 0)]
+        confidence: u64,
+    },
+    /// Admin: register a matcher authority.
+    RegisterMatcher { authority: String },
 }
 
 #[derive(Subcommand)]
@@ -91,7 +173,13 @@ async fn main() -> ExitCode {
     if std::env::var_os("RUST_LOG").is_none() {
         std::env::set_var("RUST_LOG", "error");
     }
-    let result = match Cli::parse().command {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::ProgramId => {
+            println!("{}", clearshard::ID);
+            Ok(())
+        }
+        Command::Rpc(command) => rpc(&cli.url, cli.keypair.as_deref(), command),
         Command::Demo { shards, traders, fills, seed, native } => {
             std::env::set_var("CLEARSHARD_PROGRAM", if native { "native" } else { "sbf" });
             demo::run(demo::DemoConfig { shards, traders, fills, seed }).await
@@ -123,5 +211,43 @@ async fn main() -> ExitCode {
             eprintln!("error: {e}");
             ExitCode::FAILURE
         }
+    }
+}
+
+/// The URL Solana's CLI means by each moniker.
+fn rpc_url(url: &str) -> String {
+    match url {
+        "localhost" | "l" => "http://127.0.0.1:8899",
+        "devnet" | "d" => "https://api.devnet.solana.com",
+        "testnet" | "t" => "https://api.testnet.solana.com",
+        "mainnet-beta" | "m" => "https://api.mainnet-beta.solana.com",
+        other => other,
+    }
+    .to_string()
+}
+
+fn rpc(url: &str, keypair: Option<&std::path::Path>, command: RpcCommand) -> Result<(), String> {
+    let path = match keypair {
+        Some(path) => path.to_path_buf(),
+        None => PathBuf::from(std::env::var("HOME").unwrap_or_default()).join(".config/solana/id.json"),
+    };
+    let payer = solana_keypair::read_keypair_file(&path).map_err(|e| format!("keypair {}: {e}", path.display()))?;
+    let cluster = Cluster::connect(&rpc_url(url), payer)?;
+    match command {
+        RpcCommand::Init { shards, mint, venue } => {
+            let mint = mint.map(|m| admin::address(&m)).transpose()?;
+            init::run(&cluster, &init::InitArgs { shards, mint, venue: venue.as_deref() })
+        }
+        RpcCommand::Settle { fills, journal, skip_refused, priority_fee, max_fills } => {
+            settle::run(&cluster, &settle::SettleArgs { fills, journal, skip_refused, priority_fee, max_fills })
+        }
+        RpcCommand::Liquidate { watch, interval } => {
+            liquidate::run(&cluster, &liquidate::LiquidateArgs { watch, interval: Duration::from_secs(interval) })
+        }
+        RpcCommand::Status { json } => status::run(&cluster, json),
+        RpcCommand::SetPrice { market, price, expo, confidence } => {
+            admin::set_price(&cluster, &market, price, expo, confidence)
+        }
+        RpcCommand::RegisterMatcher { authority } => admin::register_matcher(&cluster, &admin::address(&authority)?),
     }
 }

@@ -1,0 +1,386 @@
+//! End to end over JSON-RPC: a real local validator (`clearshard-localnet`,
+//! agave's solana-test-validator running the SBF program) started and
+//! stopped by each test, and the `clearshard` binary as an operator runs it.
+//! Chain state is read back over RPC and checked against the input.
+//!
+//! Needs `target/deploy/clearshard.so` (`make sbf`) and the localnet binary
+//! (`make localnet-build`; `CLEARSHARD_LOCALNET` names another one).
+
+use anchor_lang::prelude::Pubkey;
+use clearshard::state::MarginAccount;
+use clearshard_client::pda;
+use clearshard_client::presets::*;
+use clearshard_client::rpc::Cluster;
+use solana_keypair::read_keypair_file;
+use solana_signer::Signer;
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+/// One validator at a time: each uses most of a 2-core machine.
+static SERIAL: Mutex<()> = Mutex::new(());
+
+const SHARDS: u16 = 16;
+const MAKERS: usize = 2;
+const TRADERS: usize = 6;
+
+fn workspace() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+struct Localnet {
+    child: Child,
+    dir: PathBuf,
+    url: String,
+}
+
+impl Localnet {
+    fn start(name: &str) -> Localnet {
+        let binary = std::env::var_os("CLEARSHARD_LOCALNET")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| workspace().join("localnet/target/debug/clearshard-localnet"));
+        assert!(binary.exists(), "{} is missing: run `make localnet-build`", binary.display());
+        let program = workspace().join("target/deploy/clearshard.so");
+        assert!(program.exists(), "{} is missing: run `make sbf`", program.display());
+        let dir = workspace().join("target/e2e").join(name);
+        let port = free_port();
+        let child = Command::new(binary)
+            .arg("--cli")
+            .arg(env!("CARGO_BIN_EXE_clearshard"))
+            .arg("--program")
+            .arg(program)
+            .arg("--dir")
+            .arg(&dir)
+            .args(["--rpc-port", &port.to_string(), "--shards", &SHARDS.to_string()])
+            .args(["--makers", &MAKERS.to_string(), "--traders", &TRADERS.to_string()])
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("start the localnet");
+        let mut net = Localnet { child, dir, url: String::new() };
+        let ready = net.dir.join("ready");
+        let start = Instant::now();
+        while !ready.exists() {
+            if let Ok(Some(status)) = net.child.try_wait() {
+                panic!("localnet exited before it was ready: {status}");
+            }
+            assert!(start.elapsed() < Duration::from_secs(240), "localnet not ready after 240 s");
+            std::thread::sleep(Duration::from_millis(200));
+        }
+        net.url = std::fs::read_to_string(&ready).expect("ready file").trim().to_string();
+        net
+    }
+
+    fn key(&self, name: &str) -> PathBuf {
+        self.dir.join("keys").join(format!("{name}.json"))
+    }
+
+    fn cluster(&self) -> Cluster {
+        Cluster::connect(&self.url, read_keypair_file(self.key("admin")).expect("admin key")).expect("connect")
+    }
+
+    fn command(&self, key: &str, args: &[&str]) -> Command {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_clearshard"));
+        command.arg("--url").arg(&self.url).arg("--keypair").arg(self.key(key)).args(args);
+        command
+    }
+
+    fn run(&self, key: &str, args: &[&str]) -> Output {
+        self.command(key, args).output().expect("run clearshard")
+    }
+
+    /// The margin account `name` holds on `shard` (sub id 0).
+    fn account(&self, name: &str, shard: u16) -> Pubkey {
+        let owner = read_keypair_file(self.key(name)).expect("key").pubkey();
+        pda::margin_account(&owner, shard, 0)
+    }
+
+    fn trader(&self, i: usize) -> (Pubkey, u16) {
+        let owner = read_keypair_file(self.key(&format!("trader-{i}"))).expect("key").pubkey();
+        let shard = pda::home_shard(&owner, SHARDS);
+        (pda::margin_account(&owner, shard, 0), shard)
+    }
+}
+
+impl Drop for Localnet {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port()
+}
+
+fn text(out: &Output) -> String {
+    format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr))
+}
+
+fn assert_ok(out: &Output) {
+    assert!(out.status.success(), "clearshard failed:\n{}", text(out));
+}
+
+fn fill_line(id: &str, market: u16, maker: &Pubkey, taker: &Pubkey, buy: bool, price: u32, lots: u32) -> String {
+    let side = if buy { "buy" } else { "sell" };
+    format!(
+        r#"{{"id":"{id}","market":{market},"maker":"{maker}","taker":"{taker}","side":"{side}","price":{price},"quantity":{lots}}}"#
+    )
+}
+
+/// Fills among every trader (takers, on their home shards) and both makers
+/// (named by their shard-0 account: the fill settles on the taker's shard
+/// against the maker's account there). Returns the file's lines and each
+/// account's expected net position per market.
+fn fills(net: &Localnet, count: usize) -> (Vec<String>, BTreeMap<(Pubkey, u16), i64>) {
+    let mut lines = vec![];
+    let mut expected: BTreeMap<(Pubkey, u16), i64> = BTreeMap::new();
+    for i in 0..count {
+        let (taker, shard) = net.trader(i % TRADERS);
+        let maker_name = format!("maker-{}", (i / TRADERS) % MAKERS);
+        let named_maker = net.account(&maker_name, 0);
+        let settling_maker = net.account(&maker_name, shard);
+        let market = if i % 3 == 0 { ETH } else { BTC };
+        let ticks = if market == BTC { BTC_TICKS } else { ETH_TICKS } + (i as u32 % 7) * 10;
+        let buy = i % 2 == 0;
+        let lots = 1 + (i as u32 % 5);
+        lines.push(fill_line(&format!("f-{i}"), market, &named_maker, &taker, buy, ticks, lots));
+        let signed = if buy { i64::from(lots) } else { -i64::from(lots) };
+        *expected.entry((taker, market)).or_default() += signed;
+        *expected.entry((settling_maker, market)).or_default() -= signed;
+    }
+    (lines, expected)
+}
+
+fn write(net: &Localnet, name: &str, lines: &[String]) -> PathBuf {
+    let path = net.dir.join(name);
+    std::fs::write(&path, lines.join("\n") + "\n").expect("write fills");
+    path
+}
+
+/// Every account's position per market on chain equals `expected`, and
+/// every other position is flat.
+fn assert_positions(cluster: &Cluster, expected: &BTreeMap<(Pubkey, u16), i64>) {
+    let mut on_chain: BTreeMap<(Pubkey, u16), i64> = BTreeMap::new();
+    for (address, account) in cluster.margin_accounts(None).expect("margin accounts") {
+        for p in account.portfolio.positions.iter().filter(|p| p.is_open()) {
+            on_chain.insert((address, p.market_id), p.base_lots);
+        }
+    }
+    let want: BTreeMap<_, _> = expected.iter().filter(|(_, v)| **v != 0).map(|(k, v)| (*k, *v)).collect();
+    assert_eq!(on_chain, want, "positions on chain differ from the fills file");
+}
+
+fn assert_conserved(cluster: &Cluster) {
+    let totals = cluster.snapshot().expect("snapshot").totals();
+    assert!(totals.conserved(), "conservation broken: {totals:?}");
+}
+
+fn status_json(net: &Localnet) -> serde_json::Value {
+    let out = net.run("admin", &["status", "--json"]);
+    assert_ok(&out);
+    serde_json::from_slice(&out.stdout).expect("status --json is JSON")
+}
+
+#[test]
+fn settle_on_several_shards_then_status_matches_chain() {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let net = Localnet::start("settle");
+    let cluster = net.cluster();
+    assert_conserved(&cluster);
+    let (lines, expected) = fills(&net, 60);
+    let path = write(&net, "fills.jsonl", &lines);
+    let out = net.run("matcher", &["settle", "--fills", path.to_str().unwrap(), "--priority-fee", "10"]);
+    assert_ok(&out);
+    assert!(text(&out).contains("settled 60 fill(s)"), "{}", text(&out));
+    assert_positions(&cluster, &expected);
+    assert_conserved(&cluster);
+    let shards_used: std::collections::BTreeSet<u16> = (0..TRADERS).map(|i| net.trader(i).1).collect();
+    assert!(shards_used.len() >= 3, "the traders' home shards: {shards_used:?}");
+
+    // A rerun of the same file settles nothing again.
+    let again = net.run("matcher", &["settle", "--fills", path.to_str().unwrap()]);
+    assert_ok(&again);
+    assert!(text(&again).contains("settled 0 fill(s)"), "{}", text(&again));
+    assert_positions(&cluster, &expected);
+
+    // status --json against the chain, figure by figure.
+    let status = status_json(&net);
+    let snapshot = cluster.snapshot().expect("snapshot");
+    let exchange = cluster.exchange().expect("exchange");
+    assert_eq!(status["exchange"]["shard_count"], SHARDS);
+    assert_eq!(status["margin_accounts"], snapshot.margins.len());
+    assert_eq!(status["conservation"]["holds"], true);
+    assert_eq!(status["insurance_vault_tokens"], snapshot.insurance_tokens);
+    let matcher =
+        cluster.matcher(&read_keypair_file(net.key("matcher")).unwrap().pubkey()).unwrap().expect("matcher registered");
+    for (i, shard) in snapshot.shards.iter().enumerate() {
+        let s = &status["shards"][i];
+        assert_eq!(s["index"], shard.index);
+        assert_eq!(s["vault_tokens"], snapshot.vaults[i]);
+        assert_eq!(s["collateral_claims"], shard.collateral_claims);
+        assert_eq!(s["margin_accounts"], shard.margin_accounts);
+        let window = shard.sequences[usize::from(matcher.index)];
+        assert_eq!(s["sequences"][usize::from(matcher.index)]["next"], window.next);
+        assert_eq!(window.next > 0, shards_used.contains(&shard.index), "shard {i} sequences");
+        for m in 0..usize::from(exchange.market_count) {
+            assert_eq!(s["markets"][m]["long_open_interest"], shard.markets[m].open_interest);
+            assert_eq!(s["markets"][m]["last_price"], shard.markets[m].last_price);
+            assert_eq!(s["markets"][m]["fees"], shard.markets[m].fees);
+        }
+    }
+    let human = net.run("admin", &["status"]);
+    assert_ok(&human);
+    assert!(text(&human).contains("conservation:") && text(&human).contains("holds"), "{}", text(&human));
+}
+
+#[test]
+fn a_settle_killed_mid_run_resumes_and_settles_each_fill_exactly_once() {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let net = Localnet::start("resume");
+    let cluster = net.cluster();
+    let (lines, expected) = fills(&net, 240);
+    let path = write(&net, "fills.jsonl", &lines);
+    let journal = net.dir.join("fills.jsonl.journal");
+    // Small batches: many waves, so the kill lands mid-run.
+    let args = ["settle", "--fills", path.to_str().unwrap(), "--max-fills", "4"];
+    let mut first = net.command("matcher", &args).stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap();
+    let start = Instant::now();
+    loop {
+        let landed = std::fs::read_to_string(&journal).unwrap_or_default().matches("\"landed\"").count();
+        if landed >= 8 {
+            break;
+        }
+        assert!(first.try_wait().unwrap().is_none(), "settle finished before it could be killed");
+        assert!(start.elapsed() < Duration::from_secs(120), "no progress");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    first.kill().unwrap(); // SIGKILL
+    first.wait().unwrap();
+    let journal_text = std::fs::read_to_string(&journal).unwrap();
+    let planned = journal_text.matches("\"planned\"").count();
+    let landed = journal_text.matches("\"landed\"").count();
+    assert!(landed < planned || landed * 4 < lines.len(), "the kill came too late to test anything");
+
+    let out = net.run("matcher", &args);
+    assert_ok(&out);
+    assert_positions(&cluster, &expected);
+    assert_conserved(&cluster);
+    // And once more: nothing is left to settle.
+    let again = net.run("matcher", &args);
+    assert_ok(&again);
+    assert!(text(&again).contains("settled 0 fill(s)"), "{}", text(&again));
+    assert_positions(&cluster, &expected);
+}
+
+#[test]
+fn a_price_drop_then_liquidate_watch_restores_every_account() {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let net = Localnet::start("liquidate");
+    let cluster = net.cluster();
+    // Three traders go long BTC near their initial margin (10,000 USDC each:
+    // 15,000 lots of 6 USDC at 10% initial margin).
+    let maker = net.account("maker-0", 0);
+    let lines: Vec<String> = (0..3)
+        .map(|i| fill_line(&format!("long-{i}"), BTC, &maker, &net.trader(i).0, true, BTC_TICKS, 15_000))
+        .collect();
+    let path = write(&net, "longs.jsonl", &lines);
+    assert_ok(&net.run("matcher", &["settle", "--fills", path.to_str().unwrap()]));
+
+    // BTC falls 8%: every long is under maintenance margin.
+    let price = (BTC_PRICE * 92 / 100).to_string();
+    assert_ok(&net.run("admin", &["set-price", "--market", "BTC-PERP", "--price", &price]));
+    let unhealthy = |cluster: &Cluster| -> usize {
+        let exchange = cluster.exchange().unwrap();
+        let markets = cluster.markets(exchange.market_count).unwrap();
+        let risk = cluster.risk_markets(exchange.quote_decimals, &markets).unwrap();
+        cluster
+            .margin_accounts(None)
+            .unwrap()
+            .iter()
+            .filter(|(_, m): &&(_, MarginAccount)| m.portfolio.health(risk.as_slice()).unwrap().maintenance < 0)
+            .count()
+    };
+    assert_eq!(unhealthy(&cluster), 3);
+
+    let mut watcher =
+        net.command("liquidator", &["liquidate", "--watch", "--interval", "1"]).stdout(Stdio::piped()).spawn().unwrap();
+    let start = Instant::now();
+    while unhealthy(&cluster) > 0 {
+        assert!(watcher.try_wait().unwrap().is_none(), "liquidate --watch exited");
+        assert!(start.elapsed() < Duration::from_secs(90), "accounts still unhealthy after 90 s");
+        std::thread::sleep(Duration::from_millis(500));
+    }
+    watcher.kill().unwrap();
+    let output = watcher.wait_with_output().unwrap();
+    let report = String::from_utf8_lossy(&output.stdout);
+    for i in 0..3 {
+        assert!(report.contains(&net.trader(i).0.to_string()), "no action reported for trader {i}:\n{report}");
+    }
+    assert!(report.contains("liquidated"), "{report}");
+    assert_conserved(&cluster);
+    // The liquidator now holds the positions it took over.
+    let liqor = cluster.load::<MarginAccount>(&net.account("liquidator", 0)).unwrap().unwrap();
+    assert!(liqor.portfolio.position(BTC).is_some_and(|p| p.base_lots > 0));
+}
+
+/// What the chain holds, as the checks compare it: bad input must leave it as it was.
+fn state(cluster: &Cluster) -> serde_json::Value {
+    let s = cluster.snapshot().unwrap();
+    serde_json::json!({
+        "vaults": s.vaults,
+        "claims": s.shards.iter().map(|x| x.collateral_claims).collect::<Vec<_>>(),
+        "sequences": s.shards.iter().map(|x| x.sequences.iter().map(|w| (w.next, w.used)).collect::<Vec<_>>()).collect::<Vec<_>>(),
+        "positions": s.margins.iter().map(|(a, m)| (a.to_string(), m.portfolio.positions.iter().map(|p| p.base_lots).collect::<Vec<_>>())).collect::<Vec<_>>(),
+    })
+}
+
+#[test]
+fn bad_input_gets_a_clear_error_and_changes_nothing() {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let net = Localnet::start("bad-input");
+    let cluster = net.cluster();
+    let before = state(&cluster);
+    let (mut lines, _) = fills(&net, 6);
+
+    // Malformed JSON Lines: every bad line named, nothing sent, no journal.
+    let mut bad = lines.clone();
+    bad[1] = "{\"id\":\"x\",".to_string();
+    bad[3] = bad[3].replace("\"buy\"", "\"up\"").replace("\"sell\"", "\"up\"");
+    let path = write(&net, "malformed.jsonl", &bad);
+    let out = net.run("matcher", &["settle", "--fills", path.to_str().unwrap()]);
+    assert!(!out.status.success());
+    let t = text(&out);
+    assert!(t.contains("line 2: not JSON") && t.contains("line 4: side:") && t.contains("nothing was sent"), "{t}");
+    assert!(!net.dir.join("malformed.jsonl.journal").exists());
+
+    // Unknown accounts: a taker that is no margin account.
+    let stranger = Pubkey::new_unique();
+    lines[2] = fill_line("f-2", BTC, &net.account("maker-0", 0), &stranger, true, BTC_TICKS, 1);
+    let path = write(&net, "unknown.jsonl", &lines);
+    let out = net.run("matcher", &["settle", "--fills", path.to_str().unwrap()]);
+    assert!(!out.status.success());
+    assert!(text(&out).contains(&format!("line 3: taker {stranger}: no margin account")), "{}", text(&out));
+
+    // A keypair that is not a registered matcher.
+    let (good, _) = fills(&net, 6);
+    let path = write(&net, "good.jsonl", &good);
+    let out = net.run("trader-0", &["settle", "--fills", path.to_str().unwrap()]);
+    assert!(!out.status.success());
+    assert!(text(&out).contains("is not a registered matcher"), "{}", text(&out));
+
+    // An unreachable URL.
+    let dead = format!("http://127.0.0.1:{}", free_port());
+    let out = Command::new(env!("CARGO_BIN_EXE_clearshard"))
+        .args(["--url", &dead, "--keypair"])
+        .arg(net.key("matcher"))
+        .args(["settle", "--fills", path.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(text(&out).contains(&format!("cannot reach {dead}")), "{}", text(&out));
+
+    assert_eq!(state(&cluster), before, "bad input changed the chain");
+}
