@@ -25,23 +25,32 @@ export CLEARSHARD_PROGRAM ?= sbf
 # solana-program-test logs every instruction at debug level; keep test output readable.
 export RUST_LOG ?= error
 
-.PHONY: demo test bench toolchain sbf sbf-engine lint fuzz fuzz-long stateful localnet localnet-build idl idl-deps clean
+.PHONY: demo test bench toolchain sbf sbf-engine lint fuzz fuzz-long stateful localnet localnet-build idl idl-check idl-deps test-build fuzz-build clean
 
 demo: toolchain sbf
 	$(CARGO) run -p clearshard-cli --bin clearshard -- demo
 
-test: toolchain sbf lint localnet-build idl-deps
-	$(CARGO) run -q -p clearshard-idl -- --check
+# The long builds go first and side by side — the validator's own workspace,
+# the SBF program, lint and the workspace's test binaries, the fuzz targets:
+# on 2 cores each build's serial stretches are another's time.
+test: toolchain
+	$(MAKE) -j2 localnet-build sbf idl-deps test-build fuzz-build idl-check
 	$(CARGO) test --workspace
 	$(CARGO) run -p clearshard-cli --bin clearshard -- demo --traders 20 --fills 400
 	$(MAKE) fuzz
 
+test-build: lint
+	$(CARGO) test --workspace --no-run
+
 # The engine's cargo-fuzz targets, FUZZ_SECONDS each; a crash fails the run.
-fuzz: toolchain
-	@cargo +$(NIGHTLY) fuzz --version 2>/dev/null | grep -q '$(CARGO_FUZZ_VERSION)' || cargo +$(NIGHTLY) install cargo-fuzz --version $(CARGO_FUZZ_VERSION) --locked
+fuzz: fuzz-build
 	cd fuzz && for t in $(FUZZ_TARGETS); do \
 		cargo +$(NIGHTLY) fuzz run $$t -- -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 || exit 1; \
 	done
+
+fuzz-build: toolchain
+	@cargo +$(NIGHTLY) fuzz --version 2>/dev/null | grep -q '$(CARGO_FUZZ_VERSION)' || cargo +$(NIGHTLY) install cargo-fuzz --version $(CARGO_FUZZ_VERSION) --locked
+	cd fuzz && cargo +$(NIGHTLY) fuzz build
 
 fuzz-long:
 	$(MAKE) fuzz FUZZ_SECONDS=720
@@ -78,6 +87,10 @@ localnet-build: toolchain
 # The IDL (app/idl/clearshard.json) from Anchor's idl-build path; commit it.
 idl: toolchain
 	$(CARGO) run -q -p clearshard-idl
+
+# Fails when the committed IDL no longer describes the program.
+idl-check: toolchain
+	$(CARGO) run -q -p clearshard-idl -- --check
 
 # @anchor-lang/core for the IDL's TypeScript check (app/cli/tests/idl.rs).
 idl-deps:

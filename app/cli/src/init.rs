@@ -108,9 +108,7 @@ fn create_mint(cluster: &Cluster) -> Result<Pubkey, String> {
 
 /// Limits that let the venue's matcher trade for a day (the demo's traders trust it).
 fn demo_limits(cluster: &Cluster) -> Result<MatcherLimits, String> {
-    let slot = cluster.client.get_slot().map_err(|e| clearshard_client::rpc::short(&e))?;
-    let now = cluster.client.get_block_time(slot).map_err(|e| clearshard_client::rpc::short(&e))?;
-    Ok(open_limits(now))
+    Ok(open_limits(cluster.unix_timestamp()?))
 }
 
 /// Instructions of one transaction and the keys that sign it besides the payer.

@@ -28,6 +28,8 @@ use solana_transaction::Transaction;
 use solana_transaction_error::TransactionError;
 use std::time::{Duration, Instant};
 
+/// The `Clock` sysvar's address.
+const CLOCK_SYSVAR: Pubkey = Pubkey::from_str_const("SysvarC1ock11111111111111111111111111111111");
 /// Most accounts one `getMultipleAccounts` call returns.
 const MULTIPLE_ACCOUNTS_LIMIT: usize = 100;
 /// Addresses one `extend_lookup_table` instruction carries within a transaction.
@@ -218,8 +220,8 @@ impl Cluster {
         decode::<T>(&data).map(Some).map_err(|e| format!("{address}: not a {}: {e:?}", type_name::<T>()))
     }
 
-    /// Raw data of many accounts (`None` where there is no account).
-    pub fn accounts_data(&self, addresses: &[Pubkey]) -> Result<Vec<Option<Vec<u8>>>, String> {
+    /// Many accounts at once (`None` where there is none), `getMultipleAccounts` in chunks.
+    fn multiple_accounts(&self, addresses: &[Pubkey]) -> Result<Vec<Option<solana_account::Account>>, String> {
         let mut out = Vec::with_capacity(addresses.len());
         for chunk in addresses.chunks(MULTIPLE_ACCOUNTS_LIMIT) {
             let accounts = self
@@ -227,9 +229,15 @@ impl Cluster {
                 .get_multiple_accounts_with_commitment(chunk, CommitmentConfig::confirmed())
                 .map_err(|e| format!("getMultipleAccounts: {}", short(&e)))?
                 .value;
-            out.extend(accounts.into_iter().map(|a| a.filter(|a| a.owner == clearshard::ID).map(|a| a.data)));
+            out.extend(accounts);
         }
         Ok(out)
+    }
+
+    /// Raw data of many of the program's accounts (`None` where there is none).
+    pub fn accounts_data(&self, addresses: &[Pubkey]) -> Result<Vec<Option<Vec<u8>>>, String> {
+        let accounts = self.multiple_accounts(addresses)?;
+        Ok(accounts.into_iter().map(|a| a.filter(|a| a.owner == clearshard::ID).map(|a| a.data)).collect())
     }
 
     pub fn exchange(&self) -> Result<Exchange, String> {
@@ -327,22 +335,14 @@ impl Cluster {
 
     /// Token balances of many SPL token accounts (0 where there is none).
     pub fn token_balances(&self, addresses: &[Pubkey]) -> Result<Vec<u64>, String> {
-        let mut out = Vec::with_capacity(addresses.len());
-        for chunk in addresses.chunks(MULTIPLE_ACCOUNTS_LIMIT) {
-            let accounts = self
-                .client
-                .get_multiple_accounts_with_commitment(chunk, CommitmentConfig::confirmed())
-                .map_err(|e| format!("getMultipleAccounts: {}", short(&e)))?
-                .value;
-            for account in accounts {
-                // SPL Token account layout: mint 32, owner 32, amount u64.
-                let amount = account
-                    .filter(|a| a.owner == spl_token_interface::ID)
-                    .and_then(|a| a.data.get(64..72).and_then(|b| b.try_into().ok()).map(u64::from_le_bytes));
-                out.push(amount.unwrap_or(0));
-            }
-        }
-        Ok(out)
+        let accounts = self.multiple_accounts(addresses)?;
+        // SPL Token account layout: mint 32, owner 32, amount u64.
+        let amount =
+            |a: solana_account::Account| a.data.get(64..72).and_then(|b| b.try_into().ok()).map(u64::from_le_bytes);
+        Ok(accounts
+            .into_iter()
+            .map(|a| a.filter(|a| a.owner == spl_token_interface::ID).and_then(amount).unwrap_or(0))
+            .collect())
     }
 
     /// Every shard, vault, market and margin account of the exchange, read
@@ -357,6 +357,21 @@ impl Cluster {
             markets: self.markets(exchange.market_count)?,
             margins: self.margin_accounts(None)?,
         })
+    }
+
+    /// The cluster's clock (`Clock` sysvar): what the program compares expiries with.
+    pub fn unix_timestamp(&self) -> Result<i64, String> {
+        let clock = CLOCK_SYSVAR;
+        let data = self
+            .client
+            .get_account_with_commitment(&clock, CommitmentConfig::confirmed())
+            .map_err(|e| format!("Clock sysvar: {}", short(&e)))?
+            .value
+            .ok_or("no Clock sysvar")?
+            .data;
+        let clock: anchor_lang::solana_program::clock::Clock =
+            bincode::deserialize(&data).map_err(|e| format!("Clock sysvar: {e}"))?;
+        Ok(clock.unix_timestamp)
     }
 
     /// Tokens in the insurance fund's vault.

@@ -582,6 +582,15 @@ fn refuse(
     if let SendError::Transport(t) = &e {
         return Err(format!("batch {} (lines {:?}): {t}; rerun to resume", b.id, b.lines));
     }
+    if let SendError::Refused { name: Some(name), .. } = &e {
+        if name == "BatchSequenceReplayed" {
+            // An earlier send of this very batch landed (its sequence is this
+            // run's alone): it settled, once.
+            journal.record(&[Entry::Landed { id: b.id, signature: None }])?;
+            progress.landed.insert(b.id);
+            return Ok(false);
+        }
+    }
     let fill_line = match &e {
         SendError::Refused { fill: Some(i), .. } => b.lines.get(usize::from(*i)).copied(),
         _ => None,
