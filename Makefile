@@ -72,6 +72,7 @@ bench: toolchain sbf sbf-engine
 
 lint: toolchain
 	$(CARGO) fmt --all --check
+	cd localnet && $(CARGO) fmt --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
 
 # A real local validator on 127.0.0.1:8899 with the SBF program and a ready

@@ -37,6 +37,8 @@ struct Args {
     traders: usize,
 }
 
+/// Ports the validator's services take besides RPC.
+const PORT_RANGE_WIDTH: u16 = 64;
 /// SOL each demo key gets at genesis: fees, rent and margin accounts for a long session.
 const DEMO_LAMPORTS: u64 = 1_000 * 1_000_000_000;
 
@@ -62,11 +64,17 @@ fn main() -> Result<(), String> {
         if name == "admin" {
             admin = key.pubkey();
         }
-        genesis.add_account(key.pubkey(), AccountSharedData::new(DEMO_LAMPORTS, 0, &solana_sdk_ids::system_program::ID));
+        genesis
+            .add_account(key.pubkey(), AccountSharedData::new(DEMO_LAMPORTS, 0, &solana_sdk_ids::system_program::ID));
     }
+    // Gossip, TPU and repair ports next to the RPC port (the websocket takes
+    // RPC + 1): two localnets on different RPC ports do not collide.
+    let ports = if args.rpc_port < 65_535 - 100 { args.rpc_port + 10 } else { args.rpc_port - 100 };
     genesis
         .ledger_path(args.dir.join("ledger"))
         .rpc_port(args.rpc_port)
+        .gossip_port(ports)
+        .port_range((ports, ports + PORT_RANGE_WIDTH))
         .add_upgradeable_programs_with_path(&[UpgradeableProgramInfo {
             program_id,
             loader: solana_sdk_ids::bpf_loader_upgradeable::ID,

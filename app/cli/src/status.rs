@@ -123,7 +123,7 @@ fn print_tables(r: &Value, exchange: &clearshard::state::Exchange, url: &str) {
         "shard", "accounts", "vault USDC", "claims USDC", "fees USDC", "fills"
     );
     for m in &markets {
-        print!(" {:>10} {:>10}", format!("{} OI", m["name"].as_str().unwrap_or("?")), "last");
+        print!(" {:>10} {:>10}", format!("{} OI", m["name"].as_str().unwrap_or("?")), "last/lot");
     }
     println!(" {:>10}", "sequences");
     for shard in r["shards"].as_array().into_iter().flatten() {
@@ -132,15 +132,16 @@ fn print_tables(r: &Value, exchange: &clearshard::state::Exchange, url: &str) {
         let fills: u64 = stats.iter().map(|m| m["fills"].as_u64().unwrap_or(0)).sum();
         print!(
             "{:>5} {:>8} {:>14} {:>14} {:>10} {:>8}",
-            shard["index"],
-            shard["margin_accounts"],
+            shard["index"].to_string(),
+            shard["margin_accounts"].to_string(),
             format_usdc(shard["vault_tokens"].as_i64().unwrap_or(0).into()),
             format_usdc(shard["collateral_claims"].as_i64().unwrap_or(0).into()),
             format_usdc(fees),
             fills
         );
         for m in &stats {
-            print!(" {:>10} {:>10}", m["long_open_interest"], m["last_price"]);
+            let last = format_usdc(m["last_price"].as_i64().unwrap_or(0).into());
+            print!(" {:>10} {:>10}", m["long_open_interest"].to_string(), last);
         }
         let sequences: Vec<String> =
             shard["sequences"].as_array().into_iter().flatten().map(|w| w["next"].to_string()).collect();

@@ -97,6 +97,27 @@ impl Cluster {
         self.client.get_latest_blockhash().map_err(|e| format!("getLatestBlockhash: {}", short(&e)))
     }
 
+    /// A blockhash and the last block height at which a transaction using it can land.
+    pub fn blockhash_with_expiry(&self) -> Result<(Hash, u64), String> {
+        self.client
+            .get_latest_blockhash_with_commitment(CommitmentConfig::confirmed())
+            .map_err(|e| format!("getLatestBlockhash: {}", short(&e)))
+    }
+
+    /// Waits until no transaction whose blockhash was valid up to `height` can land any more.
+    pub fn wait_past_block_height(&self, height: u64) -> Result<(), String> {
+        loop {
+            let now = self
+                .client
+                .get_block_height_with_commitment(CommitmentConfig::processed())
+                .map_err(|e| format!("getBlockHeight: {}", short(&e)))?;
+            if now > height {
+                return Ok(());
+            }
+            std::thread::sleep(CONFIRM_POLL);
+        }
+    }
+
     /// Signs `ixs` (payer first), sends and waits for confirmation.
     pub fn send(&self, ixs: &[Instruction], signers: &[&Keypair]) -> Result<Signature, SendError> {
         let mut all: Vec<&Keypair> = vec![&self.payer];

@@ -46,6 +46,12 @@ pub enum Entry {
         address: String,
     },
     Planned(PlannedBatch),
+    /// Batches about to be submitted with a blockhash valid up to this block
+    /// height: until it has passed, a killed run's transaction may still land.
+    Sent {
+        ids: Vec<u64>,
+        last_valid_block_height: u64,
+    },
     /// Confirmed on chain (`signature`), or found used on chain at a restart.
     Landed {
         id: u64,

@@ -83,6 +83,8 @@ struct Venue {
 #[derive(Default)]
 struct Progress {
     next_id: u64,
+    /// Per batch, the last block height its latest submission could land at.
+    sent_until: BTreeMap<u64, u64>,
     table: Option<Pubkey>,
     planned: BTreeMap<u64, PlannedBatch>,
     landed: BTreeSet<u64>,
@@ -100,6 +102,11 @@ impl Progress {
                 Entry::Planned(b) => {
                     p.next_id = p.next_id.max(b.id + 1);
                     p.planned.insert(b.id, b.clone());
+                }
+                Entry::Sent { ids, last_valid_block_height } => {
+                    for id in ids {
+                        p.sent_until.insert(*id, *last_valid_block_height);
+                    }
                 }
                 Entry::Landed { id, .. } => {
                     p.landed.insert(*id);
@@ -127,9 +134,15 @@ impl Progress {
         self.landed.iter().filter_map(|id| self.planned.get(id)).flat_map(|b| b.lines.iter().copied()).collect()
     }
 
-    /// The first sequence on `shard` no planned batch has taken.
+    /// The first sequence on `shard` above every batch that landed or may
+    /// still land (a refused batch's sequence is free again).
     fn sequence_floor(&self, shard: u16) -> u64 {
-        self.planned.values().filter(|b| b.shards[0] == shard).map(|b| b.sequence + 1).max().unwrap_or(0)
+        self.planned
+            .values()
+            .filter(|b| b.shards[0] == shard && !self.refused.contains(&b.id))
+            .map(|b| b.sequence + 1)
+            .max()
+            .unwrap_or(0)
     }
 }
 
@@ -505,7 +518,7 @@ fn send_wave(
     let mut refused = false;
     let mut todo: Vec<&PlannedBatch> = wave.iter().collect();
     for _attempt in 0..MAX_ATTEMPTS {
-        let blockhash = cluster.blockhash()?;
+        let (blockhash, last_valid_block_height) = cluster.blockhash_with_expiry()?;
         let mut in_flight = vec![];
         for b in &todo {
             let (target, plan, shape) = plan_of(b)?;
@@ -515,19 +528,24 @@ fn send_wave(
             };
             let model = shape.budget(fee);
             let tx = batch_transaction(&cluster.payer, settle.clone(), model, table, blockhash)?;
-            let outcome = cluster.simulate(&tx).and_then(|sim| {
-                let units =
-                    sim.compute_units.saturating_mul(100 + MEASURED_MARGIN_PERCENT) / 100 + MEASURED_MARGIN_UNITS;
-                let units = u32::try_from(units.min(MAX_COMPUTE_UNITS)).unwrap_or(u32::MAX);
-                let budget = ComputeBudget { units, micro_lamports_per_unit: fee };
-                let tx = batch_transaction(&cluster.payer, settle, budget, table, blockhash)
-                    .map_err(SendError::Transport)?;
-                let signature = cluster.submit(&tx, true)?;
-                Ok((signature, tx, units))
-            });
-            match outcome {
-                Ok(sent) => in_flight.push((*b, sent)),
-                Err(e) => refused |= refuse(b, e, progress, journal, args, by_line)?,
+            let units = match cluster.simulate(&tx) {
+                Ok(sim) => {
+                    let units =
+                        sim.compute_units.saturating_mul(100 + MEASURED_MARGIN_PERCENT) / 100 + MEASURED_MARGIN_UNITS;
+                    u32::try_from(units.min(MAX_COMPUTE_UNITS)).unwrap_or(u32::MAX)
+                }
+                Err(e) => {
+                    refused |= refuse(cluster, venue, b, e, progress, journal, args, by_line)?;
+                    continue;
+                }
+            };
+            let budget = ComputeBudget { units, micro_lamports_per_unit: fee };
+            let tx = batch_transaction(&cluster.payer, settle, budget, table, blockhash)?;
+            journal.record(&[Entry::Sent { ids: vec![b.id], last_valid_block_height }])?;
+            progress.sent_until.insert(b.id, last_valid_block_height);
+            match cluster.submit(&tx, true) {
+                Ok(signature) => in_flight.push((*b, (signature, tx, units))),
+                Err(e) => refused |= refuse(cluster, venue, b, e, progress, journal, args, by_line)?,
             }
         }
         let mut expired = vec![];
@@ -542,7 +560,7 @@ fn send_wave(
                     totals.fee_lamports += 5_000 + u64::from(units).saturating_mul(fee).div_ceil(1_000_000);
                 }
                 Err(SendError::Transport(_)) => expired.push(b),
-                Err(e) => refused |= refuse(b, e, progress, journal, args, by_line)?,
+                Err(e) => refused |= refuse(cluster, venue, b, e, progress, journal, args, by_line)?,
             }
         }
         if expired.is_empty() {
@@ -570,8 +588,13 @@ fn send_wave(
 }
 
 /// Records a refused batch, names the fill at fault and, under
-/// `--skip-refused`, leaves it out of the rest of the run.
+/// `--skip-refused`, leaves it out of the rest of the run. A batch submitted
+/// before (by a killed run, or an attempt that expired) is first given time
+/// to land: its fills may only go out again once nothing can land it.
+#[allow(clippy::too_many_arguments)]
 fn refuse(
+    cluster: &Cluster,
+    venue: &Venue,
     b: &PlannedBatch,
     e: SendError,
     progress: &mut Progress,
@@ -582,10 +605,12 @@ fn refuse(
     if let SendError::Transport(t) = &e {
         return Err(format!("batch {} (lines {:?}): {t}; rerun to resume", b.id, b.lines));
     }
-    if let SendError::Refused { name: Some(name), .. } = &e {
-        if name == "BatchSequenceReplayed" {
-            // An earlier send of this very batch landed (its sequence is this
-            // run's alone): it settled, once.
+    if let Some(height) = progress.sent_until.get(&b.id).copied() {
+        cluster.wait_past_block_height(height)?;
+        let shard = cluster.shards(venue.shard_count)?.swap_remove(usize::from(b.shards[0]));
+        if shard.sequences[venue.matcher_index].status(b.sequence) == SequenceStatus::Used {
+            // An earlier submission of this very batch landed (its sequence is
+            // this run's alone): it settled, once.
             journal.record(&[Entry::Landed { id: b.id, signature: None }])?;
             progress.landed.insert(b.id);
             return Ok(false);
