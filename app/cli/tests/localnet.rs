@@ -285,17 +285,23 @@ fn a_price_drop_then_liquidate_watch_restores_every_account() {
     let net = Localnet::start("liquidate");
     let cluster = net.cluster();
     // Three traders go long BTC near their initial margin (10,000 USDC each:
-    // 15,000 lots of 6 USDC at 10% initial margin).
+    // 15,000 lots of 6 USDC at 10% initial margin), a fourth ETH (30,000 lots of 3 USDC).
     let maker = net.account("maker-0", 0);
-    let lines: Vec<String> = (0..3)
+    let mut lines: Vec<String> = (0..3)
         .map(|i| fill_line(&format!("long-{i}"), BTC, &maker, &net.trader(i).0, true, BTC_TICKS, 15_000))
         .collect();
+    let bankrupt = net.trader(3).0;
+    lines.push(fill_line("long-eth", ETH, &maker, &bankrupt, true, ETH_TICKS, 30_000));
     let path = write(&net, "longs.jsonl", &lines);
     assert_ok(&net.run("matcher", &["settle", "--fills", path.to_str().unwrap()]));
+    let insurance_before = cluster.insurance_balance().unwrap();
 
-    // BTC falls 8%: every long is under maintenance margin.
+    // BTC falls 8%: every BTC long is under maintenance margin. ETH falls
+    // 20%: the ETH long loses more than its collateral (bankrupt once liquidated).
     let price = (BTC_PRICE * 92 / 100).to_string();
     assert_ok(&net.run("admin", &["set-price", "--market", "BTC-PERP", "--price", &price]));
+    let price = (ETH_PRICE * 80 / 100).to_string();
+    assert_ok(&net.run("admin", &["set-price", "--market", "ETH-PERP", "--price", &price]));
     let unhealthy = |cluster: &Cluster| -> usize {
         let exchange = cluster.exchange().unwrap();
         let markets = cluster.markets(exchange.market_count).unwrap();
@@ -307,7 +313,7 @@ fn a_price_drop_then_liquidate_watch_restores_every_account() {
             .filter(|(_, m): &&(_, MarginAccount)| m.portfolio.health(risk.as_slice()).unwrap().maintenance < 0)
             .count()
     };
-    assert_eq!(unhealthy(&cluster), 3);
+    assert_eq!(unhealthy(&cluster), 4);
 
     let mut watcher =
         net.command("liquidator", &["liquidate", "--watch", "--interval", "1"]).stdout(Stdio::piped()).spawn().unwrap();
@@ -320,10 +326,16 @@ fn a_price_drop_then_liquidate_watch_restores_every_account() {
     watcher.kill().unwrap();
     let output = watcher.wait_with_output().unwrap();
     let report = String::from_utf8_lossy(&output.stdout);
-    for i in 0..3 {
+    for i in 0..4 {
         assert!(report.contains(&net.trader(i).0.to_string()), "no action reported for trader {i}:\n{report}");
     }
     assert!(report.contains("liquidated"), "{report}");
+    // The bankrupt account: its position taken over, its deficit covered by the insurance fund.
+    assert!(report.contains(&format!("bankrupt {bankrupt}")), "{report}");
+    let covered = cluster.load::<MarginAccount>(&bankrupt).unwrap().unwrap();
+    assert!(!covered.portfolio.has_open_positions());
+    assert_eq!(covered.portfolio.collateral, 0);
+    assert!(cluster.insurance_balance().unwrap() < insurance_before);
     assert_conserved(&cluster);
     // The liquidator now holds the positions it took over.
     let liqor = cluster.load::<MarginAccount>(&net.account("liquidator", 0)).unwrap().unwrap();
