@@ -18,6 +18,7 @@ use clearshard_client::rpc::Cluster;
 use clearshard_engine::liquidation::{bankruptcy_deficit, liquidatable_lots};
 use clearshard_engine::RiskMarket;
 use solana_signer::Signer;
+use std::io::Write;
 use std::time::Duration;
 
 pub struct LiquidateArgs {
@@ -37,10 +38,10 @@ pub fn run(cluster: &Cluster, args: &LiquidateArgs) -> Result<(), String> {
     loop {
         let pass = pass(cluster)?;
         if pass.liquidations + pass.bankruptcies > 0 || !args.watch {
-            println!(
+            report(format!(
                 "pass: {} liquidation(s), {} bankruptcy(ies) resolved, {} account(s) still under maintenance margin",
                 pass.liquidations, pass.bankruptcies, pass.unhealthy_left
-            );
+            ));
         }
         if !args.watch {
             return if pass.unhealthy_left == 0 {
@@ -81,14 +82,14 @@ fn pass(cluster: &Cluster) -> Result<Pass, String> {
                 .map_err(|e| format!("liquidate {address} {}: {e}", name(&markets, market)))?;
             account = reload(cluster, address)?;
             pass.liquidations += 1;
-            println!(
+            report(format!(
                 "liquidated {lots} {} lots of {address} (shard {}) onto {}: maintenance health {} -> {} USDC",
                 name(&markets, market),
                 account.shard,
                 liqor.0,
                 format_usdc(before),
                 format_usdc(maintenance(&account, &risk))
-            );
+            ));
         }
         if let Ok(deficit) = bankruptcy_deficit(&account.portfolio) {
             cluster
@@ -96,22 +97,22 @@ fn pass(cluster: &Cluster) -> Result<Pass, String> {
                 .map_err(|e| format!("resolve_bankruptcy {address}: {e}"))?;
             account = reload(cluster, address)?;
             let left = account.portfolio.collateral.min(0).unsigned_abs();
-            println!(
+            report(format!(
                 "bankrupt {address} (shard {}): insurance fund covered {} of {} USDC",
                 account.shard,
                 format_usdc(i128::from(deficit - left)),
                 format_usdc(i128::from(deficit))
-            );
+            ));
             if left > 0 {
                 let market = account.portfolio.deficit_market().ok_or("bankrupt account names no market")?;
                 cluster
                     .send(&[ix::socialize_loss(*address, account.shard, market, exchange.shard_count)], &[])
                     .map_err(|e| format!("socialize_loss {address}: {e}"))?;
-                println!(
+                report(format!(
                     "  {} USDC spread over {} open interest",
                     format_usdc(i128::from(left)),
                     name(&markets, market)
-                );
+                ));
             }
             pass.bankruptcies += 1;
         }
@@ -120,6 +121,13 @@ fn pass(cluster: &Cluster) -> Result<Pass, String> {
         }
     }
     Ok(pass)
+}
+
+/// One line of the report, flushed at once: a watcher runs until it is
+/// stopped, and whoever reads its output sees each action as it happens.
+fn report(line: String) {
+    let mut out = std::io::stdout().lock();
+    let _ = writeln!(out, "{line}").and_then(|()| out.flush());
 }
 
 fn held(account: &MarginAccount) -> Vec<u16> {

@@ -63,14 +63,13 @@ impl Localnet {
             .expect("start the localnet");
         let mut net = Localnet { child, dir, url: String::new() };
         let ready = net.dir.join("ready");
-        let start = Instant::now();
-        while !ready.exists() {
+        let ready_in_time = wait_until(Duration::from_secs(240), || {
             if let Ok(Some(status)) = net.child.try_wait() {
                 panic!("localnet exited before it was ready: {status}");
             }
-            assert!(start.elapsed() < Duration::from_secs(240), "localnet not ready after 240 s");
-            std::thread::sleep(Duration::from_millis(200));
-        }
+            ready.exists()
+        });
+        assert!(ready_in_time, "localnet not ready after 240 s");
         net.url = std::fs::read_to_string(&ready).expect("ready file").trim().to_string();
         net
     }
@@ -110,6 +109,65 @@ impl Drop for Localnet {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+    }
+}
+
+/// Polls `done` until it holds, for at most `deadline`; whether it held.
+/// Every wait in these tests is on what the test then reads, never on a
+/// fixed sleep.
+fn wait_until(deadline: Duration, mut done: impl FnMut() -> bool) -> bool {
+    let start = Instant::now();
+    while !done() {
+        if start.elapsed() >= deadline {
+            return false;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    true
+}
+
+/// A long-running `clearshard` command whose stdout is collected line by
+/// line as it is printed.
+struct Reported {
+    child: Child,
+    lines: std::sync::Arc<Mutex<String>>,
+    reader: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Reported {
+    fn new(mut child: Child) -> Reported {
+        use std::io::BufRead;
+        let stdout = child.stdout.take().expect("stdout piped");
+        let lines = std::sync::Arc::new(Mutex::new(String::new()));
+        let sink = lines.clone();
+        let reader = std::thread::spawn(move || {
+            for line in std::io::BufReader::new(stdout).lines().map_while(Result::ok) {
+                let mut all = sink.lock().unwrap_or_else(|e| e.into_inner());
+                all.push_str(&line);
+                all.push('\n');
+            }
+        });
+        Reported { child, lines, reader: Some(reader) }
+    }
+
+    fn report(&self) -> String {
+        self.lines.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    fn require_running(&mut self) {
+        if let Some(status) = self.child.try_wait().unwrap() {
+            panic!("exited early ({status}):\n{}", self.report());
+        }
+    }
+
+    /// Kills the command and returns everything it printed.
+    fn stop(mut self) -> String {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        if let Some(reader) = self.reader.take() {
+            let _ = reader.join();
+        }
+        self.report()
     }
 }
 
@@ -251,16 +309,15 @@ fn a_settle_killed_mid_run_resumes_and_settles_each_fill_exactly_once() {
     // Small batches: many waves, so the kill lands mid-run.
     let args = ["settle", "--fills", path.to_str().unwrap(), "--max-fills", "4"];
     let mut first = net.command("matcher", &args).stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap();
-    let start = Instant::now();
-    loop {
+    let progressed = wait_until(Duration::from_secs(120), || {
+        // Whether it still runs is read first: a run that ends between the
+        // two reads has landed its batches, and the journal shows them.
+        let finished = first.try_wait().unwrap().is_some();
         let landed = std::fs::read_to_string(&journal).unwrap_or_default().matches("\"landed\"").count();
-        if landed >= 8 {
-            break;
-        }
-        assert!(first.try_wait().unwrap().is_none(), "settle finished before it could be killed");
-        assert!(start.elapsed() < Duration::from_secs(120), "no progress");
-        std::thread::sleep(Duration::from_millis(20));
-    }
+        assert!(landed >= 8 || !finished, "settle finished before it could be killed");
+        landed >= 8
+    });
+    assert!(progressed, "fewer than 8 batches landed in 120 s");
     first.kill().unwrap(); // SIGKILL
     first.wait().unwrap();
     let journal_text = std::fs::read_to_string(&journal).unwrap();
@@ -315,23 +372,29 @@ fn a_price_drop_then_liquidate_watch_restores_every_account() {
     };
     assert_eq!(unhealthy(&cluster), 4);
 
-    let mut watcher =
+    // The watcher's report is read as it is printed: the test waits for the
+    // chain to be healthy *and* for every action it checks to be reported
+    // (the watcher prints an action after its transaction confirms, so the
+    // chain can be healthy before the line is out).
+    let watcher =
         net.command("liquidator", &["liquidate", "--watch", "--interval", "1"]).stdout(Stdio::piped()).spawn().unwrap();
-    let start = Instant::now();
-    while unhealthy(&cluster) > 0 {
-        assert!(watcher.try_wait().unwrap().is_none(), "liquidate --watch exited");
-        assert!(start.elapsed() < Duration::from_secs(90), "accounts still unhealthy after 90 s");
-        std::thread::sleep(Duration::from_millis(500));
+    let mut watcher = Reported::new(watcher);
+    let expected: Vec<String> = (0..4)
+        .map(|i| net.trader(i).0.to_string())
+        .chain(["liquidated".to_string(), format!("bankrupt {bankrupt}")])
+        .collect();
+    let restored = wait_until(Duration::from_secs(120), || {
+        watcher.require_running();
+        unhealthy(&cluster) == 0 && expected.iter().all(|e| watcher.report().contains(e.as_str()))
+    });
+    let left = unhealthy(&cluster);
+    let report = watcher.stop();
+    assert!(restored, "after 120 s: {left} account(s) unhealthy; the watcher reported:\n{report}");
+    // Each trader's action, liquidations, and the bankrupt account: its
+    // position taken over, its deficit covered by the insurance fund.
+    for want in &expected {
+        assert!(report.contains(want.as_str()), "{want} not reported:\n{report}");
     }
-    watcher.kill().unwrap();
-    let output = watcher.wait_with_output().unwrap();
-    let report = String::from_utf8_lossy(&output.stdout);
-    for i in 0..4 {
-        assert!(report.contains(&net.trader(i).0.to_string()), "no action reported for trader {i}:\n{report}");
-    }
-    assert!(report.contains("liquidated"), "{report}");
-    // The bankrupt account: its position taken over, its deficit covered by the insurance fund.
-    assert!(report.contains(&format!("bankrupt {bankrupt}")), "{report}");
     let covered = cluster.load::<MarginAccount>(&bankrupt).unwrap().unwrap();
     assert!(!covered.portfolio.has_open_positions());
     assert_eq!(covered.portfolio.collateral, 0);
