@@ -4,6 +4,7 @@
 //! cost-basis release of a partial reduce. Health is computed once per touched
 //! account before its first fill and once after the whole batch.
 
+use crate::funding::FundingBucket;
 use crate::health::{mul_bps_ceil, mul_bps_floor, MarketLookup, RiskMarket};
 use crate::limits::adverse_cost;
 use crate::position::PositionChange;
@@ -66,6 +67,15 @@ pub struct MarketFlow {
 }
 
 impl MarketFlow {
+    /// The batch's fills as funding records them, at the batch's oracle.
+    pub fn funding(&self, oracle: u64) -> FundingBucket {
+        FundingBucket {
+            volume_lots: self.volume_lots,
+            premium: self.premium,
+            oracle_notional: self.volume_lots.saturating_mul(oracle),
+        }
+    }
+
     /// Adds one side's change of the shard's open interest; refuses growth
     /// beyond the market's cap on either side.
     fn add_open_interest(
@@ -183,8 +193,8 @@ pub fn settle_fills(
         }
         let premium = price_premium(price, market.risk.oracle_price, lots).map_err(fail)?;
         let flow = &mut flows.markets[groups[taker] as usize][slot];
-        flow.volume_lots = flow.volume_lots.wrapping_add(lots);
-        flow.premium = flow.premium.wrapping_add(premium);
+        flow.volume_lots = flow.volume_lots.saturating_add(lots);
+        flow.premium = flow.premium.saturating_add(premium);
         flow.fills = flow.fills.wrapping_add(1);
         flow.last_price = price;
     }

@@ -62,6 +62,11 @@ pub enum EngineError {
     AccountNotInAnyFill,
     /// A funding round reads shards in index order, each once.
     ShardOutOfOrder,
+    /// This epoch's funding round has already set its rate.
+    FundingRoundComplete,
+    /// A shard has settled fills two epochs past the round's: the round's
+    /// window (the epoch after the one it reads) is over.
+    FundingRoundExpired,
 }
 
 /// A failed batch: which fill, and why. Health failures name the last fill

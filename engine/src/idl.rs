@@ -154,9 +154,10 @@ mod tests {
         assert_eq!(described_size::<TradeLimits>(), core::mem::size_of::<TradeLimits>());
         assert_eq!(described_size::<CostWindow>(), core::mem::size_of::<CostWindow>());
         assert_eq!(described_size::<MarketParams>(), core::mem::size_of::<MarketParams>());
+        assert_eq!(described_size::<crate::funding::Funding>(), core::mem::size_of::<crate::funding::Funding>());
         assert_eq!(
-            described_size::<crate::funding::FundingRound>(),
-            core::mem::size_of::<crate::funding::FundingRound>()
+            described_size::<crate::funding::ShardFunding>(),
+            core::mem::size_of::<crate::funding::ShardFunding>()
         );
         assert_eq!(described_size::<SequenceWindow>(), core::mem::size_of::<SequenceWindow>());
     }

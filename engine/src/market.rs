@@ -4,7 +4,7 @@ use crate::{EngineError, BPS};
 use bytemuck::{Pod, Zeroable};
 
 crate::idl::on_chain_type! {
-    /// 48 bytes, embedded in the on-chain `Market` account.
+    /// 56 bytes, embedded in the on-chain `Market` account.
     #[repr(C)]
     #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Pod, Zeroable)]
     pub struct MarketParams {
@@ -33,9 +33,13 @@ crate::idl::on_chain_type! {
         pub liquidation_fee_bps: u16,
         /// Part of that fee (of 10_000) that goes to the insurance fund.
         pub liquidation_insurance_share_bps: u16,
+        /// A funding epoch's premium is averaged over at least this many lots:
+        /// a thin epoch's mark is diluted toward the oracle, so a few lots
+        /// cannot set an hour's funding.
+        pub funding_min_volume_lots: u64,
     }
 }
-const _: () = assert!(core::mem::size_of::<MarketParams>() == 48);
+const _: () = assert!(core::mem::size_of::<MarketParams>() == 56);
 
 /// Why a set of market parameters is refused.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -46,13 +50,15 @@ pub enum InvalidMarketParams {
     Band,
     OracleLimits,
     Liquidation,
+    Funding,
 }
 
 impl MarketParams {
     /// A conventional perpetual for the given lot and tick: 10% initial and
     /// 5% maintenance margin, 5 bps taker fee and 1 bp maker rebate, a 5% band
     /// around the oracle, oracles at most 60 s old and 1% wide, a 2.5%
-    /// liquidation fee of which half funds insurance, 10M lots per shard.
+    /// liquidation fee of which half funds insurance, 10M lots per shard,
+    /// funding averaged over at least 10,000 lots an epoch.
     pub const fn perpetual(tick_size: u64, base_lot_size: u64, base_decimals: u8) -> Self {
         MarketParams {
             tick_size,
@@ -69,6 +75,7 @@ impl MarketParams {
             _padding: [0; 3],
             liquidation_fee_bps: 250,
             liquidation_insurance_share_bps: 5_000,
+            funding_min_volume_lots: 10_000,
         }
     }
 
@@ -95,6 +102,9 @@ impl MarketParams {
         }
         if self.liquidation_fee_bps >= mm || self.liquidation_insurance_share_bps as u64 > BPS {
             return Err(InvalidMarketParams::Liquidation);
+        }
+        if self.funding_min_volume_lots == 0 {
+            return Err(InvalidMarketParams::Funding);
         }
         Ok(())
     }
@@ -136,6 +146,7 @@ mod tests {
         assert_eq!(bad(|p| p.band_bps = 1_001), Err(InvalidMarketParams::Band));
         assert_eq!(bad(|p| p.max_staleness_secs = 0), Err(InvalidMarketParams::OracleLimits));
         assert_eq!(bad(|p| p.liquidation_fee_bps = 500), Err(InvalidMarketParams::Liquidation));
+        assert_eq!(bad(|p| p.funding_min_volume_lots = 0), Err(InvalidMarketParams::Funding));
     }
 
     #[test]

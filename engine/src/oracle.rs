@@ -111,6 +111,7 @@ mod tests {
             _padding: [0; 3],
             liquidation_fee_bps: 250,
             liquidation_insurance_share_bps: 5_000,
+            funding_min_volume_lots: 1,
         }
     }
 

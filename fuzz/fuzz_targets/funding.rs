@@ -1,40 +1,56 @@
-//! Any sequence of funding-round steps: shards out of order are refused
-//! without changing the round, and no accrual exceeds the per-period cap of
-//! the oracle, however long the gap or large the premium.
+//! Funding against a reference computed from the fill history alone: fills
+//! land on random shards at random times, and a crank reads pages of shards at
+//! moments of its choosing, in or out of order. Every rate a round sets must be
+//! the one the epoch's fills give, whatever the timing or the pages; a refused
+//! read changes nothing; no crank step moves the index at the time it runs.
 #![no_main]
 
 use arbitrary::Unstructured;
-use clearshard_engine::funding::{funding_per_lot, FundingRound, ShardTotals, MAX_FUNDING_BPS_PER_PERIOD};
+use clearshard_engine::funding::{epoch_of, Funding, FundingBucket, ShardFunding, FUNDING_PERIOD_SECS};
 use libfuzzer_sys::fuzz_target;
-
-fn cap(oracle: u64) -> i128 {
-    i128::from(oracle) * i128::from(MAX_FUNDING_BPS_PER_PERIOD) / 10_000
-}
+use std::collections::BTreeMap;
 
 fn run(u: &mut Unstructured) -> arbitrary::Result<()> {
-    let mut round = FundingRound::default();
-    let shard_count = u.int_in_range(1..=64u16)?;
-    let mut now: i64 = u.int_in_range(1..=1_000_000)?;
-    for _ in 0..u.int_in_range(1..=200usize)? {
-        if u.ratio(3, 4)? {
-            let index = if u.ratio(7, 8)? { round.next_shard } else { u.arbitrary()? };
-            let totals = ShardTotals { index, volume_lots: u.arbitrary()?, premium: u.arbitrary()? };
-            let before = round;
-            match round.read_shard(&totals) {
-                Ok(()) => assert_eq!(round.next_shard, before.next_shard + 1),
-                Err(_) => assert_eq!(round, before, "a refused read changed the round"),
+    let shard_count = u.int_in_range(1..=8u16)?;
+    let min_volume = u.int_in_range(1..=1_000u64)?;
+    let mut shards = vec![ShardFunding::default(); usize::from(shard_count)];
+    let mut history: BTreeMap<i64, FundingBucket> = BTreeMap::new();
+    let mut now: i64 = 100 * FUNDING_PERIOD_SECS + u.int_in_range(0..=FUNDING_PERIOD_SECS)?;
+    let mut funding = Funding::starting(now);
+    for _ in 0..u.int_in_range(1..=300usize)? {
+        match u.int_in_range(0..=2u8)? {
+            0 => {
+                let volume_lots = u.int_in_range(0..=1_000_000u64)?;
+                let oracle = u.int_in_range(1..=10_000_000u64)?;
+                let premium = u.int_in_range(-1_000_000_000_000..=1_000_000_000_000i64)?;
+                let fills = FundingBucket { volume_lots, premium, oracle_notional: volume_lots * oracle };
+                let shard = u.choose_index(shards.len())?;
+                shards[shard].record(epoch_of(now), &fills);
+                history.entry(epoch_of(now)).or_default().add(&fills);
             }
-        } else {
-            now = now.saturating_add(u.int_in_range(0..=1_000_000)?);
-            let oracle: u64 = u.arbitrary()?;
-            if let Ok(Some(accrual)) = round.complete(shard_count, oracle, now) {
-                assert!(i128::from(accrual.accrued).abs() <= cap(oracle), "accrual above the cap");
-                assert_eq!(round.next_shard, 0);
+            1 => {
+                let index_before = funding.index_at(now);
+                for _ in 0..u.int_in_range(1..=usize::from(shard_count))? {
+                    let index = if u.ratio(7, 8)? { funding.next_shard } else { u.int_in_range(0..=shard_count - 1)? };
+                    let before = funding;
+                    let read = funding.read_shard(index, &shards[usize::from(index)], now);
+                    if read.is_err() {
+                        assert_eq!(funding, before, "a refused read changed the round");
+                        break;
+                    }
+                }
+                if let Ok(Some(set)) = funding.complete(shard_count, min_volume, now) {
+                    let fills = history.get(&set.fill_epoch).copied().unwrap_or_default();
+                    assert_eq!(set.fill_epoch, epoch_of(now) - 1);
+                    assert_eq!(set.fills, fills, "the round summed other fills than the epoch's");
+                    assert_eq!(set.rate, fills.rate(min_volume));
+                    assert_eq!(funding.next_rate, set.rate);
+                }
+                assert_eq!(funding.index_at(now), index_before, "a crank moved the index");
             }
+            _ => now += u.int_in_range(0..=2 * FUNDING_PERIOD_SECS)?,
         }
     }
-    let (premium, oracle, elapsed): (i64, u64, i64) = u.arbitrary()?;
-    assert!(i128::from(funding_per_lot(premium, oracle, elapsed)).abs() <= cap(oracle));
     Ok(())
 }
 

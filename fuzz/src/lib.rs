@@ -43,6 +43,7 @@ pub fn market(u: &mut Unstructured, id: u16) -> Result<RiskMarket> {
         _padding: [0; 3],
         liquidation_fee_bps: u.int_in_range(0..=maintenance_margin_bps - 1)?,
         liquidation_insurance_share_bps: u.int_in_range(0..=10_000)?,
+        funding_min_volume_lots: in_or_any(u, 1..=1_000_000)?.max(1),
     };
     Ok(RiskMarket {
         id,

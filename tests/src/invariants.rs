@@ -43,10 +43,11 @@ pub fn positions_carry_indexes(s: &Snapshot, account: Pubkey) -> Result<(), Stri
     let Some((_, margin)) = s.margins.iter().find(|(a, _)| *a == account) else { return Ok(()) };
     for p in margin.portfolio.positions.iter().filter(|p| p.is_open()) {
         let market = &s.markets[usize::from(p.market_id)];
-        if (p.funding_snapshot, p.loss_snapshot) != (market.cumulative_funding, market.cumulative_loss) {
+        let funding = market.funding.index_at(s.now).map_err(|e| format!("funding index: {e:?}"))?;
+        if (p.funding_snapshot, p.loss_snapshot) != (funding, market.cumulative_loss) {
             return Err(format!(
                 "{account}: position in market {} has snapshots ({}, {}), the market ({}, {})",
-                p.market_id, p.funding_snapshot, p.loss_snapshot, market.cumulative_funding, market.cumulative_loss
+                p.market_id, p.funding_snapshot, p.loss_snapshot, funding, market.cumulative_loss
             ));
         }
     }

@@ -51,7 +51,7 @@ pub fn report(s: &Snapshot, matcher_count: u16) -> Value {
                         "short_open_interest": sm.short_open_interest,
                         "fees": sm.fees,
                         "fills": sm.fills,
-                        "volume_lots": sm.volume_lots,
+                        "epoch_volume_lots": sm.funding.current.volume_lots,
                         "last_price": sm.last_price,
                     })
                 })
@@ -86,7 +86,9 @@ pub fn report(s: &Snapshot, matcher_count: u16) -> Value {
                 "oracle": m.oracle.to_string(),
                 "open_interest_lots": long,
                 "fills": fills,
-                "cumulative_funding": m.cumulative_funding,
+                "funding_index": m.funding.index_at(s.now).unwrap_or(m.funding.epoch_start_index),
+                "funding_rate": m.funding.rate,
+                "next_funding_rate": m.funding.next_rate,
                 "cumulative_loss": m.cumulative_loss,
             })
         })

@@ -20,11 +20,15 @@ pub fn decode<T: ZeroCopy + Discriminator>(data: &[u8]) -> Result<T, DecodeError
     Ok(bytemuck::pod_read_unaligned(&data[8..]))
 }
 
-/// A market as the program's risk checks see it, priced by its built-in feed.
+/// A market as the program's risk checks see it at `now`, priced by its
+/// built-in feed.
 pub fn risk_market(
     market: &clearshard::state::Market,
     feed: &clearshard::state::PriceFeed,
     quote_decimals: u8,
+    now: i64,
 ) -> Result<clearshard_engine::RiskMarket, clearshard_engine::EngineError> {
-    Ok(market.risk(feed.reading().price_per_lot(&market.params, quote_decimals)?))
+    let price = feed.reading().price_per_lot(&market.params, quote_decimals)?;
+    // The only way the index can fail is overflow.
+    market.risk(price, now).map_err(|_| clearshard_engine::EngineError::Overflow)
 }

@@ -569,11 +569,12 @@ impl TestExchange {
     /// Markets as the program's risk checks see them now (oracle price per lot).
     pub async fn risk_markets(&mut self, ids: &[u16]) -> Vec<clearshard_engine::RiskMarket> {
         let quote_decimals = self.exchange().await.quote_decimals;
+        let now = self.now().await;
         let mut out = vec![];
         for id in ids {
             let market: Market = self.load(pda::market(*id)).await;
             let feed: PriceFeed = self.load(pda::price_feed(*id)).await;
-            out.push(crate::accounts::risk_market(&market, &feed, quote_decimals).expect("oracle price"));
+            out.push(crate::accounts::risk_market(&market, &feed, quote_decimals, now).expect("oracle price"));
         }
         out
     }
@@ -659,8 +660,11 @@ impl TestExchange {
 
     /// Every shard, vault, market and known margin account, read once.
     pub async fn snapshot(&mut self) -> Snapshot {
-        let mut snapshot =
-            Snapshot { insurance_tokens: self.token_balance(pda::insurance_vault()).await, ..Default::default() };
+        let mut snapshot = Snapshot {
+            insurance_tokens: self.token_balance(pda::insurance_vault()).await,
+            now: self.now().await,
+            ..Default::default()
+        };
         for index in 0..self.shard_count {
             snapshot.vaults.push(self.token_balance(pda::vault(index)).await);
             snapshot.shards.push(self.shard(index).await);

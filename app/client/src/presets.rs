@@ -8,15 +8,23 @@ pub const ETH: u16 = 1;
 /// One token of collateral (6 decimals).
 pub const USDC: u64 = 1_000_000;
 
+/// Lots a funding epoch's premium is averaged over at least, on the local
+/// venue: its flows are small, so its floor is too.
+pub const LOCAL_FUNDING_MIN_VOLUME_LOTS: u64 = 100;
+
 /// A BTC perpetual: 1 lot = 0.0001 BTC (8 decimals), 1 tick = 100 native
 /// units per lot. At 60_000 USD a lot is worth 6 USDC, i.e. 60_000 ticks.
 pub fn btc_market() -> MarketConfig {
-    MarketParams::perpetual(100, 10_000, 8).into()
+    local(MarketParams::perpetual(100, 10_000, 8))
 }
 
 /// An ETH perpetual: 1 lot = 0.001 ETH (9 decimals); at 3_000 USD a lot is 3 USDC = 30_000 ticks.
 pub fn eth_market() -> MarketConfig {
-    MarketParams::perpetual(100, 1_000_000, 9).into()
+    local(MarketParams::perpetual(100, 1_000_000, 9))
+}
+
+fn local(params: MarketParams) -> MarketConfig {
+    MarketParams { funding_min_volume_lots: LOCAL_FUNDING_MIN_VOLUME_LOTS, ..params }.into()
 }
 
 /// Oracle prices (expo -2) and the matching per-lot ticks.

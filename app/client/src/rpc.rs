@@ -332,6 +332,7 @@ impl Cluster {
     pub fn risk_markets(&self, quote_decimals: u8, markets: &[Market]) -> Result<Vec<RiskMarket>, String> {
         let feeds: Vec<Pubkey> = markets.iter().map(|m| m.oracle).collect();
         let data = self.accounts_data(&feeds)?;
+        let now = self.unix_timestamp()?;
         markets
             .iter()
             .zip(data)
@@ -339,7 +340,7 @@ impl Cluster {
                 let data = data
                     .ok_or_else(|| format!("market {}: oracle {} is not a built-in feed", market.id, market.oracle))?;
                 let feed = decode::<PriceFeed>(&data).map_err(|e| format!("market {} oracle: {e:?}", market.id))?;
-                crate::accounts::risk_market(market, &feed, quote_decimals)
+                crate::accounts::risk_market(market, &feed, quote_decimals, now)
                     .map_err(|e| format!("market {}: {e:?}", market.id))
             })
             .collect()
@@ -377,6 +378,7 @@ impl Cluster {
             insurance_tokens: self.insurance_balance()?,
             markets: self.markets(exchange.market_count)?,
             margins: self.margin_accounts(None)?,
+            now: self.unix_timestamp()?,
         })
     }
 

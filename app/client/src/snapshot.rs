@@ -46,6 +46,8 @@ pub struct Snapshot {
     /// Markets by id.
     pub markets: Vec<Market>,
     pub margins: Vec<(Pubkey, MarginAccount)>,
+    /// The cluster's clock when read: funding accrues by the second.
+    pub now: i64,
 }
 
 impl Snapshot {
@@ -61,7 +63,8 @@ impl Snapshot {
             for p in margin.portfolio.positions.iter().filter(|p| p.is_open()) {
                 let market = &self.markets[p.market_id as usize];
                 t.net_base_lots[p.market_id as usize] += p.base_lots as i128;
-                let funding = market.cumulative_funding as i128 - p.funding_snapshot as i128;
+                let index = market.funding.index_at(self.now).unwrap_or(p.funding_snapshot);
+                let funding = index as i128 - p.funding_snapshot as i128;
                 let loss = market.cumulative_loss as i128 - p.loss_snapshot as i128;
                 t.unsettled_funding -= p.base_lots as i128 * funding;
                 t.unsettled_funding -= p.base_lots.unsigned_abs() as i128 * loss;

@@ -164,6 +164,10 @@ pub enum ClearshardError {
     TokenAccountOfAnotherOwner,
     #[msg("batch sequence fell below the matcher's window on this shard: it can never settle")]
     BatchSequenceTooOld,
+    #[msg("the funding round of the epoch that just ended has already set its rate")]
+    FundingRoundComplete,
+    #[msg("a funding round reads an epoch only during the epoch after it")]
+    FundingRoundExpired,
 }
 
 impl From<EngineError> for ClearshardError {
@@ -198,6 +202,8 @@ impl From<EngineError> for ClearshardError {
             EngineError::PositionAboveOwnerLimit => ClearshardError::PositionAboveOwnerLimit,
             EngineError::AccountNotInAnyFill => ClearshardError::AccountNotInAnyFill,
             EngineError::ShardOutOfOrder => ClearshardError::ShardOutOfOrder,
+            EngineError::FundingRoundComplete => ClearshardError::FundingRoundComplete,
+            EngineError::FundingRoundExpired => ClearshardError::FundingRoundExpired,
         }
     }
 }

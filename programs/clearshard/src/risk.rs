@@ -27,7 +27,7 @@ pub fn load_markets<'info>(
             return Err(ClearshardError::DuplicateMarket.into());
         }
         let oracle_price = market.fresh_price(oracle, quote_decimals, now_unix)?;
-        markets.push(market.risk(oracle_price));
+        markets.push(market.risk(oracle_price, now_unix)?);
     }
     Ok(markets)
 }

@@ -101,7 +101,7 @@ pub fn settle<'info>(
     for ((shard, delta), market_flows) in shards.iter_mut().zip(flows.collateral_delta).zip(&flows.markets) {
         shard.add_claims(delta)?;
         for (market, flow) in markets.iter().zip(market_flows) {
-            shard.apply_flow(market.risk.id, flow)?;
+            shard.apply_flow(market.risk.id, flow, market.risk.oracle_price, now)?;
             fees = fees.checked_add(flow.fees).ok_or(ClearshardError::MathOverflow)?;
             volume_lots = volume_lots.wrapping_add(flow.volume_lots);
         }

@@ -499,12 +499,12 @@ async fn permissionless_instructions() {
     )
     .await;
 
-    // update_funding: a forged shard (premium totals of the caller's choosing).
-    let funding = ix::update_funding(BTC, pda::price_feed(BTC), &[0, 1]);
+    // update_funding: a forged shard (funding sums of the caller's choosing).
+    let funding = ix::update_funding(BTC, &[0, 1]);
     let forged_shard_0 = s.forged(pda::shard(0)).await;
     s.refused(
         "update_funding: forged shard",
-        with(funding.clone(), 3, forged_shard_0),
+        with(funding.clone(), 2, forged_shard_0),
         &[],
         Anchor(ErrorCode::AccountOwnedByWrongProgram),
     )

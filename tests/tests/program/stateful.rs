@@ -4,7 +4,10 @@
 //! self-dealing pair of owners, a malicious matcher (random fills, replays,
 //! gaps, bystanders) and a griefer (permissionless instructions with chosen
 //! accounts, and valid instructions with one account swapped). After every
-//! step the invariants are checked; a failure prints the seed that replays it:
+//! step the invariants are checked, among them that every funding rate set is
+//! the one a reference model computes from the accepted fills alone (crank
+//! pages come at random moments: the clock now and then jumps half an
+//! epoch); a failure prints the seed that replays it:
 //!
 //! `STATEFUL_SEED=<seed> cargo test -p clearshard-tests --test stateful`
 //!
@@ -19,9 +22,11 @@ use clearshard::state::{Market, PAUSE_ALL};
 use clearshard_client::bank::{error_code, Snapshot, Trader};
 use clearshard_client::rng::Rng;
 use clearshard_client::{instructions as ix, pda};
+use clearshard_engine::funding::{epoch_of, FUNDING_PERIOD_SECS};
 use clearshard_engine::liquidation::liquidatable_lots;
 use clearshard_engine::{Fill, SequenceStatus, SequenceWindow, SEQUENCE_WINDOW};
 use clearshard_tests::invariants::*;
+use clearshard_tests::reference::FundingReference;
 use clearshard_tests::*;
 use solana_program_test::BanksClientError;
 use solana_signer::Signer;
@@ -61,6 +66,8 @@ struct World {
     pair_covered: i128,
     /// The last accepted batch and the shard whose sequence it used.
     last_batch: Option<(Instruction, u16)>,
+    /// Every accepted fill, for the funding rates the program must set.
+    funding: FundingReference,
     log: Vec<String>,
     tally: Tally,
 }
@@ -104,6 +111,7 @@ impl World {
             pair_minted,
             pair_covered: 0,
             last_batch: None,
+            funding: FundingReference::default(),
             log: vec![],
             tally: Tally::new(),
         }
@@ -169,7 +177,15 @@ impl World {
         } else {
             ix::settle_cross_batch(matcher, lo, hi, &plan)
         };
+        let (risk, now) = (self.v.ex.risk_markets(&MARKETS).await, self.v.ex.now().await);
         let settled = self.send_batch(kind, ix, addresses, lo).await;
+        if !settled.is_empty() {
+            for f in fills {
+                let market = &risk[usize::from(f.market_slot)];
+                let price = u64::from(f.price_ticks) * market.params.tick_size;
+                self.funding.fill(market.id, now, u64::from(f.quantity_lots), price, market.oracle_price);
+            }
+        }
         if let Some(landing) = landing {
             let r = if settled.is_empty() { Err(BanksClientError::ClientError("refused")) } else { Ok(()) };
             self.note(landing, format!("sequence {sequence} at {window:?}"), &r);
@@ -309,10 +325,16 @@ impl World {
     /// the oracles' staleness.
     async fn price_move(&mut self) -> Result<Vec<Pubkey>, String> {
         if self.rng.chance(30) {
-            let seconds = if self.rng.chance(15) { 61 } else { self.rng.range(1, 30) as i64 };
+            // Now and then half a funding epoch, so rounds set rates and
+            // positions pay them; prices are then published afresh.
+            let seconds = match self.rng.range(0, 20) {
+                0..=2 => 61,
+                3 => FUNDING_PERIOD_SECS / 2,
+                _ => self.rng.range(1, 30) as i64,
+            };
             self.v.ex.advance_clock(seconds).await;
             self.log.push(format!("clock +{seconds}s"));
-            if seconds > 60 {
+            if seconds == 61 {
                 return Ok(vec![]);
             }
         }
@@ -332,7 +354,9 @@ impl World {
     /// A page of the funding round: the right one, or one a griefer chose.
     async fn funding(&mut self) -> Result<Vec<Pubkey>, String> {
         let market = MARKETS[self.rng.range(0, 2) as usize];
-        let next = self.v.ex.load::<Market>(pda::market(market)).await.funding.next_shard;
+        let round = self.v.ex.load::<Market>(pda::market(market)).await.funding;
+        // A round reads the epoch that just ended; one left from before starts over.
+        let next = if round.round_epoch == epoch_of(self.v.ex.now().await) - 1 { round.next_shard } else { 0 };
         let end = self.rng.range(u64::from(next) + 1, u64::from(SHARDS) + 1) as u16;
         let mut shards: Vec<u16> = (next..end).collect();
         let steered = self.rng.chance(25);
@@ -343,7 +367,7 @@ impl World {
                 _ => shards = vec![self.rng.range(0, u64::from(SHARDS)) as u16],
             }
         }
-        let r = self.v.ex.send(&[ix::update_funding(market, pda::price_feed(market), &shards)], &[]).await;
+        let r = self.v.ex.send(&[ix::update_funding(market, &shards)], &[]).await;
         let kind = if steered { "funding (chosen shards)" } else { "funding" };
         self.note(kind, format!("market {market} shards {shards:?}"), &r);
         Ok(vec![])
@@ -619,6 +643,7 @@ impl World {
         for address in touched {
             positions_carry_indexes(&snapshot, *address)?;
         }
+        self.funding.check(&snapshot.markets)?;
         let value = self.pair_value(&snapshot).await;
         if value > self.pair_minted {
             return Err(format!("no free lunch: the pair holds {value}, put in {}", self.pair_minted));

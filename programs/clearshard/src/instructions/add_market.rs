@@ -2,6 +2,7 @@ use crate::errors::ClearshardError;
 use crate::events::MarketConfigured;
 use crate::state::{seeds, Exchange, Market, PriceFeed, MAX_MARKETS};
 use anchor_lang::prelude::*;
+use clearshard_engine::funding::Funding;
 use clearshard_engine::MarketParams;
 
 /// Market parameters as instruction data (see `MarketParams` for meanings).
@@ -20,6 +21,7 @@ pub struct MarketConfig {
     pub base_decimals: u8,
     pub liquidation_fee_bps: u16,
     pub liquidation_insurance_share_bps: u16,
+    pub funding_min_volume_lots: u64,
 }
 
 impl From<MarketParams> for MarketConfig {
@@ -38,6 +40,7 @@ impl From<MarketParams> for MarketConfig {
             base_decimals: p.base_decimals,
             liquidation_fee_bps: p.liquidation_fee_bps,
             liquidation_insurance_share_bps: p.liquidation_insurance_share_bps,
+            funding_min_volume_lots: p.funding_min_volume_lots,
         }
     }
 }
@@ -59,6 +62,7 @@ impl MarketConfig {
             _padding: [0; 3],
             liquidation_fee_bps: self.liquidation_fee_bps,
             liquidation_insurance_share_bps: self.liquidation_insurance_share_bps,
+            funding_min_volume_lots: self.funding_min_volume_lots,
         };
         params.validate().map_err(|_| error!(ClearshardError::InvalidMarketParams))?;
         Ok(params)
@@ -92,6 +96,7 @@ pub fn handler(ctx: Context<AddMarket>, id: u16, name: [u8; 16], config: MarketC
     market.oracle = ctx.accounts.price_feed.key();
     market.params = params;
     market.name = name;
+    market.funding = Funding::starting(Clock::get()?.unix_timestamp);
     let mut feed = ctx.accounts.price_feed.load_init()?;
     feed.market_id = id;
     feed.bump = ctx.bumps.price_feed;

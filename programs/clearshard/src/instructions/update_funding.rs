@@ -5,19 +5,17 @@ use anchor_lang::prelude::*;
 
 /// Permissionless crank: reads the next shards of the market's funding round,
 /// read-only and in index order, from where the round stands (remaining
-/// accounts: one or more shards). Once every shard is read, the round accrues
-/// the volume-weighted premium of every fill since the last round over the
-/// oracle into the market's funding index, clamped and for at most one
-/// funding period. No caller chooses which fills make the mark, and the crank
-/// writes only the market: positions settle lazily when next touched.
+/// accounts: one or more shards). A round reads the fills of the funding epoch
+/// that just ended, frozen since it ended; once every shard is read it sets
+/// the rate that accrues, second by second, over the epoch after next. No
+/// caller chooses the fills, the moment or the pages that make the mark, and
+/// the crank writes only the market: positions settle lazily when touched.
 #[derive(Accounts)]
 pub struct UpdateFunding<'info> {
     #[account(address = seeds::EXCHANGE_ADDRESS)]
     pub exchange: AccountLoader<'info, Exchange>,
     #[account(mut)]
     pub market: AccountLoader<'info, Market>,
-    /// CHECK: must be the market's oracle; `Market::fresh_price` checks it.
-    pub oracle: UncheckedAccount<'info>,
 }
 
 pub fn handler<'info>(ctx: Context<'info, UpdateFunding<'info>>) -> Result<()> {
@@ -29,19 +27,18 @@ pub fn handler<'info>(ctx: Context<'info, UpdateFunding<'info>>) -> Result<()> {
     require!(!remaining_accounts.is_empty(), ClearshardError::ShardsIncomplete);
     let now = Clock::get()?.unix_timestamp;
     let mut market = accounts.market.load_mut()?;
-    let oracle = market.fresh_price(accounts.oracle.as_ref(), exchange.quote_decimals, now)?;
     let mut shards = Vec::with_capacity(remaining_accounts.len());
     for info in remaining_accounts {
-        shards.push(AccountLoader::<Shard>::try_from(info)?.load()?.funding_totals(market.id));
+        shards.push(AccountLoader::<Shard>::try_from(info)?.load()?.funding(market.id)?);
     }
-    if let Some(accrual) = market.accrue_funding(shards, exchange.shard_count, oracle, now)? {
+    if let Some(set) = market.read_funding(&shards, exchange.shard_count, now)? {
         emit!(FundingUpdated {
             market: market.id,
-            premium: accrual.premium,
-            volume_lots: accrual.volume_lots,
-            oracle,
-            accrued: accrual.accrued,
-            cumulative: market.cumulative_funding,
+            fill_epoch: set.fill_epoch,
+            volume_lots: set.fills.volume_lots,
+            premium: set.fills.premium,
+            rate: set.rate,
+            index: market.funding.index_at(now).map_err(ClearshardError::from)?,
         });
     }
     Ok(())

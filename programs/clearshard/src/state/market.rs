@@ -3,7 +3,7 @@
 use crate::errors::ClearshardError;
 use crate::state::PriceFeed;
 use anchor_lang::prelude::*;
-use clearshard_engine::funding::{FundingAccrual, FundingRound, ShardTotals};
+use clearshard_engine::funding::{Funding, FundingRate, ShardFunding};
 use clearshard_engine::oracle::{OracleReading, PythPriceUpdate};
 use clearshard_engine::{MarketParams, RiskMarket};
 
@@ -57,9 +57,9 @@ impl OracleKind {
 /// A perpetual market. Written by the admin and the funding crank; read-only
 /// in settlement.
 ///
-/// Layout (200 bytes): id 2, bump 1, oracle kind 1, padding 4, oracle 32,
-/// params 48, name 16, Pyth feed id 32, funding index 8, socialized loss
-/// index 8, funding round 48.
+/// Layout (232 bytes): id 2, bump 1, oracle kind 1, padding 4, oracle 32,
+/// params 56, name 16, Pyth feed id 32, socialized loss index 8, funding 80
+/// (index, rates, and the round under way).
 #[account(zero_copy)]
 #[derive(Debug)]
 pub struct Market {
@@ -73,14 +73,12 @@ pub struct Market {
     pub name: [u8; 16],
     /// For Pyth: the feed id the price update must carry.
     pub pyth_feed_id: [u8; 32],
-    /// Cumulative funding per lot (quote native); positions settle against it.
-    pub cumulative_funding: i64,
     /// Cumulative socialized loss per lot: every open lot pays as it rises.
     pub cumulative_loss: i64,
-    /// Where the funding crank stands: last accrual, and the round under way.
-    pub funding: FundingRound,
+    /// The funding index as a function of time, and the round under way.
+    pub funding: Funding,
 }
-const _: () = assert!(core::mem::size_of::<Market>() == 200);
+const _: () = assert!(core::mem::size_of::<Market>() == 232);
 
 impl Market {
     pub const SPACE: usize = 8 + core::mem::size_of::<Market>();
@@ -102,35 +100,33 @@ impl Market {
         Ok(reading.price_per_lot(&self.params, quote_decimals).map_err(ClearshardError::from)?)
     }
 
-    /// The market as the engine's risk math sees it at `oracle_price`.
-    pub fn risk(&self, oracle_price: u64) -> RiskMarket {
-        RiskMarket {
+    /// The market as the engine's risk math sees it at `oracle_price` and
+    /// `now_unix`: funding is settled up to that second.
+    pub fn risk(&self, oracle_price: u64, now_unix: i64) -> Result<RiskMarket> {
+        Ok(RiskMarket {
             id: self.id,
             params: self.params,
             oracle_price,
-            cumulative_funding: self.cumulative_funding,
+            cumulative_funding: self.funding.index_at(now_unix).map_err(ClearshardError::from)?,
             cumulative_loss: self.cumulative_loss,
-        }
+        })
     }
 
-    /// Feeds the funding round the next shards' totals and, once every one of
-    /// `shard_count` shards is read, accrues the round's funding into the index.
-    pub fn accrue_funding(
+    /// Feeds the funding round the next shards' fills of the epoch that just
+    /// ended and, once every one of `shard_count` shards is read, sets the
+    /// rate of the epoch after next.
+    pub fn read_funding(
         &mut self,
-        shards: impl IntoIterator<Item = ShardTotals>,
+        shards: &[(u16, ShardFunding)],
         shard_count: u16,
-        oracle_price: u64,
         now_unix: i64,
-    ) -> Result<Option<FundingAccrual>> {
-        for totals in shards {
-            self.funding.read_shard(&totals).map_err(ClearshardError::from)?;
+    ) -> Result<Option<FundingRate>> {
+        for (index, shard) in shards {
+            let index = *index;
+            self.funding.read_shard(index, shard, now_unix).map_err(ClearshardError::from)?;
         }
-        let accrual = self.funding.complete(shard_count, oracle_price, now_unix).map_err(ClearshardError::from)?;
-        if let Some(a) = accrual {
-            self.cumulative_funding =
-                self.cumulative_funding.checked_add(a.accrued).ok_or(ClearshardError::MathOverflow)?;
-        }
-        Ok(accrual)
+        let min_volume = self.params.funding_min_volume_lots;
+        Ok(self.funding.complete(shard_count, min_volume, now_unix).map_err(ClearshardError::from)?)
     }
 
     /// Spreads `per_lot` of socialized loss over every open lot.

@@ -4,13 +4,13 @@ use super::{MarginAccount, MAX_MARKETS, MAX_MATCHERS};
 use crate::errors::ClearshardError;
 use anchor_lang::prelude::*;
 use clearshard_engine::batch::{MarketFlow, OpenInterest};
-use clearshard_engine::funding::ShardTotals;
+use clearshard_engine::funding::{epoch_of, ShardFunding};
 use clearshard_engine::{PositionChange, RiskMarket, SequenceStatus, SequenceWindow};
 
 /// What one shard holds of one market.
 ///
-/// Layout (56 bytes): long and short open interest, fees, volume, fills,
-/// last price, premium total.
+/// Layout (96 bytes): long and short open interest, fees, fills, last price,
+/// funding sums of the current and the previous epoch.
 #[zero_copy]
 #[derive(Debug, Default)]
 pub struct ShardMarket {
@@ -20,22 +20,20 @@ pub struct ShardMarket {
     pub short_open_interest: u64,
     /// Net fees accrued (taker fees less maker rebates); backed by the vault.
     pub fees: i64,
-    /// Lots of every fill settled here (wrapping: funding reads differences).
-    pub volume_lots: u64,
     pub fills: u64,
     /// Price per lot of the last fill settled here.
     pub last_price: u64,
-    /// Σ (price − oracle) × lots of every fill settled here (wrapping): the
-    /// premium funding reads.
-    pub premium: i64,
+    /// The fills' volume and premium over the oracle, by funding epoch: what
+    /// a funding round reads.
+    pub funding: ShardFunding,
 }
-const _: () = assert!(core::mem::size_of::<ShardMarket>() == 56);
+const _: () = assert!(core::mem::size_of::<ShardMarket>() == 96);
 
 /// One shard: the unit of write locking. Settlement, deposits and withdrawals
 /// of its margin accounts write it; batches on other shards never do.
 ///
-/// Layout (1216 bytes): header 8, vault 32, claims 8, account count 8,
-/// insurance owed 8, matcher sequence windows 16×16, per-market stats 16×56.
+/// Layout (1856 bytes): header 8, vault 32, claims 8, account count 8,
+/// insurance owed 8, matcher sequence windows 16×16, per-market stats 16×96.
 #[account(zero_copy)]
 #[derive(Debug)]
 pub struct Shard {
@@ -55,7 +53,7 @@ pub struct Shard {
     pub sequences: [SequenceWindow; MAX_MATCHERS as usize],
     pub markets: [ShardMarket; MAX_MARKETS as usize],
 }
-const _: () = assert!(core::mem::size_of::<Shard>() == 1216);
+const _: () = assert!(core::mem::size_of::<Shard>() == 1856);
 
 impl Shard {
     pub const SPACE: usize = 8 + core::mem::size_of::<Shard>();
@@ -80,12 +78,8 @@ impl Shard {
     }
 
     /// What the funding crank reads of this shard for one market.
-    pub fn funding_totals(&self, market_id: u16) -> ShardTotals {
-        self.market(market_id).map_or(ShardTotals { index: self.index, ..Default::default() }, |m| ShardTotals {
-            index: self.index,
-            volume_lots: m.volume_lots,
-            premium: m.premium,
-        })
+    pub fn funding(&self, market_id: u16) -> Result<(u16, ShardFunding)> {
+        Ok((self.index, self.market(market_id)?.funding))
     }
 
     /// Fees of every market: tokens in the vault that are the venue's.
@@ -169,8 +163,9 @@ impl Shard {
         Ok(())
     }
 
-    /// Books what a batch did to this shard's market stats.
-    pub fn apply_flow(&mut self, market_id: u16, flow: &MarketFlow) -> Result<()> {
+    /// Books what a batch did to this shard's market stats, its fills into
+    /// the funding epoch of `now_unix` at the batch's `oracle_price`.
+    pub fn apply_flow(&mut self, market_id: u16, flow: &MarketFlow, oracle_price: u64, now_unix: i64) -> Result<()> {
         if flow.fills == 0 && flow.fees == 0 && flow.long_delta == 0 && flow.short_delta == 0 {
             return Ok(());
         }
@@ -179,8 +174,9 @@ impl Shard {
         m.open_interest = m.open_interest.checked_add_signed(flow.long_delta).ok_or_else(overflow)?;
         m.short_open_interest = m.short_open_interest.checked_add_signed(flow.short_delta).ok_or_else(overflow)?;
         m.fees = m.fees.checked_add(flow.fees).ok_or_else(overflow)?;
-        m.volume_lots = m.volume_lots.wrapping_add(flow.volume_lots);
-        m.premium = m.premium.wrapping_add(flow.premium);
+        if flow.fills > 0 {
+            m.funding.record(epoch_of(now_unix), &flow.funding(oracle_price));
+        }
         m.fills = m.fills.wrapping_add(u64::from(flow.fills));
         if flow.fills > 0 {
             m.last_price = flow.last_price;
