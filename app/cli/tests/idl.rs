@@ -135,7 +135,7 @@ fn instructions() -> Vec<Value> {
             json!({ "amount": "5000000" }),
             ix::deposit_insurance(owner, key(6), 5_000_000),
         ),
-        instruction("update_funding", json!({}), ix::update_funding(0, key(12), &[0, 1, 2])),
+        instruction("update_funding", json!({}), ix::update_funding(0, &[0, 1, 2])),
         instruction("socialize_loss", json!({}), ix::socialize_loss(account, 5, 1, 4)),
     ]
 }
@@ -162,6 +162,7 @@ fn accounts() -> Vec<Value> {
     shard.sequences[15].used = u64::MAX;
     shard.markets[2].open_interest = 31;
     shard.markets[15].last_price = 60_000 * 100;
+    shard.markets[3].funding.previous.premium = -8;
     let mut margin = MarginAccount::zeroed();
     margin.owner = key(23);
     margin.shard = 9;
@@ -176,7 +177,7 @@ fn accounts() -> Vec<Value> {
     market.oracle = key(24);
     market.params = btc_market_params();
     market.name[..7].copy_from_slice(b"BTC-PER");
-    market.cumulative_funding = -3;
+    market.funding.rate = -3;
     market.funding.next_shard = 17;
     let mut matcher = Matcher::zeroed();
     matcher.authority = key(25);
@@ -197,7 +198,8 @@ fn accounts() -> Vec<Value> {
             json!({
                 "index": "9", "vault": key(22).to_string(), "collateral_claims": "-1234567890123", "insurance_owed": "77",
                 "sequences.1.next": (1u64 << 50).to_string(), "sequences.15.used": u64::MAX.to_string(),
-                "markets.2.open_interest": "31", "markets.15.last_price": "6000000"
+                "markets.2.open_interest": "31", "markets.15.last_price": "6000000",
+                "markets.3.funding.previous.premium": "-8"
             }),
         ),
         account(
@@ -214,7 +216,7 @@ fn accounts() -> Vec<Value> {
             &market,
             json!({
                 "id": "2", "oracle": key(24).to_string(), "params.base_lot_size": "10000", "params.maker_fee_bps": "-1",
-                "params.liquidation_insurance_share_bps": "5000", "cumulative_funding": "-3", "funding.next_shard": "17",
+                "params.liquidation_insurance_share_bps": "5000", "funding.rate": "-3", "funding.next_shard": "17",
                 "name.0": "66"
             }),
         ),
@@ -299,13 +301,20 @@ fn events() -> Vec<Value> {
         ),
         event(
             "FundingUpdated",
-            &FundingUpdated { market: 1, premium: -9, volume_lots: 8, oracle: 30_000, accrued: -2, cumulative: 11 },
-            json!({ "premium": "-9", "cumulative": "11" }),
+            &FundingUpdated { market: 1, fill_epoch: 493_000, volume_lots: 8, premium: -9, rate: -2, index: 11 },
+            json!({ "fill_epoch": "493000", "premium": "-9", "rate": "-2", "index": "11" }),
         ),
         event(
             "LossSocialized",
-            &LossSocialized { account: key(40), market: 1, deficit: 500, per_lot: 3, open_lots: 200 },
-            json!({ "deficit": "500", "open_lots": "200" }),
+            &LossSocialized {
+                account: key(40),
+                market: 1,
+                insurance_from_other_shards: 9,
+                deficit: 500,
+                per_lot: 3,
+                open_lots: 200,
+            },
+            json!({ "insurance_from_other_shards": "9", "deficit": "500", "open_lots": "200" }),
         ),
     ]
 }

@@ -294,19 +294,19 @@ pub fn deposit_insurance(funder: Pubkey, source: Pubkey, amount: u64) -> Instruc
     build(accounts, instruction::DepositInsurance { amount }, vec![])
 }
 
-/// The funding crank for `market` (its oracle `oracle`), reading `shards`:
+/// The funding crank for `market`, reading `shards`:
 /// the next ones of the market's funding round, in index order.
-pub fn update_funding(market: u16, oracle: Pubkey, shards: &[u16]) -> Instruction {
-    let accounts = accounts::UpdateFunding { exchange: pda::exchange(), market: pda::market(market), oracle };
+pub fn update_funding(market: u16, shards: &[u16]) -> Instruction {
+    let accounts = accounts::UpdateFunding { exchange: pda::exchange(), market: pda::market(market) };
     let remaining = shards.iter().map(|s| AccountMeta::new_readonly(pda::shard(*s), false)).collect();
     build(accounts, instruction::UpdateFunding {}, remaining)
 }
 
-/// Covers a bankrupt account from the insurance fund, then spreads the rest
-/// over `market`'s open lots; `shards` is the exchange's shard count (every
-/// shard is passed, read-only).
+/// Covers a bankrupt account from the whole insurance fund, then spreads the
+/// rest over `market`'s open lots; `shards` is the exchange's shard count
+/// (every shard is passed, writable: the fund's shares held there are used).
 pub fn socialize_loss(account: Pubkey, shard: u16, market: u16, shards: u16) -> Instruction {
     let accounts = accounts::SocializeLoss { bankrupt: bankrupt_account(account, shard), market: pda::market(market) };
-    let remaining = (0..shards).map(|s| AccountMeta::new_readonly(pda::shard(s), false)).collect();
+    let remaining = (0..shards).map(|s| AccountMeta::new(pda::shard(s), false)).collect();
     build(accounts, instruction::SocializeLoss {}, remaining)
 }

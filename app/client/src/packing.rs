@@ -103,15 +103,26 @@ pub fn batch_transaction(
     table: &AddressLookupTableAccount,
     blockhash: Hash,
 ) -> Result<VersionedTransaction, String> {
-    use solana_signer::Signer;
     let ixs = [
         ComputeBudgetInstruction::set_compute_unit_limit(budget.units),
         ComputeBudgetInstruction::set_compute_unit_price(budget.micro_lamports_per_unit),
         settle,
     ];
-    let message = v0::Message::try_compile(&matcher.pubkey(), &ixs, std::slice::from_ref(table), blockhash)
+    table_transaction(matcher, &ixs, table, blockhash)
+}
+
+/// A v0 transaction of `ixs` paid and signed by `payer`, its accounts looked
+/// up in `table` where it holds them.
+pub fn table_transaction(
+    payer: &Keypair,
+    ixs: &[Instruction],
+    table: &AddressLookupTableAccount,
+    blockhash: Hash,
+) -> Result<VersionedTransaction, String> {
+    use solana_signer::Signer;
+    let message = v0::Message::try_compile(&payer.pubkey(), ixs, std::slice::from_ref(table), blockhash)
         .map_err(|e| format!("compile: {e:?}"))?;
-    VersionedTransaction::try_new(VersionedMessage::V0(message), &[matcher]).map_err(|e| format!("sign: {e:?}"))
+    VersionedTransaction::try_new(VersionedMessage::V0(message), &[payer]).map_err(|e| format!("sign: {e:?}"))
 }
 
 pub fn serialized_len(tx: &VersionedTransaction) -> usize {

@@ -78,22 +78,27 @@ pub struct BankruptcyResolved {
     pub uncovered: u64,
 }
 
+/// A funding round completed: the rate of epoch `fill_epoch + 2`.
 #[event]
 pub struct FundingUpdated {
     pub market: u16,
-    /// Volume-weighted premium per lot over the oracle of the round's fills.
-    pub premium: i64,
+    /// The funding epoch whose fills the round read.
+    pub fill_epoch: i64,
     pub volume_lots: u64,
-    pub oracle: u64,
-    /// Funding per lot added to the index (positive: longs pay).
-    pub accrued: i64,
-    pub cumulative: i64,
+    /// Σ (price − oracle) × lots of those fills.
+    pub premium: i64,
+    /// Funding per lot over the epoch after next (positive: longs pay).
+    pub rate: i64,
+    /// The funding index now.
+    pub index: i64,
 }
 
 #[event]
 pub struct LossSocialized {
     pub account: Pubkey,
     pub market: u16,
+    /// The insurance fund's shares held in other shards, used before socializing.
+    pub insurance_from_other_shards: u64,
     pub deficit: u64,
     pub per_lot: i64,
     pub open_lots: u64,

@@ -10,4 +10,5 @@ mod liquidation;
 mod matrix;
 mod oracle;
 mod settlement;
+mod socialize;
 mod stateful;

@@ -75,7 +75,11 @@ pub async fn run(cfg: BenchConfig<'_>) -> Result<(), String> {
     row("transfer_collateral, same shard", results.get("program_transfer_same_shard_cu"), sbf);
     row("transfer_collateral, across shards (tokens follow)", results.get("program_transfer_cross_shard_cu"), sbf);
     row("update_funding, 8 shards in one transaction", results.get("program_update_funding_cu_8_shards"), sbf);
-    row("update_funding, a round over 64 shards (4 pages)", results.get("program_update_funding_cu_64_shards"), sbf);
+    row(
+        "update_funding, a round over the most shards (56, 4 pages)",
+        results.get("program_update_funding_cu_max_shards"),
+        sbf,
+    );
     if let Some(Value::Object(split)) = results.get("program_split") {
         for (instruction, phases) in split {
             if let Value::Object(phases) = phases {

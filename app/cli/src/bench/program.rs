@@ -5,11 +5,13 @@
 //! `cu-trace` checkpoints.
 
 use anchor_lang::solana_program::instruction::Instruction;
+use clearshard::state::MAX_SHARDS;
 use clearshard_client::bank::{Metered, ProgramMode, TestExchange, Trader};
 use clearshard_client::instructions::{self as ix, BatchPlan};
 use clearshard_client::packing::{batch_transaction, BatchShape};
 use clearshard_client::pda;
 use clearshard_client::presets::*;
+use clearshard_engine::funding::FUNDING_PERIOD_SECS;
 use clearshard_engine::Fill;
 use serde_json::{Map, Value};
 use solana_keypair::Keypair;
@@ -102,21 +104,19 @@ impl Venue {
         self.ex.execute_metered(tx).await.map_err(err)
     }
 
-    /// A funding round over every shard after an hour, so the next touch of
-    /// each position settles funding (the costly case the figures quote).
+    /// A funding round over every shard in the next epoch, then the clock
+    /// into the epoch its rate accrues over, so the next touch of each
+    /// position settles funding (the costly case the figures quote).
     async fn accrue_funding(&mut self) -> Result<(), String> {
-        self.ex.advance_clock(3_600).await;
-        self.refresh_prices(BTC_PRICE).await?;
+        self.ex.advance_clock(FUNDING_PERIOD_SECS).await;
         let shards: Vec<u16> = (0..self.ex.shard_count).collect();
         for market in [BTC, ETH] {
             for page in shards.chunks(16) {
-                self.ex
-                    .send_fresh(&[ix::update_funding(market, pda::price_feed(market), page)], &[])
-                    .await
-                    .map_err(err)?;
+                self.ex.send_fresh(&[ix::update_funding(market, page)], &[]).await.map_err(err)?;
             }
         }
-        Ok(())
+        self.ex.advance_clock(FUNDING_PERIOD_SECS + FUNDING_PERIOD_SECS / 2).await;
+        self.refresh_prices(BTC_PRICE).await
     }
 
     /// A 100-lot BTC long on 70 USDC (shard 2) after an 8% fall, and the
@@ -252,25 +252,26 @@ pub async fn measure() -> Result<Map<String, Value>, String> {
     out.insert("program_liquidate_cu".into(), clearshard_units(&m)?.into());
     v.refresh_prices(BTC_PRICE).await?;
 
-    // update_funding: one page of 8 shards, then a round over 64 in pages of 16.
+    // update_funding: one page of 8 shards, then a round over the most shards
+    // the program accepts, in pages of 14.
     v.ex.advance_clock(3_600).await;
     v.refresh_prices(BTC_PRICE).await?;
     let shards: Vec<u16> = (0..SHARDS).collect();
     v.ex.refresh_blockhash().await;
-    let m = v.ex.send_metered(&[ix::update_funding(BTC, pda::price_feed(BTC), &shards)], &[]).await.map_err(err)?;
+    let m = v.ex.send_metered(&[ix::update_funding(BTC, &shards)], &[]).await.map_err(err)?;
     out.insert("program_update_funding_cu_8_shards".into(), clearshard_units(&m)?.into());
-    v.ex.add_shards(64 - SHARDS).await;
+    v.ex.add_shards(MAX_SHARDS - SHARDS).await;
     v.ex.advance_clock(3_600).await;
     v.refresh_prices(BTC_PRICE).await?;
-    let shards: Vec<u16> = (0..64).collect();
+    let shards: Vec<u16> = (0..MAX_SHARDS).collect();
     let mut round = 0;
-    for page in shards.chunks(16) {
+    for page in shards.chunks(14) {
         v.ex.refresh_blockhash().await;
-        let m = v.ex.send_metered(&[ix::update_funding(BTC, pda::price_feed(BTC), page)], &[]).await.map_err(err)?;
+        let m = v.ex.send_metered(&[ix::update_funding(BTC, page)], &[]).await.map_err(err)?;
         round += clearshard_units(&m)?;
     }
-    out.insert("program_update_funding_cu_64_shards".into(), round.into());
-    out.insert("program_update_funding_pages_64_shards".into(), 4.into());
+    out.insert("program_update_funding_cu_max_shards".into(), round.into());
+    out.insert("program_update_funding_pages_max_shards".into(), shards.chunks(14).count().into());
     if !v.ex.totals().await.conserved() {
         return Err("conservation broken during the bench".into());
     }

@@ -14,7 +14,12 @@ pub use price_feed::*;
 pub use shard::*;
 
 /// Upper bounds fixed by account layouts.
-pub const MAX_SHARDS: u16 = 1024;
+/// Shards: as many as `socialize_loss` can name in one transaction (it must
+/// see every shard's open interest and insurance share at one moment, so it
+/// cannot be paged): 64 account locks less its 8 other accounts (payer,
+/// program, exchange, margin account, vault, insurance vault, token program,
+/// market). Tested at this size (`liquidation.rs`).
+pub const MAX_SHARDS: u16 = 56;
 pub const MAX_MARKETS: u16 = 16;
 pub const MAX_MATCHERS: u16 = 16;
 
