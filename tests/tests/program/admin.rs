@@ -3,7 +3,7 @@
 
 use clearshard::errors::ClearshardError;
 use clearshard::instructions::MarketConfig;
-use clearshard::state::{Market, Matcher, PriceFeed};
+use clearshard::state::{Market, Matcher, PriceFeed, MAX_SHARDS};
 use clearshard_client::bank::TestExchange;
 use clearshard_client::{instructions as ix, pda};
 use clearshard_tests::*;
@@ -11,17 +11,17 @@ use solana_keypair::Keypair;
 use solana_signer::Signer;
 
 #[tokio::test]
-async fn sixty_four_shards_each_with_its_own_vault() {
-    let mut ex = TestExchange::start(64).await;
-    assert_eq!(ex.exchange().await.shard_count, 64);
-    for index in [0u16, 31, 63] {
+async fn the_most_shards_accepted_each_with_its_own_vault() {
+    let mut ex = TestExchange::start(MAX_SHARDS).await;
+    assert_eq!(ex.exchange().await.shard_count, MAX_SHARDS);
+    for index in [0u16, 31, MAX_SHARDS - 1] {
         let shard = ex.shard(index).await;
         assert_eq!(shard.index, index);
         assert_eq!(shard.vault, pda::vault(index));
         assert_eq!(ex.token_balance(pda::vault(index)).await, 0);
     }
     // The next index only: skipping one is refused.
-    let skip = ix::add_shard(ex.admin.pubkey(), ex.mint, 65);
+    let skip = ix::add_shard(ex.admin.pubkey(), ex.mint, MAX_SHARDS + 1);
     assert_error(ex.send_admin(&[skip]).await, ClearshardError::ShardIndexNotNext);
     ex.assert_conserved().await;
 }

@@ -10,7 +10,9 @@ use clearshard_engine::RiskMarket;
 /// Permissionless: first each shard pays the insurance vault what it owes
 /// the fund, out of tokens beyond its accounts' share; then tokens move from a
 /// vault holding more than its shard's reserve to one holding less, as much
-/// as both allow. The reserve (`Shard::reserve`) is the equity of the shard's
+/// as both allow. No token leaves the vault of a shard whose withdrawals are
+/// paused: such a shard is refused as the source, and as the destination it
+/// receives but pays the fund nothing. The reserve (`Shard::reserve`) is the equity of the shard's
 /// accounts at the oracle, plus fees: what its accounts could take out. No
 /// vault is ever taken below it. Remaining accounts: `(market, oracle)` pairs
 /// for every market in which either shard holds a position.
@@ -39,7 +41,8 @@ impl<'info> RebalanceVaults<'info> {
     }
 
     /// Pays what `shard` owes the insurance fund, from what its vault holds
-    /// beyond the rest of its reserve (its accounts come first).
+    /// beyond the rest of its reserve (its accounts come first). Nothing while
+    /// the shard's withdrawals are paused.
     fn pay_insurance(
         &self,
         shard: &AccountLoader<'info, Shard>,
@@ -47,6 +50,14 @@ impl<'info> RebalanceVaults<'info> {
         markets: &[RiskMarket],
     ) -> Result<u64> {
         let mut shard = shard.load_mut()?;
+        let paused = self.exchange.load()?.require_open(
+            shard.pause_flags,
+            PAUSE_WITHDRAWALS,
+            ClearshardError::WithdrawalsPaused,
+        );
+        if paused.is_err() {
+            return Ok(0);
+        }
         let others = shard.reserve(markets)?.saturating_sub(shard.insurance_owed);
         let amount = shard.take_insurance(vault.amount.saturating_sub(others));
         drop(shard);
