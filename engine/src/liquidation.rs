@@ -9,6 +9,7 @@
 
 use crate::health::{mul_bps_ceil, MarketLookup, RiskMarket};
 use crate::portfolio::Booking;
+use crate::portfolio::MAX_MARKETS;
 use crate::{EngineError, Portfolio, BPS};
 
 /// What a liquidation moved. Money amounts are quote native units.
@@ -106,9 +107,14 @@ pub fn liquidate(
     if liqor.health(markets)?.initial < 0 {
         return Err(EngineError::LiquidatorUnderInitialMargin);
     }
-    if !liqee.has_open_positions() && liqee.collateral < 0 {
-        liqee.deficit_market = market_id;
-        liqee.deficit_set = 1;
+    // Where a deficit arises, whatever the order of liquidations: the loss
+    // this one realized in this market (its PnL against cost basis, and the
+    // fee), at least one unit so that the market is recorded at all.
+    let loss = fee.checked_sub(liqee_booking.position.realized).ok_or(overflow)?.max(1).unsigned_abs();
+    let recorded = liqee.liquidation_losses.get_mut(usize::from(market_id)).ok_or(EngineError::MissingMarket)?;
+    *recorded = recorded.saturating_add(loss);
+    if after.maintenance >= 0 {
+        liqee.clear_liquidation_losses();
     }
     Ok(Liquidation {
         lots,
@@ -129,6 +135,37 @@ pub fn bankruptcy_deficit(pf: &Portfolio) -> Result<u64, EngineError> {
         return Err(EngineError::NotBankrupt);
     }
     Ok(pf.collateral.unsigned_abs())
+}
+
+/// Splits a deficit over the markets where it arose: `markets` holds, for each,
+/// the loss its liquidations realized and its open lots now. A market with no
+/// open lot left cannot carry a share: the others carry the deficit in
+/// proportion to their losses, the rounding remainder on the last of them.
+/// Returns each market's share, in the order given.
+pub fn loss_shares(deficit: u64, markets: &[(u64, u64)]) -> Result<[u64; MAX_MARKETS], EngineError> {
+    let overflow = EngineError::Overflow;
+    let mut shares = [0u64; MAX_MARKETS];
+    if markets.len() > MAX_MARKETS {
+        return Err(EngineError::MissingMarket);
+    }
+    let carrying = |(_, open_lots): &&(u64, u64)| *open_lots > 0;
+    let weight: u128 = markets.iter().filter(carrying).map(|(loss, _)| u128::from(*loss)).sum();
+    let last = markets.iter().rposition(|m| m.1 > 0).ok_or(EngineError::NoOpenInterest)?;
+    let mut given: u64 = 0;
+    for (i, (loss, open_lots)) in markets.iter().enumerate() {
+        if *open_lots == 0 {
+            continue;
+        }
+        let share = if i == last {
+            deficit.checked_sub(given).ok_or(overflow)?
+        } else {
+            let scaled = u128::from(deficit).checked_mul(u128::from(*loss)).ok_or(overflow)?;
+            u64::try_from(scaled.checked_div(weight).ok_or(overflow)?).map_err(|_| overflow)?
+        };
+        shares[i] = share;
+        given = given.checked_add(share).ok_or(overflow)?;
+    }
+    Ok(shares)
 }
 
 /// Spreads a deficit the insurance fund could not cover over `open_lots` (the

@@ -11,11 +11,13 @@ use crate::{EngineError, Position, RiskMarket, TradeLimits};
 use bytemuck::{Pod, Zeroable};
 
 pub const MAX_POSITIONS: usize = 8;
+/// Market ids are below this (the program lists at most this many markets).
+pub const MAX_MARKETS: usize = 16;
 
 crate::idl::on_chain_type! {
-    /// 408 bytes, embedded in the on-chain `MarginAccount`: collateral 8,
-    /// realized PnL 8, limits 48, cost window 16, deficit market 2 + flag 1 +
-    /// padding 5, positions 8 × 40.
+    /// 528 bytes, embedded in the on-chain `MarginAccount`: collateral 8,
+    /// realized PnL 8, limits 48, cost window 16, liquidation losses 16 × 8,
+    /// positions 8 × 40.
     #[repr(C)]
     #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Pod, Zeroable)]
     pub struct Portfolio {
@@ -26,15 +28,14 @@ crate::idl::on_chain_type! {
         pub limits: TradeLimits,
         /// Adverse execution cost charged by fills in the current window.
         pub cost_window: CostWindow,
-        /// The market whose liquidation left the account bankrupt: the market a
-        /// socialized loss of this account lands on. Valid when `deficit_set == 1`.
-        pub deficit_market: u16,
-        pub deficit_set: u8,
-        pub _padding: [u8; 5],
+        /// What this account's liquidations realized against it, per market
+        /// id, since it was last restored or made whole: where a deficit arose,
+        /// so that a socialized loss lands on those markets in proportion.
+        pub liquidation_losses: [u64; MAX_MARKETS],
         pub positions: [Position; MAX_POSITIONS],
     }
 }
-const _: () = assert!(core::mem::size_of::<Portfolio>() == 408);
+const _: () = assert!(core::mem::size_of::<Portfolio>() == 528);
 
 /// What booking one side of a trade did.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -68,10 +69,15 @@ impl Portfolio {
         Ok(Booking { position, collateral_change })
     }
 
-    /// The market a socialized loss of this account belongs to, once a
-    /// liquidation left it bankrupt.
-    pub fn deficit_market(&self) -> Option<u16> {
-        (self.deficit_set != 0).then_some(self.deficit_market)
+    /// The markets whose liquidations realized a loss against this account,
+    /// in ascending id, with that loss: where a deficit arose.
+    pub fn loss_markets(&self) -> impl Iterator<Item = (u16, u64)> + '_ {
+        (0u16..).zip(self.liquidation_losses.iter().copied()).filter(|(_, loss)| *loss > 0)
+    }
+
+    /// Forgets where past losses arose: the account was restored or made whole.
+    pub fn clear_liquidation_losses(&mut self) {
+        self.liquidation_losses = [0; MAX_MARKETS];
     }
 
     /// The open position in `market_id`, or a free slot assigned to it.

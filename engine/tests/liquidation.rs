@@ -1,7 +1,9 @@
 //! Liquidation in the engine: who may be liquidated, how much, at what price,
 //! and where the fee goes.
 
-use clearshard_engine::liquidation::{bankruptcy_deficit, liquidatable_lots, liquidate, socialized_loss_per_lot};
+use clearshard_engine::liquidation::{
+    bankruptcy_deficit, liquidatable_lots, liquidate, loss_shares, socialized_loss_per_lot,
+};
 use clearshard_engine::{EngineError, MarketParams, Portfolio, Position, RiskMarket};
 
 fn market(oracle: u64) -> RiskMarket {
@@ -109,7 +111,45 @@ fn fee_is_capped_at_the_remaining_equity() {
     let out = liquidate(&mut sunk, &mut liqor, &m, 0, 1_000).unwrap();
     assert_eq!((out.fee, out.reward, out.insurance), (0, 0, 0));
     assert_eq!(bankruptcy_deficit(&sunk), Ok(10_000));
-    assert_eq!(sunk.deficit_market(), Some(0), "the loss belongs to the market that closed it");
+    // The loss arose in market 0: 1_000 lots bought at 1_000, closed at 920.
+    assert_eq!(sunk.loss_markets().collect::<Vec<_>>(), vec![(0, 80_000)]);
+}
+
+/// Round two's finding 2: the liquidator took the big market first and one
+/// lot of a thin one last, and the whole deficit landed on the thin one.
+/// Where a loss arose is recorded by market, whatever the order.
+#[test]
+fn where_a_loss_arose_does_not_depend_on_the_order_of_liquidations() {
+    let markets = [market(700), RiskMarket { id: 1, ..market(980) }];
+    // Long 1_000 lots of market 0 (bought at 1_000) and 10 of market 1 (at 1_000).
+    let mut account = long_account();
+    account.collateral = -910_000 + 10_000;
+    account.positions[1] = Position { market_id: 1, base_lots: 10, cost_basis: 10_000, ..Default::default() };
+    let mut results = vec![];
+    for order in [[0u16, 1], [1, 0]] {
+        let (mut liqee, mut liqor) = (account, Portfolio { collateral: 100_000_000, ..Default::default() });
+        for market in order {
+            let lots = liquidatable_lots(&liqee, &markets, market).unwrap();
+            liquidate(&mut liqee, &mut liqor, &markets, market, lots).unwrap();
+        }
+        assert!(bankruptcy_deficit(&liqee).is_ok());
+        results.push((liqee.loss_markets().collect::<Vec<_>>(), liqee.collateral));
+    }
+    assert_eq!(results[0], results[1]);
+    // 300 per lot on 1_000 lots, 20 per lot on 10 (under water: no fee).
+    assert_eq!(results[0].0, vec![(0, 300_000), (1, 200)]);
+}
+
+#[test]
+fn a_deficit_is_split_by_where_it_arose_over_markets_that_can_carry_it() {
+    let shares = |deficit, markets: &[(u64, u64)]| loss_shares(deficit, markets).map(|s| s[..markets.len()].to_vec());
+    assert_eq!(shares(1_000, &[(300, 5), (100, 9)]), Ok(vec![750, 250]));
+    // The rounding remainder on the last market that carries a share.
+    assert_eq!(shares(10, &[(1, 1), (1, 1), (1, 1)]), Ok(vec![3, 3, 4]));
+    // A market whose lots are all closed carries nothing; the others carry it all.
+    assert_eq!(shares(1_000, &[(300, 5), (100, 0), (100, 2)]), Ok(vec![750, 0, 250]));
+    assert_eq!(shares(1_000, &[(300, 0)]), Err(EngineError::NoOpenInterest));
+    assert_eq!(shares(u64::MAX, &[(u64::MAX, 1), (u64::MAX, 1)]), Ok(vec![u64::MAX / 2, u64::MAX - u64::MAX / 2]));
 }
 
 #[test]

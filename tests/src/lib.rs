@@ -186,6 +186,20 @@ impl Venue {
         self.ex.send_admin(&[ix::set_pause(admin, shard, flags)]).await.expect("set_pause");
     }
 
+    /// Long 100 BTC lots (600 USDC notional) on `margin` USDC against a deep
+    /// maker on `shard`: the long, and the maker.
+    pub async fn leveraged_long(&mut self, shard: u16, margin: u64) -> (Account, Account) {
+        let t = self.account(shard, margin).await;
+        let m = self.account(shard, 100_000 * USDC).await;
+        self.settle(shard, &[BTC], &[&t, &m], &[fill(0, 1, 0, true, 100, BTC_TICKS)]).await.unwrap();
+        (t, m)
+    }
+
+    /// Publishes BTC at `percent_of_start` of its starting price.
+    pub async fn set_btc(&mut self, percent_of_start: i64) {
+        self.ex.set_price(BTC, BTC_PRICE * percent_of_start / 100, 0, PRICE_EXPO).await.unwrap();
+    }
+
     /// Moves the clock to `offset` seconds into the funding epoch `epochs`
     /// after the current one (oracle prices go stale: publish them again).
     pub async fn to_epoch(&mut self, epochs: i64, offset: i64) {

@@ -104,14 +104,15 @@ fn pass(cluster: &Cluster) -> Result<Pass, String> {
                 format_usdc(i128::from(deficit))
             ));
             if left > 0 {
-                let market = account.portfolio.deficit_market().ok_or("bankrupt account names no market")?;
+                let arose: Vec<u16> = account.portfolio.loss_markets().map(|(m, _)| m).collect();
                 cluster
-                    .send(&[ix::socialize_loss(*address, account.shard, market, exchange.shard_count)], &[])
+                    .send(&[ix::socialize_loss(*address, account.shard, &arose, exchange.shard_count)], &[])
                     .map_err(|e| format!("socialize_loss {address}: {e}"))?;
+                let names: Vec<String> = arose.iter().map(|m| name(&markets, *m)).collect();
                 report(format!(
-                    "  {} USDC spread over {} open interest",
+                    "  {} USDC, less the fund's shares on other shards, spread over the open interest of {} (where it arose)",
                     format_usdc(i128::from(left)),
-                    name(&markets, market)
+                    names.join(", ")
                 ));
             }
             pass.bankruptcies += 1;

@@ -136,7 +136,7 @@ fn instructions() -> Vec<Value> {
             ix::deposit_insurance(owner, key(6), 5_000_000),
         ),
         instruction("update_funding", json!({}), ix::update_funding(0, &[0, 1, 2])),
-        instruction("socialize_loss", json!({}), ix::socialize_loss(account, 5, 1, 4)),
+        instruction("socialize_loss", json!({}), ix::socialize_loss(account, 5, &[1], 4)),
     ]
 }
 

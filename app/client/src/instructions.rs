@@ -303,10 +303,12 @@ pub fn update_funding(market: u16, shards: &[u16]) -> Instruction {
 }
 
 /// Covers a bankrupt account from the whole insurance fund, then spreads the
-/// rest over `market`'s open lots; `shards` is the exchange's shard count
-/// (every shard is passed, writable: the fund's shares held there are used).
-pub fn socialize_loss(account: Pubkey, shard: u16, market: u16, shards: u16) -> Instruction {
-    let accounts = accounts::SocializeLoss { bankrupt: bankrupt_account(account, shard), market: pda::market(market) };
-    let remaining = (0..shards).map(|s| AccountMeta::new(pda::shard(s), false)).collect();
+/// rest over the open lots of `markets`, where it arose (the account's
+/// `Portfolio::loss_markets`, ascending); `shards` is the exchange's shard
+/// count (every shard is passed, writable: the fund's shares there are used).
+pub fn socialize_loss(account: Pubkey, shard: u16, markets: &[u16], shards: u16) -> Instruction {
+    let accounts = accounts::SocializeLoss { bankrupt: bankrupt_account(account, shard) };
+    let markets = markets.iter().map(|m| AccountMeta::new(pda::market(*m), false));
+    let remaining = markets.chain((0..shards).map(|s| AccountMeta::new(pda::shard(s), false))).collect();
     build(accounts, instruction::SocializeLoss {}, remaining)
 }

@@ -7,21 +7,13 @@ use clearshard::errors::ClearshardError;
 use clearshard_client::{instructions as ix, pda};
 use clearshard_tests::*;
 
-/// Long 100 BTC lots (600 USDC notional) on `margin` USDC, against a deep maker.
-async fn leveraged_long(v: &mut Venue, shard: u16, margin: u64) -> (Account, Account) {
-    let t = v.account(shard, margin).await;
-    let m = v.account(shard, 100_000 * USDC).await;
-    v.settle(shard, &[BTC], &[&t, &m], &[fill(0, 1, 0, true, 100, BTC_TICKS)]).await.unwrap();
-    (t, m)
-}
-
 /// A 70-USDC long after an 8% fall, a liquidator holding `liqor_collateral`,
 /// and the lots the program allows, with both accounts' portfolios before.
 async fn crashed_long(
     v: &mut Venue,
     liqor_collateral: u64,
 ) -> (Account, Account, u64, Vec<clearshard_engine::Portfolio>) {
-    let (t, _) = leveraged_long(v, 0, 70 * USDC).await;
+    let (t, _) = v.leveraged_long(0, 70 * USDC).await;
     let liqor = v.account(0, liqor_collateral).await;
     crash(v, 8).await;
     let lots = v.liquidatable_lots(&t, BTC, &[BTC]).await.unwrap();
@@ -37,7 +29,7 @@ async fn crash(v: &mut Venue, percent: i64) {
 #[tokio::test]
 async fn liquidating_a_healthy_account_is_refused() {
     let mut v = Venue::new(1).await;
-    let (t, _) = leveraged_long(&mut v, 0, 100 * USDC).await;
+    let (t, _) = v.leveraged_long(0, 100 * USDC).await;
     let liqor = v.account(0, 10_000 * USDC).await;
     let before = v.portfolios(&[&t, &liqor]).await;
     assert_error(v.liquidate(&liqor, &t, BTC, 1, &[BTC]).await, ClearshardError::NotLiquidatable);
@@ -48,7 +40,7 @@ async fn liquidating_a_healthy_account_is_refused() {
 #[tokio::test]
 async fn liquidation_restores_the_account_and_funds_insurance() {
     let mut v = Venue::new(1).await;
-    let (t, _) = leveraged_long(&mut v, 0, 70 * USDC).await;
+    let (t, _) = v.leveraged_long(0, 70 * USDC).await;
     let liqor = v.account(0, 10_000 * USDC).await;
     crash(&mut v, 5).await; // equity 40, maintenance requirement 28.5 -> still fine
     assert_error(v.liquidate(&liqor, &t, BTC, 1, &[BTC]).await, ClearshardError::NotLiquidatable);
@@ -80,7 +72,7 @@ async fn liquidation_restores_the_account_and_funds_insurance() {
 #[tokio::test]
 async fn liquidation_across_shards_moves_claims_and_open_interest() {
     let mut v = Venue::new(2).await;
-    let (t, _) = leveraged_long(&mut v, 0, 70 * USDC).await;
+    let (t, _) = v.leveraged_long(0, 70 * USDC).await;
     let liqor = v.account(1, 10_000 * USDC).await;
     crash(&mut v, 8).await;
     let lots = v.liquidatable_lots(&t, BTC, &[BTC]).await.unwrap();
@@ -105,7 +97,7 @@ async fn liquidation_across_shards_moves_claims_and_open_interest() {
 #[tokio::test]
 async fn self_liquidation_is_refused() {
     let mut v = Venue::new(2).await;
-    let (t, _) = leveraged_long(&mut v, 0, 70 * USDC).await;
+    let (t, _) = v.leveraged_long(0, 70 * USDC).await;
     crash(&mut v, 8).await;
     // The same account, and another account of the same owner.
     assert_error(v.liquidate(&t, &t, BTC, 1, &[BTC]).await, ClearshardError::SelfLiquidation);
@@ -158,7 +150,7 @@ async fn liquidation_with_a_stale_or_foreign_oracle_is_refused() {
 #[tokio::test]
 async fn liquidation_needs_the_liquidators_own_account_and_the_right_vaults() {
     let mut v = Venue::new(2).await;
-    let (t, _) = leveraged_long(&mut v, 0, 70 * USDC).await;
+    let (t, _) = v.leveraged_long(0, 70 * USDC).await;
     let liqor = v.account(0, 10_000 * USDC).await;
     let bystander = v.account(0, 10_000 * USDC).await;
     crash(&mut v, 8).await;
@@ -197,10 +189,10 @@ async fn price_crash_liquidations_across_shards_and_a_bankruptcy() {
     v.ex.fund_insurance(100 * USDC).await;
     let mut longs = vec![];
     for shard in 0..4 {
-        longs.push(leveraged_long(&mut v, shard, 70 * USDC).await.0);
+        longs.push(v.leveraged_long(shard, 70 * USDC).await.0);
     }
     // One account with almost no margin: a 20% gap leaves it under water.
-    let (reckless, _) = leveraged_long(&mut v, 1, 61 * USDC).await;
+    let (reckless, _) = v.leveraged_long(1, 61 * USDC).await;
     let liquidators = [v.account(0, 50_000 * USDC).await, v.account(3, 50_000 * USDC).await];
     v.ex.assert_conserved().await;
 
@@ -255,7 +247,7 @@ async fn price_crash_liquidations_across_shards_and_a_bankruptcy() {
 #[tokio::test]
 async fn bankruptcy_needs_a_bankrupt_account_and_an_insurance_fund() {
     let mut v = Venue::new(1).await;
-    let (t, _) = leveraged_long(&mut v, 0, 61 * USDC).await;
+    let (t, _) = v.leveraged_long(0, 61 * USDC).await;
     assert_error(v.ex.send(&[ix::resolve_bankruptcy(t.address, 0)], &[]).await, ClearshardError::NotBankrupt);
     let liqor = v.account(0, 50_000 * USDC).await;
     v.ex.fund_insurance(10 * USDC).await;
@@ -281,7 +273,7 @@ async fn bankruptcy_beyond_the_insurance_fund_is_socialized_over_open_lots() {
     use clearshard::state::Market;
     let mut v = Venue::new(2).await;
     v.ex.fund_insurance(USDC).await;
-    let (reckless, _) = leveraged_long(&mut v, 0, 61 * USDC).await;
+    let (reckless, _) = v.leveraged_long(0, 61 * USDC).await;
     let (long1, _) = {
         let t = v.account(1, 1_000 * USDC).await;
         let m = v.account(1, 100_000 * USDC).await;
@@ -291,7 +283,7 @@ async fn bankruptcy_beyond_the_insurance_fund_is_socialized_over_open_lots() {
     let liqor = v.account(1, 50_000 * USDC).await;
     crash(&mut v, 20).await;
     v.liquidate(&liqor, &reckless, BTC, 100, &[BTC]).await.unwrap();
-    let socialize = |shards| ix::socialize_loss(reckless.address, 0, BTC, shards);
+    let socialize = |shards| ix::socialize_loss(reckless.address, 0, &[BTC], shards);
     // The insurance fund covers what it can first, in the same instruction.
     let deficit = v.ex.margin(reckless.address).await.portfolio.collateral.unsigned_abs() - USDC;
     assert!(deficit > 0);

@@ -473,7 +473,7 @@ async fn permissionless_instructions() {
     .await;
 
     // socialize_loss: a forged shard with no open interest, a repeated shard.
-    let socialize = ix::socialize_loss(s.bankrupt.address, 0, BTC, 2);
+    let socialize = ix::socialize_loss(s.bankrupt.address, 0, &[BTC], 2);
     let n = socialize.accounts.len();
     let forged_shard_1 = s.forged(pda::shard(1)).await;
     s.refused(

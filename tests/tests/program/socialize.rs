@@ -4,24 +4,12 @@
 //! after every step.
 
 use clearshard::errors::ClearshardError;
-use clearshard::state::{Market, MAX_SHARDS};
+use clearshard::state::{Market, MAX_MARKETS, MAX_SHARDS};
 use clearshard_client::packing::table_transaction;
 use clearshard_client::{instructions as ix, pda};
 use clearshard_engine::liquidation::socialized_loss_per_lot;
 use clearshard_tests::*;
 use solana_signer::Signer;
-
-/// Long 100 BTC lots (600 USDC notional) on `margin` USDC, against a deep maker.
-async fn leveraged_long(v: &mut Venue, shard: u16, margin: u64) -> Account {
-    let t = v.account(shard, margin).await;
-    let m = v.account(shard, 100_000 * USDC).await;
-    v.settle(shard, &[BTC], &[&t, &m], &[fill(0, 1, 0, true, 100, BTC_TICKS)]).await.unwrap();
-    t
-}
-
-async fn set_btc(v: &mut Venue, percent_of_start: i64) {
-    v.ex.set_price(BTC, BTC_PRICE * percent_of_start / 100, 0, PRICE_EXPO).await.unwrap();
-}
 
 /// Liquidates every lot the program allows of `liqee` onto `liqor`.
 async fn liquidate_all(v: &mut Venue, liqor: &Account, liqee: &Account) {
@@ -46,12 +34,12 @@ async fn open_lots(v: &mut Venue, market: u16) -> u64 {
 #[tokio::test]
 async fn the_funds_share_in_every_shard_is_used_before_any_loss_is_socialized() {
     let mut v = Venue::new(2).await;
-    let on_one = leveraged_long(&mut v, 1, 70 * USDC).await;
-    let reckless = leveraged_long(&mut v, 0, 61 * USDC).await;
+    let on_one = v.leveraged_long(1, 70 * USDC).await.0;
+    let reckless = v.leveraged_long(0, 61 * USDC).await.0;
     let liqor = v.account(1, 50_000 * USDC).await;
-    set_btc(&mut v, 92).await;
+    v.set_btc(92).await;
     liquidate_all(&mut v, &liqor, &on_one).await;
-    set_btc(&mut v, 80).await;
+    v.set_btc(80).await;
     liquidate_all(&mut v, &liqor, &reckless).await;
     let deficit = v.ex.margin(reckless.address).await.portfolio.collateral.unsigned_abs();
     let (own, other) = (v.ex.shard(0).await.insurance_owed, v.ex.shard(1).await.insurance_owed);
@@ -59,13 +47,13 @@ async fn the_funds_share_in_every_shard_is_used_before_any_loss_is_socialized() 
     assert_eq!(v.ex.token_balance(pda::insurance_vault()).await, 0);
 
     // A read-only shard cannot give up the fund's share: refused.
-    let mut read_only = ix::socialize_loss(reckless.address, 0, BTC, 2);
+    let mut read_only = ix::socialize_loss(reckless.address, 0, &[BTC], 2);
     let last = read_only.accounts.len() - 1;
     read_only.accounts[last].is_writable = false;
     assert_anchor_error(v.ex.send(&[read_only], &[]).await, anchor_lang::error::ErrorCode::AccountNotMutable);
 
     let lots = open_lots(&mut v, BTC).await;
-    v.ex.send(&[ix::socialize_loss(reckless.address, 0, BTC, 2)], &[]).await.unwrap();
+    v.ex.send(&[ix::socialize_loss(reckless.address, 0, &[BTC], 2)], &[]).await.unwrap();
     let t = v.ex.assert_conserved().await;
     // Both shares went to the deficit; only the rest is spread over the open lots.
     assert_eq!((v.ex.shard(0).await.insurance_owed, v.ex.shard(1).await.insurance_owed), (0, 0));
@@ -86,24 +74,36 @@ async fn the_funds_share_in_every_shard_is_used_before_any_loss_is_socialized() 
 async fn a_deficit_within_the_funds_shares_moves_no_index() {
     let mut v = Venue::new(2).await;
     let liqor = v.account(1, 200_000 * USDC).await;
-    set_btc(&mut v, 100).await;
+    v.set_btc(100).await;
     for _ in 0..12 {
-        let on_one = leveraged_long(&mut v, 1, 70 * USDC).await;
-        set_btc(&mut v, 92).await;
+        let on_one = v.leveraged_long(1, 70 * USDC).await.0;
+        v.set_btc(92).await;
         liquidate_all(&mut v, &liqor, &on_one).await;
-        set_btc(&mut v, 100).await;
+        v.set_btc(100).await;
     }
-    let reckless = leveraged_long(&mut v, 0, 61 * USDC).await;
-    set_btc(&mut v, 88).await;
+    let reckless = v.leveraged_long(0, 61 * USDC).await.0;
+    v.set_btc(88).await;
     liquidate_all(&mut v, &liqor, &reckless).await;
     let deficit = v.ex.margin(reckless.address).await.portfolio.collateral.unsigned_abs();
     let (own, other) = (v.ex.shard(0).await.insurance_owed, v.ex.shard(1).await.insurance_owed);
     assert!(deficit > own && deficit < own + other, "deficit {deficit}, shares {own} + {other}");
-    v.ex.send(&[ix::socialize_loss(reckless.address, 0, BTC, 2)], &[]).await.unwrap();
+    v.ex.send(&[ix::socialize_loss(reckless.address, 0, &[BTC], 2)], &[]).await.unwrap();
     v.ex.assert_conserved().await;
     assert_eq!(v.ex.load::<Market>(pda::market(BTC)).await.cumulative_loss, 0);
     assert_eq!(v.ex.shard(1).await.insurance_owed, own + other - deficit);
     assert_eq!(v.ex.margin(reckless.address).await.portfolio.collateral, 0);
+}
+
+/// The largest `socialize_loss` the program can be asked for — a loss that
+/// arose in every market, over the most shards — names exactly the 64
+/// accounts a transaction may lock (payer and program included).
+#[test]
+fn the_largest_socialize_loss_names_at_most_64_accounts() {
+    let markets: Vec<u16> = (0..MAX_MARKETS).collect();
+    let ix = ix::socialize_loss(pda::margin_account(&pda::exchange(), 0, 0), 0, &markets, MAX_SHARDS);
+    let payer = anchor_lang::prelude::Pubkey::new_unique();
+    let message = solana_message::Message::new(&[ix], Some(&payer));
+    assert_eq!(message.account_keys.len(), 64);
 }
 
 /// The largest venue the program accepts: `MAX_SHARDS` shards, and
@@ -115,15 +115,15 @@ async fn socialize_loss_fits_one_transaction_at_the_most_shards_accepted() {
     let mut v = Venue::new(MAX_SHARDS).await;
     let extra = ix::add_shard(v.ex.admin.pubkey(), v.ex.mint, MAX_SHARDS);
     assert_error(v.ex.send_admin(&[extra]).await, ClearshardError::TooManyShards);
-    let reckless = leveraged_long(&mut v, MAX_SHARDS - 1, 61 * USDC).await;
+    let reckless = v.leveraged_long(MAX_SHARDS - 1, 61 * USDC).await.0;
     let liqor = v.account(0, 50_000 * USDC).await;
-    set_btc(&mut v, 80).await;
+    v.set_btc(80).await;
     liquidate_all(&mut v, &liqor, &reckless).await;
     let lots = open_lots(&mut v, BTC).await;
     let deficit = v.ex.margin(reckless.address).await.portfolio.collateral.unsigned_abs();
     let own = v.ex.shard(MAX_SHARDS - 1).await.insurance_owed;
 
-    let socialize = ix::socialize_loss(reckless.address, MAX_SHARDS - 1, BTC, MAX_SHARDS);
+    let socialize = ix::socialize_loss(reckless.address, MAX_SHARDS - 1, &[BTC], MAX_SHARDS);
     let keys: Vec<_> = socialize.accounts.iter().map(|a| a.pubkey).collect();
     let table = v.ex.create_lookup_table(&keys).await;
     let blockhash = v.ex.blockhash().await;

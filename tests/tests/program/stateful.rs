@@ -427,11 +427,13 @@ impl World {
         };
         let (address, shard) = (self.actors[i].account.address, self.actors[i].account.shard);
         let before = self.v.ex.margin(address).await.portfolio.collateral;
-        let market = MARKETS[self.rng.range(0, 2) as usize];
+        // Mostly the markets where the loss arose; now and then a griefer's pick.
+        let arose: Vec<u16> = self.v.ex.margin(address).await.portfolio.loss_markets().map(|(m, _)| m).collect();
+        let markets = if self.rng.chance(75) { arose } else { vec![MARKETS[self.rng.range(0, 2) as usize]] };
         let (kind, ix) = if self.rng.chance(50) {
             ("resolve_bankruptcy", ix::resolve_bankruptcy(address, shard))
         } else {
-            ("socialize_loss", ix::socialize_loss(address, shard, market, SHARDS))
+            ("socialize_loss", ix::socialize_loss(address, shard, &markets, SHARDS))
         };
         let r = self.v.ex.send(&[ix], &[]).await;
         self.note(kind, format!("account {i}"), &r);
@@ -558,7 +560,7 @@ impl World {
             ),
             1 => (ix::rebalance_vaults(aa.shard, ba.shard, &MARKETS), None),
             2 => (ix::resolve_bankruptcy(aa.address, aa.shard), None),
-            3 => (ix::socialize_loss(aa.address, aa.shard, BTC, SHARDS), None),
+            3 => (ix::socialize_loss(aa.address, aa.shard, &[BTC], SHARDS), None),
             4 => (ix::withdraw(&self.v.ex.collateral_move(&owner, aa.address, aa.shard), USDC, &MARKETS), Some(owner)),
             _ => (
                 ix::transfer_collateral(owner.key(), (aa.address, aa.shard), (ba.address, ba.shard), USDC, &MARKETS),

@@ -53,7 +53,7 @@ impl BankruptAccount<'_> {
         let mut account = self.account.load_mut()?;
         account.portfolio.credit(signed).map_err(ClearshardError::from)?;
         if account.portfolio.collateral >= 0 {
-            account.portfolio.deficit_set = 0;
+            account.portfolio.clear_liquidation_losses();
         }
         drop(account);
         if from_vault > 0 {

@@ -16,11 +16,13 @@ pub use shard::*;
 /// Upper bounds fixed by account layouts.
 /// Shards: as many as `socialize_loss` can name in one transaction (it must
 /// see every shard's open interest and insurance share at one moment, so it
-/// cannot be paged): 64 account locks less its 8 other accounts (payer,
-/// program, exchange, margin account, vault, insurance vault, token program,
-/// market). Tested at this size (`liquidation.rs`).
-pub const MAX_SHARDS: u16 = 56;
+/// cannot be paged): 64 account locks less its 7 fixed accounts (payer,
+/// program, exchange, margin account, vault, insurance vault, token program)
+/// and up to `MAX_MARKETS` markets where a loss arose. Tested at this size
+/// (`socialize.rs`).
+pub const MAX_SHARDS: u16 = 64 - 7 - MAX_MARKETS;
 pub const MAX_MARKETS: u16 = 16;
+const _: () = assert!(MAX_MARKETS as usize == clearshard_engine::portfolio::MAX_MARKETS);
 pub const MAX_MATCHERS: u16 = 16;
 
 /// Pause flags, on the exchange (all shards) and on one shard.
