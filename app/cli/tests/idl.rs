@@ -46,6 +46,7 @@ fn market_config_json(c: &MarketConfig) -> Value {
         "base_decimals": c.base_decimals,
         "liquidation_fee_bps": c.liquidation_fee_bps,
         "liquidation_insurance_share_bps": c.liquidation_insurance_share_bps,
+        "funding_min_volume_lots": c.funding_min_volume_lots.to_string(),
     })
 }
 

@@ -76,7 +76,7 @@ pub async fn run(cfg: BenchConfig<'_>) -> Result<(), String> {
     row("transfer_collateral, across shards (tokens follow)", results.get("program_transfer_cross_shard_cu"), sbf);
     row("update_funding, 8 shards in one transaction", results.get("program_update_funding_cu_8_shards"), sbf);
     row(
-        "update_funding, a round over the most shards (56, 4 pages)",
+        "update_funding, a round over the most shards accepted (pages of 14)",
         results.get("program_update_funding_cu_max_shards"),
         sbf,
     );
