@@ -78,3 +78,22 @@ pub fn sequences_only_move_forward(
     }
     Ok(())
 }
+
+/// Every market's socialized-loss index.
+pub fn loss_indexes(s: &Snapshot) -> Vec<i64> {
+    s.markets.iter().map(|m| m.cumulative_loss).collect()
+}
+
+/// A loss index rose only while the whole insurance fund was spent: the
+/// insurance vault and the fund's share in every shard are empty after it.
+pub fn losses_socialized_only_with_an_empty_fund(before: &[i64], s: &Snapshot) -> Result<(), String> {
+    let rose = loss_indexes(s).iter().zip(before).any(|(after, before)| after > before);
+    let held_in_shards: u64 = s.shards.iter().map(|shard| shard.insurance_owed).sum();
+    if rose && (s.insurance_tokens > 0 || held_in_shards > 0) {
+        return Err(format!(
+            "a loss was socialized while the fund held {} in its vault and {held_in_shards} in shards",
+            s.insurance_tokens
+        ));
+    }
+    Ok(())
+}

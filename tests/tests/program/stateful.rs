@@ -68,6 +68,8 @@ struct World {
     last_batch: Option<(Instruction, u16)>,
     /// Every accepted fill, for the funding rates the program must set.
     funding: FundingReference,
+    /// Every market's loss index at the last check.
+    loss_indexes: Vec<i64>,
     log: Vec<String>,
     tally: Tally,
 }
@@ -112,6 +114,7 @@ impl World {
             pair_covered: 0,
             last_batch: None,
             funding: FundingReference::default(),
+            loss_indexes: vec![0; MARKETS.len()],
             log: vec![],
             tally: Tally::new(),
         }
@@ -646,6 +649,8 @@ impl World {
             positions_carry_indexes(&snapshot, *address)?;
         }
         self.funding.check(&snapshot.markets)?;
+        losses_socialized_only_with_an_empty_fund(&self.loss_indexes, &snapshot)?;
+        self.loss_indexes = loss_indexes(&snapshot);
         let value = self.pair_value(&snapshot).await;
         if value > self.pair_minted {
             return Err(format!("no free lunch: the pair holds {value}, put in {}", self.pair_minted));

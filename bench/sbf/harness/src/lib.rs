@@ -23,6 +23,11 @@ pub const MARGIN_ACCOUNT_LEN: usize = PORTFOLIO_OFFSET + size_of::<Portfolio>();
 pub const MARKET_LEN: usize = 2 + size_of::<MarketParams>() + 8 + 8 + 8;
 /// Instruction data header: operation, market count, then the clock.
 pub const HEADER_LEN: usize = 1 + 1 + 8;
+/// Where each field of a market starts within it.
+const PARAMS_AT: usize = 2;
+const ORACLE_AT: usize = PARAMS_AT + size_of::<MarketParams>();
+const FUNDING_AT: usize = ORACLE_AT + 8;
+const OPEN_INTEREST_AT: usize = FUNDING_AT + 8;
 pub const SETTLE: u8 = 0;
 pub const LIQUIDATE: u8 = 1;
 
@@ -34,10 +39,10 @@ pub fn encode_markets(op: u8, markets: &[(u16, MarketParams, u64, i64, u64)], no
     let mut at = HEADER_LEN;
     for (id, params, oracle, funding, oi) in markets {
         out[at..at + 2].copy_from_slice(&id.to_le_bytes());
-        out[at + 2..at + 50].copy_from_slice(bytemuck::bytes_of(params));
-        out[at + 50..at + 58].copy_from_slice(&oracle.to_le_bytes());
-        out[at + 58..at + 66].copy_from_slice(&funding.to_le_bytes());
-        out[at + 66..at + 74].copy_from_slice(&oi.to_le_bytes());
+        out[at + PARAMS_AT..at + ORACLE_AT].copy_from_slice(bytemuck::bytes_of(params));
+        out[at + ORACLE_AT..at + FUNDING_AT].copy_from_slice(&oracle.to_le_bytes());
+        out[at + FUNDING_AT..at + OPEN_INTEREST_AT].copy_from_slice(&funding.to_le_bytes());
+        out[at + OPEN_INTEREST_AT..at + MARKET_LEN].copy_from_slice(&oi.to_le_bytes());
         at += MARKET_LEN;
     }
     at
@@ -64,10 +69,10 @@ pub fn run(portfolios: &mut [&mut Portfolio], data: &[u8]) -> u64 {
     for (i, slot) in markets.iter_mut().enumerate().take(count) {
         let at = HEADER_LEN + i * MARKET_LEN;
         let id = u16::from_le_bytes([data[at], data[at + 1]]);
-        let params: MarketParams = bytemuck::pod_read_unaligned(&data[at + 2..at + 50]);
-        let oracle_price = read_u64(data, at + 50);
-        let cumulative_funding = read_u64(data, at + 58) as i64;
-        let open_interest = read_u64(data, at + 66);
+        let params: MarketParams = bytemuck::pod_read_unaligned(&data[at + PARAMS_AT..at + ORACLE_AT]);
+        let oracle_price = read_u64(data, at + ORACLE_AT);
+        let cumulative_funding = read_u64(data, at + FUNDING_AT) as i64;
+        let open_interest = read_u64(data, at + OPEN_INTEREST_AT);
         let long = OpenInterest { long: open_interest, short: open_interest };
         slot.write(BatchMarket::new(
             RiskMarket { id, params, oracle_price, cumulative_funding, cumulative_loss: 0 },
