@@ -185,12 +185,21 @@ impl Funding {
     pub fn index_at(&self, now: i64) -> Result<i64, EngineError> {
         let overflow = EngineError::Overflow;
         let into_epoch = |epoch: i64| now.saturating_sub(epoch_start(epoch)).clamp(0, FUNDING_PERIOD_SECS);
+        // Read by every batch for every market: unsigned 64-bit magnitudes
+        // (SBF v0 has no signed division; 128-bit math is a slow library
+        // call), widened only if the product overflows.
         let pro_rata = |rate: i64, secs: i64| -> Result<i64, EngineError> {
-            let accrued = i128::from(rate)
-                .saturating_mul(i128::from(secs))
-                .checked_div(i128::from(FUNDING_PERIOD_SECS))
-                .unwrap_or(0);
-            i64::try_from(accrued).map_err(|_| overflow)
+            let (magnitude, secs, period) =
+                (rate.unsigned_abs(), secs.unsigned_abs(), FUNDING_PERIOD_SECS.unsigned_abs());
+            let accrued = match magnitude.checked_mul(secs) {
+                Some(product) => product.checked_div(period).ok_or(overflow)?,
+                None => {
+                    let wide = u128::from(magnitude).wrapping_mul(u128::from(secs)).checked_div(u128::from(period));
+                    u64::try_from(wide.ok_or(overflow)?).map_err(|_| overflow)?
+                }
+            };
+            let accrued = i64::try_from(accrued).map_err(|_| overflow)?;
+            Ok(if rate < 0 { accrued.wrapping_neg() } else { accrued })
         };
         let mut index =
             self.epoch_start_index.checked_add(pro_rata(self.rate, into_epoch(self.epoch))?).ok_or(overflow)?;
@@ -344,6 +353,18 @@ mod tests {
         // The shard settled nothing in 101.
         assert_eq!((set.fill_epoch, set.rate), (101, 0));
         assert_eq!(f.index_at(105 * P).unwrap(), 0);
+    }
+
+    #[test]
+    fn pro_rata_accrual_rounds_toward_zero_and_widens_when_it_must() {
+        let f = |rate| Funding { epoch: 0, rate, ..Default::default() };
+        assert_eq!(f(3_599).index_at(1).unwrap(), 0);
+        assert_eq!(f(-3_599).index_at(1).unwrap(), 0);
+        assert_eq!(f(-7_200).index_at(1_799).unwrap(), -3_598);
+        // |rate| × seconds beyond u64: the 128-bit path.
+        let big = i64::MAX / 2;
+        assert_eq!(f(big).index_at(1_800).unwrap(), big / 2);
+        assert_eq!(f(-big).index_at(P).unwrap(), -big);
     }
 
     #[test]
