@@ -53,27 +53,20 @@ pub fn handler<'info>(ctx: Context<'info, SocializeLoss<'info>>) -> Result<()> {
     let own_shard = bankrupt.shard.key();
     let mut open_lots = [0u64; MAX_MARKETS as usize];
     let mut from_other_shards: u64 = 0;
+    let markets = &arose[..market_count];
     for (index, info) in shard_infos.iter().enumerate() {
         let loader = AccountLoader::<Shard>::try_from(info)?;
-        let mut shard = if info.key() == own_shard { None } else { Some(loader.load_mut()?) };
-        if let Some(other) = shard.as_deref_mut() {
+        let shard_index = if info.key() == own_shard {
+            add_open_lots(&*loader.load()?, markets, &mut open_lots)?
+        } else {
             // The fund's share of fees held here covers the loss first.
-            let taken = other.take_insurance(remaining);
+            let mut shard = loader.load_mut()?;
+            let taken = shard.take_insurance(remaining);
             remaining = remaining.saturating_sub(taken);
             from_other_shards = from_other_shards.saturating_add(taken);
-        }
-        let own = if shard.is_none() { Some(loader.load()?) } else { None };
-        let shard: &Shard = match (&shard, &own) {
-            (Some(other), _) => other,
-            (None, Some(own)) => own,
-            (None, None) => return Err(ClearshardError::ShardsIncomplete.into()),
+            add_open_lots(&shard, markets, &mut open_lots)?
         };
-        require!(usize::from(shard.index) == index, ClearshardError::ShardsIncomplete);
-        for (lots, (id, _)) in open_lots.iter_mut().zip(&arose[..market_count]) {
-            let oi = shard.open_interest(*id);
-            *lots =
-                lots.checked_add(oi.long).and_then(|n| n.checked_add(oi.short)).ok_or(ClearshardError::MathOverflow)?;
-        }
+        require!(usize::from(shard_index) == index, ClearshardError::ShardsIncomplete);
     }
 
     let to_i64 = |n: u64| i64::try_from(n).map_err(|_| error!(ClearshardError::MathOverflow));
@@ -108,4 +101,14 @@ pub fn handler<'info>(ctx: Context<'info, SocializeLoss<'info>>) -> Result<()> {
     account.portfolio.clear_liquidation_losses();
     bankrupt.shard.load_mut()?.add_claims(covered)?;
     Ok(())
+}
+
+/// Adds `shard`'s long and short lots in each of `markets` to `open_lots`;
+/// returns the shard's index.
+fn add_open_lots(shard: &Shard, markets: &[(u16, u64)], open_lots: &mut [u64]) -> Result<u16> {
+    for (lots, (id, _)) in open_lots.iter_mut().zip(markets) {
+        let oi = shard.open_interest(*id);
+        *lots = lots.checked_add(oi.long).and_then(|n| n.checked_add(oi.short)).ok_or(ClearshardError::MathOverflow)?;
+    }
+    Ok(shard.index)
 }
