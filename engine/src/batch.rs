@@ -55,7 +55,8 @@ pub struct MarketFlow {
     pub long_delta: i64,
     /// Change of the shard's short open interest, in lots.
     pub short_delta: i64,
-    /// Net fees (taker fees less maker rebates) now owed to the shard.
+    /// Net fees (taker fees less maker rebates) of the fills whose taker is
+    /// on this shard: never negative.
     pub fees: i64,
     pub volume_lots: u64,
     /// Σ (fill price − oracle) × lots over the fills: the premium the funding
@@ -186,13 +187,18 @@ pub fn settle_fills(
             flows.collateral_delta[group] = flows.collateral_delta[group]
                 .checked_add(booked.collateral_change)
                 .ok_or(fail(EngineError::Overflow))?;
-            let flow = &mut flows.markets[group][slot];
-            flow.fees = flow.fees.checked_add(fee).ok_or(fail(EngineError::Overflow))?;
-            flow.add_open_interest(&booked.position, &market.open_interest[group], params.max_open_interest_per_shard)
+            flows.markets[group][slot]
+                .add_open_interest(&booked.position, &market.open_interest[group], params.max_open_interest_per_shard)
                 .map_err(fail)?;
         }
         let premium = price_premium(price, market.risk.oracle_price, lots).map_err(fail)?;
+        // Both fees are booked on the taker's shard, where the taker fee that
+        // pays a maker's rebate is collected: a shard's fees are never
+        // negative, so a rebate across shards is a shortfall that
+        // rebalancing fills, not a hole in the reserve.
         let flow = &mut flows.markets[groups[taker] as usize][slot];
+        let net_fee = taker_fee.checked_add(maker_fee).ok_or(fail(EngineError::Overflow))?;
+        flow.fees = flow.fees.checked_add(net_fee).ok_or(fail(EngineError::Overflow))?;
         flow.volume_lots = flow.volume_lots.saturating_add(lots);
         flow.premium = flow.premium.saturating_add(premium);
         flow.fills = flow.fills.wrapping_add(1);

@@ -6,7 +6,7 @@
 use anchor_lang::prelude::Pubkey;
 use clearshard::state::{MAX_MARKETS, MAX_MATCHERS};
 use clearshard_client::bank::Snapshot;
-use clearshard_engine::{SequenceStatus, SequenceWindow, SEQUENCE_WINDOW};
+use clearshard_engine::{RiskMarket, SequenceStatus, SequenceWindow, SEQUENCE_WINDOW};
 
 /// Each shard's collateral claims and long and short open interest equal the
 /// sums over its margin accounts.
@@ -96,4 +96,30 @@ pub fn losses_socialized_only_with_an_empty_fund(before: &[i64], s: &Snapshot) -
         ));
     }
     Ok(())
+}
+
+/// Every owner can get out: each shard's vault holds at least the equity at
+/// the oracle of each of its accounts, counted one by one, so whichever owner
+/// withdraws first, the tokens are there. Equity as booked: funding and
+/// losses not yet settled into an account are not counted (the reserve does
+/// not see them either; `docs/invariants.md` says so). Meaningful once
+/// rebalancing has run to its end; `None` while some account is under water
+/// (a bankrupt account's deficit is missing until it is resolved).
+pub fn vaults_cover_every_owner(s: &Snapshot, markets: &[RiskMarket]) -> Option<Result<(), String>> {
+    let mut owed = vec![0i128; s.shards.len()];
+    for (_, margin) in &s.margins {
+        let equity = margin.portfolio.health(markets).ok()?.equity;
+        if equity < 0 {
+            return None;
+        }
+        owed[usize::from(margin.shard)] += equity;
+    }
+    for (index, (vault, owed)) in s.vaults.iter().zip(&owed).enumerate() {
+        if i128::from(*vault) < *owed {
+            return Some(Err(format!(
+                "after rebalancing, vault {index} holds {vault} but its accounts' equity is {owed}: an owner is stuck"
+            )));
+        }
+    }
+    Some(Ok(()))
 }

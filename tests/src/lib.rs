@@ -63,6 +63,12 @@ impl Venue {
         Self::with_exchange(TestExchange::start_seeded(shards, seed).await).await
     }
 
+    /// Like [`Venue::new`] under `governance`: with a timelock, its matcher
+    /// posts nothing until the timelock has run.
+    pub async fn governed(shards: u16, governance: bank::Governance) -> Self {
+        Self::with_exchange(TestExchange::start_with(shards, governance).await.expect("initialize_exchange")).await
+    }
+
     async fn with_exchange(mut ex: TestExchange) -> Self {
         ex.add_market(BTC, "BTC-PERP", btc_market(), BTC_PRICE, PRICE_EXPO).await;
         ex.add_market(ETH, "ETH-PERP", eth_market(), ETH_PRICE, PRICE_EXPO).await;
@@ -91,6 +97,15 @@ impl Venue {
         self.ex.send(&ixs, &[&trader.keypair]).await.expect("create, deposit, set limits");
         self.ex.margin_accounts.push(address);
         Account { trader, address, shard }
+    }
+
+    /// Opens `accounts`' limits to the markets in `markets` (a bit per id).
+    pub async fn allow_markets(&mut self, accounts: &[&Account], markets: u64) {
+        let now = self.ex.now().await;
+        for a in accounts {
+            let limits = clearshard::instructions::MatcherLimits { allowed_markets: markets, ..open_limits(now) };
+            self.ex.set_limits(&a.trader, a.address, limits).await.expect("set limits");
+        }
     }
 
     /// Posts a batch on `shard` with the matcher's next sequence there.

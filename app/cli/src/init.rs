@@ -36,6 +36,11 @@ const LIQUIDATOR_DEPOSIT: u64 = 200_000 * USDC;
 const INSURANCE_DEPOSIT: u64 = 100_000 * USDC;
 
 pub fn run(cluster: &Cluster, args: &InitArgs) -> Result<(), String> {
+    // What `init` makes is a test venue (no timelock, admin-priced markets):
+    // never on mainnet, where such a venue would trust its admin outright.
+    if cluster.url.contains("mainnet") {
+        return Err(format!("`init` makes a test venue; refusing to run against {}", cluster.url));
+    }
     let admin = cluster.payer.pubkey();
     let mint = match cluster.load::<clearshard::state::Exchange>(&pda::exchange())? {
         Some(exchange) => {
@@ -50,8 +55,9 @@ pub fn run(cluster: &Cluster, args: &InitArgs) -> Result<(), String> {
                 Some(mint) => mint,
                 None => create_mint(cluster)?,
             };
-            send(cluster, &[ix::initialize_exchange(admin, mint)], &[], "initialize_exchange")?;
-            println!("exchange {} created; collateral mint {mint}", pda::exchange());
+            // Its markets are test markets, priced by hand: a test venue, without a timelock.
+            send(cluster, &[ix::initialize_exchange(admin, mint, 0, true)], &[], "initialize_exchange")?;
+            println!("exchange {} created (a test venue, no timelock); collateral mint {mint}", pda::exchange());
             mint
         }
     };
@@ -67,9 +73,9 @@ pub fn run(cluster: &Cluster, args: &InitArgs) -> Result<(), String> {
             [(BTC, "BTC-PERP", btc_market(), BTC_PRICE), (ETH, "ETH-PERP", eth_market(), ETH_PRICE)]
         {
             config.max_staleness_secs = HAND_SET_FEED_STALENESS_SECS;
-            let ixs = [ix::add_market(admin, id, name, config), ix::set_price(admin, id, price, 0, PRICE_EXPO)];
+            let ixs = [ix::add_market(admin, id, name, config, true), ix::set_price(admin, id, price, 0, PRICE_EXPO)];
             send(cluster, &ixs, &[], "add_market")?;
-            println!("market {id} {name} listed with a built-in price feed");
+            println!("market {id} {name} listed as a test market, priced by its built-in feed");
         }
     }
     if let Some(dir) = args.venue {

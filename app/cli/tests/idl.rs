@@ -76,13 +76,21 @@ fn instructions() -> Vec<Value> {
     let batch_args = json!({ "sequence": (1u64 << 40).to_string(), "market_count": 2, "fills": hex(&fills) });
     let liquidation = LiquidationAccounts { liquidator: owner, liqee: (key(9), 3), liqor: (account, 5) };
     vec![
-        instruction("initialize_exchange", json!({}), ix::initialize_exchange(admin, mint)),
+        instruction(
+            "initialize_exchange",
+            json!({ "timelock_secs": 172_800, "test_venue": false }),
+            ix::initialize_exchange(admin, mint, 172_800, false),
+        ),
+        instruction("apply_market_change", json!({}), ix::apply_market_change(3)),
+        instruction("cancel_market_change", json!({}), ix::cancel_market_change(admin, 3)),
         instruction("add_shard", json!({ "index": 513 }), ix::add_shard(admin, mint, 513)),
         instruction(
             "add_market",
-            json!({ "id": 2, "name": name.to_vec(), "config": market_config_json(&config) }),
-            ix::add_market(admin, 2, "SOL-PERP", config),
+            json!({ "id": 2, "name": name.to_vec(), "config": market_config_json(&config), "test_market": false }),
+            ix::add_market(admin, 2, "SOL-PERP", config, false),
         ),
+        instruction("propose_admin", json!({ "new_admin": key(11).to_string() }), ix::propose_admin(admin, key(11))),
+        instruction("accept_admin", json!({}), ix::accept_admin(key(11))),
         instruction(
             "update_market",
             json!({ "config": market_config_json(&eth_market()) }),
@@ -131,6 +139,7 @@ fn instructions() -> Vec<Value> {
             ix::liquidate(&liquidation, 1, 123_456_789_012, &[0, 1]),
         ),
         instruction("resolve_bankruptcy", json!({}), ix::resolve_bankruptcy(account, 5)),
+        instruction("settle_account", json!({}), ix::settle_account(account, 5, &[0, 1])),
         instruction(
             "deposit_insurance",
             json!({ "amount": "5000000" }),
@@ -154,6 +163,10 @@ fn accounts() -> Vec<Value> {
     exchange.shard_count = 64;
     exchange.market_count = 3;
     exchange.quote_decimals = 6;
+    exchange.pending_admin = key(26);
+    exchange.timelock_secs = 172_800;
+    exchange.shards_paused = 3;
+    exchange.pending_admin_due = -9;
     let mut shard = Shard::zeroed();
     shard.index = 9;
     shard.vault = key(22);
@@ -176,6 +189,11 @@ fn accounts() -> Vec<Value> {
     let mut market = Market::zeroed();
     market.id = 2;
     market.oracle = key(24);
+    market.test_market = 1;
+    market.pending.params_due = -7;
+    market.pending.oracle = key(27);
+    market.priced = 1;
+    market.listed_from = 1_700_000_000;
     market.params = btc_market_params();
     market.name[..7].copy_from_slice(b"BTC-PER");
     market.funding.rate = -3;
@@ -184,14 +202,20 @@ fn accounts() -> Vec<Value> {
     matcher.authority = key(25);
     matcher.index = 15;
     matcher.active = 1;
+    matcher.active_from = 1_800_000_000;
     let mut feed = PriceFeed::zeroed();
     feed.price = 6_000_000;
     feed.expo = -2;
+    feed.test_market = 1;
     vec![
         account(
             "Exchange",
             &exchange,
-            json!({ "admin": key(21).to_string(), "shard_count": "64", "market_count": "3", "quote_decimals": "6" }),
+            json!({
+                "admin": key(21).to_string(), "shard_count": "64", "market_count": "3", "quote_decimals": "6",
+                "pending_admin": key(26).to_string(), "timelock_secs": "172800",
+                "shards_paused": "3", "pending_admin_due": "-9"
+            }),
         ),
         account(
             "Shard",
@@ -216,13 +240,17 @@ fn accounts() -> Vec<Value> {
             "Market",
             &market,
             json!({
-                "id": "2", "oracle": key(24).to_string(), "params.base_lot_size": "10000", "params.maker_fee_bps": "-1",
+                "id": "2", "oracle": key(24).to_string(), "test_market": "1", "pending.params_due": "-7", "pending.oracle": key(27).to_string(), "priced": "1", "listed_from": "1700000000", "params.base_lot_size": "10000", "params.maker_fee_bps": "-1",
                 "params.liquidation_insurance_share_bps": "5000", "funding.rate": "-3", "funding.next_shard": "17",
                 "name.0": "66"
             }),
         ),
-        account("Matcher", &matcher, json!({ "authority": key(25).to_string(), "index": "15", "active": "1" })),
-        account("PriceFeed", &feed, json!({ "price": "6000000", "expo": "-2" })),
+        account(
+            "Matcher",
+            &matcher,
+            json!({ "authority": key(25).to_string(), "index": "15", "active": "1", "active_from": "1800000000" }),
+        ),
+        account("PriceFeed", &feed, json!({ "price": "6000000", "expo": "-2", "test_market": "1" })),
     ]
 }
 
@@ -260,8 +288,8 @@ fn events() -> Vec<Value> {
         ),
         event(
             "MatcherChanged",
-            &MatcherChanged { authority: key(36), index: 2, active: true },
-            json!({ "index": "2", "active": "true" }),
+            &MatcherChanged { authority: key(36), index: 2, active: true, active_from: 99 },
+            json!({ "index": "2", "active": "true", "active_from": "99" }),
         ),
         event(
             "BatchSettled",
@@ -304,6 +332,27 @@ fn events() -> Vec<Value> {
             "FundingUpdated",
             &FundingUpdated { market: 1, fill_epoch: 493_000, volume_lots: 8, premium: -9, rate: -2, index: 11 },
             json!({ "fill_epoch": "493000", "premium": "-9", "rate": "-2", "index": "11" }),
+        ),
+        event(
+            "MarketChangeQueued",
+            &MarketChangeQueued { market: 4, part: 1, due: 1_800_000_000 },
+            json!({ "market": "4", "part": "1", "due": "1800000000" }),
+        ),
+        event("MarketChangeCancelled", &MarketChangeCancelled { market: 5 }, json!({ "market": "5" })),
+        event(
+            "AccrualsSettled",
+            &AccrualsSettled { account: key(41), shard: 3, paid: -600_000, collateral_after: 12 },
+            json!({ "account": key(41).to_string(), "shard": "3", "paid": "-600000", "collateral_after": "12" }),
+        ),
+        event(
+            "AdminProposed",
+            &AdminProposed { admin: key(42), proposed: key(43) },
+            json!({ "admin": key(42).to_string(), "proposed": key(43).to_string() }),
+        ),
+        event(
+            "AdminChanged",
+            &AdminChanged { previous: key(42), admin: key(43) },
+            json!({ "previous": key(42).to_string(), "admin": key(43).to_string() }),
         ),
         event(
             "LossSocialized",

@@ -244,18 +244,41 @@ impl KeySource {
     }
 }
 
+/// What `initialize_exchange` fixes for an exchange's life.
+#[derive(Clone, Copy, Debug)]
+pub struct Governance {
+    pub timelock_secs: u32,
+    pub test_venue: bool,
+}
+
+impl Governance {
+    /// A test venue without a timelock: every admin change applies at once.
+    pub const TEST: Governance = Governance { timelock_secs: 0, test_venue: true };
+}
+
 impl TestExchange {
-    /// Starts a bank with the exchange initialized and `shards` shards.
+    /// Starts a bank with a test exchange initialized and `shards` shards.
     pub async fn start(shards: u16) -> Self {
-        Self::start_with_keys(shards, KeySource::Random).await
+        Self::start_governed(shards, KeySource::Random, Governance::TEST).await.expect("initialize_exchange")
     }
 
     /// Like [`TestExchange::start`], with every keypair derived from `seed`.
     pub async fn start_seeded(shards: u16, seed: u64) -> Self {
-        Self::start_with_keys(shards, KeySource::Seeded { seed, next: 0 }).await
+        let keys = KeySource::Seeded { seed, next: 0 };
+        Self::start_governed(shards, keys, Governance::TEST).await.expect("initialize_exchange")
     }
 
-    async fn start_with_keys(shards: u16, mut keys: KeySource) -> Self {
+    /// Like [`TestExchange::start`] under `governance`; the refusal of
+    /// `initialize_exchange` if it refuses.
+    pub async fn start_with(shards: u16, governance: Governance) -> Result<Self, BanksClientError> {
+        Self::start_governed(shards, KeySource::Random, governance).await
+    }
+
+    async fn start_governed(
+        shards: u16,
+        mut keys: KeySource,
+        governance: Governance,
+    ) -> Result<Self, BanksClientError> {
         let (pt, mode) = program_test();
         let ctx = pt.start_with_context().await;
         let mut ex = TestExchange {
@@ -270,10 +293,11 @@ impl TestExchange {
         };
         ex.airdrop(&ex.admin.pubkey(), 100_000_000_000).await;
         ex.mint = ex.create_mint().await;
-        let init = ix::initialize_exchange(ex.admin.pubkey(), ex.mint);
-        ex.send_admin(&[init]).await.expect("initialize_exchange");
+        let Governance { timelock_secs, test_venue } = governance;
+        let init = ix::initialize_exchange(ex.admin.pubkey(), ex.mint, timelock_secs, test_venue);
+        ex.send_admin(&[init]).await?;
         ex.add_shards(shards).await;
-        ex
+        Ok(ex)
     }
 
     pub async fn add_shards(&mut self, count: u16) {
@@ -505,10 +529,10 @@ impl TestExchange {
         self.send(&[ix], &[&trader.keypair]).await
     }
 
-    /// Lists market `id` and publishes its first price.
+    /// Lists test market `id` and publishes its first price on its built-in feed.
     pub async fn add_market(&mut self, id: u16, name: &str, config: MarketConfig, price: i64, expo: i32) {
         let admin = self.admin.pubkey();
-        self.send_admin(&[ix::add_market(admin, id, name, config), ix::set_price(admin, id, price, 0, expo)])
+        self.send_admin(&[ix::add_market(admin, id, name, config, true), ix::set_price(admin, id, price, 0, expo)])
             .await
             .expect("add_market");
     }

@@ -18,7 +18,14 @@ pub fn token_program() -> Pubkey {
     anchor_spl::token::ID
 }
 
-pub fn initialize_exchange(admin: Pubkey, collateral_mint: Pubkey) -> Instruction {
+/// Creates the exchange; value-moving changes wait `timelock_secs` (at least
+/// a day unless `test_venue`).
+pub fn initialize_exchange(
+    admin: Pubkey,
+    collateral_mint: Pubkey,
+    timelock_secs: u32,
+    test_venue: bool,
+) -> Instruction {
     let accounts = accounts::InitializeExchange {
         admin,
         exchange: pda::exchange(),
@@ -27,7 +34,7 @@ pub fn initialize_exchange(admin: Pubkey, collateral_mint: Pubkey) -> Instructio
         token_program: token_program(),
         system_program: system_program::ID,
     };
-    build(accounts, instruction::InitializeExchange {}, vec![])
+    build(accounts, instruction::InitializeExchange { timelock_secs, test_venue }, vec![])
 }
 
 pub fn add_shard(admin: Pubkey, collateral_mint: Pubkey, index: u16) -> Instruction {
@@ -43,7 +50,9 @@ pub fn add_shard(admin: Pubkey, collateral_mint: Pubkey, index: u16) -> Instruct
     build(accounts, instruction::AddShard { index }, vec![])
 }
 
-pub fn add_market(admin: Pubkey, id: u16, name: &str, config: MarketConfig) -> Instruction {
+/// Lists market `id`; `test_market`: priced by its built-in feed, which the
+/// admin publishes (never so on a production venue's markets).
+pub fn add_market(admin: Pubkey, id: u16, name: &str, config: MarketConfig, test_market: bool) -> Instruction {
     let mut padded = [0u8; 16];
     let len = name.len().min(16);
     padded[..len].copy_from_slice(&name.as_bytes()[..len]);
@@ -54,7 +63,7 @@ pub fn add_market(admin: Pubkey, id: u16, name: &str, config: MarketConfig) -> I
         price_feed: pda::price_feed(id),
         system_program: system_program::ID,
     };
-    build(accounts, instruction::AddMarket { id, name: padded, config }, vec![])
+    build(accounts, instruction::AddMarket { id, name: padded, config, test_market }, vec![])
 }
 
 pub fn update_market(admin: Pubkey, id: u16, config: MarketConfig) -> Instruction {
@@ -66,6 +75,36 @@ pub fn update_market(admin: Pubkey, id: u16, config: MarketConfig) -> Instructio
 pub fn set_market_oracle(admin: Pubkey, id: u16, kind: OracleKind, oracle: Pubkey, feed_id: [u8; 32]) -> Instruction {
     let accounts = accounts::SetMarketOracle { admin, exchange: pda::exchange(), market: pda::market(id), oracle };
     build(accounts, instruction::SetMarketOracle { kind, feed_id }, vec![])
+}
+
+/// Books `account`'s funding and socialized loss (permissionless);
+/// `markets`: every market it holds a position in.
+pub fn settle_account(account: Pubkey, shard: u16, markets: &[u16]) -> Instruction {
+    let accounts = accounts::SettleAccount { margin_account: account, shard: pda::shard(shard) };
+    let metas = markets.iter().map(|id| AccountMeta::new_readonly(pda::market(*id), false)).collect();
+    build(accounts, instruction::SettleAccount {}, metas)
+}
+
+/// First step of an admin handover (`Pubkey::default()` withdraws it).
+pub fn propose_admin(admin: Pubkey, new_admin: Pubkey) -> Instruction {
+    build(accounts::ProposeAdmin { admin, exchange: pda::exchange() }, instruction::ProposeAdmin { new_admin }, vec![])
+}
+
+/// Second step: the proposed admin takes over.
+pub fn accept_admin(new_admin: Pubkey) -> Instruction {
+    build(accounts::AcceptAdmin { new_admin, exchange: pda::exchange() }, instruction::AcceptAdmin {}, vec![])
+}
+
+/// Applies a market's queued change once due (permissionless).
+pub fn apply_market_change(id: u16) -> Instruction {
+    let accounts = accounts::ApplyMarketChange { exchange: pda::exchange(), market: pda::market(id) };
+    build(accounts, instruction::ApplyMarketChange {}, vec![])
+}
+
+/// Drops a market's queued change.
+pub fn cancel_market_change(admin: Pubkey, id: u16) -> Instruction {
+    let accounts = accounts::CancelMarketChange { admin, exchange: pda::exchange(), market: pda::market(id) };
+    build(accounts, instruction::CancelMarketChange {}, vec![])
 }
 
 pub fn set_price(admin: Pubkey, market: u16, price: i64, confidence: u64, expo: i32) -> Instruction {

@@ -168,6 +168,28 @@ pub enum ClearshardError {
     FundingRoundComplete,
     #[msg("a funding round reads an epoch only during the epoch after it")]
     FundingRoundExpired,
+    #[msg("the built-in price feed serves only markets listed as test markets")]
+    BuiltinFeedOnTestMarketsOnly,
+    #[msg("signer is not the admin this exchange's admin proposed")]
+    NotProposedAdmin,
+    #[msg("the account owes and is owed no funding or socialized loss")]
+    NothingToSettle,
+    #[msg("a venue that is not a test venue needs a timelock of at least a day")]
+    TimelockTooShort,
+    #[msg("test markets (priced by the built-in feed) may be listed on test venues only")]
+    NotATestVenue,
+    #[msg("the queued change is not due yet")]
+    ChangeNotDue,
+    #[msg("no change is queued for this market")]
+    NoChangeQueued,
+    #[msg("the matcher's registration has not yet waited out the timelock")]
+    MatcherNotYetActive,
+    #[msg("the market's listing has not yet waited out the timelock")]
+    MarketNotYetListed,
+    #[msg("a queued change cannot apply while withdrawals or settlement are paused anywhere")]
+    ChangeBlockedByPause,
+    #[msg("the queued change was not applied within a timelock of its due time: queue it again")]
+    ChangeExpired,
 }
 
 impl From<EngineError> for ClearshardError {

@@ -31,10 +31,48 @@ pub struct MarketConfigured {
 }
 
 #[event]
+pub struct AccrualsSettled {
+    pub account: Pubkey,
+    pub shard: u16,
+    /// Funding and socialized loss booked: positive paid, negative received.
+    pub paid: i64,
+    pub collateral_after: i64,
+}
+
+#[event]
+pub struct AdminProposed {
+    pub admin: Pubkey,
+    /// `Pubkey::default()`: the proposal is withdrawn.
+    pub proposed: Pubkey,
+}
+
+#[event]
+pub struct AdminChanged {
+    pub previous: Pubkey,
+    pub admin: Pubkey,
+}
+
+/// A change that can move value, announced: it applies at `due` at the
+/// earliest (`part`: 0 parameters, 1 price source).
+#[event]
+pub struct MarketChangeQueued {
+    pub market: u16,
+    pub part: u8,
+    pub due: i64,
+}
+
+#[event]
+pub struct MarketChangeCancelled {
+    pub market: u16,
+}
+
+#[event]
 pub struct MatcherChanged {
     pub authority: Pubkey,
     pub index: u16,
     pub active: bool,
+    /// When it may post its first batch.
+    pub active_from: i64,
 }
 
 #[event]

@@ -44,16 +44,30 @@ pub const SETTLE_CROSS_BATCH_DISCRIMINATOR: u8 = 0xC2;
 pub mod clearshard {
     use super::*;
 
-    pub fn initialize_exchange(ctx: Context<InitializeExchange>) -> Result<()> {
-        initialize_exchange::handler(ctx)
+    pub fn initialize_exchange(ctx: Context<InitializeExchange>, timelock_secs: u32, test_venue: bool) -> Result<()> {
+        initialize_exchange::handler(ctx, timelock_secs, test_venue)
     }
 
     pub fn add_shard(ctx: Context<AddShard>, index: u16) -> Result<()> {
         add_shard::handler(ctx, index)
     }
 
-    pub fn add_market(ctx: Context<AddMarket>, id: u16, name: [u8; 16], config: MarketConfig) -> Result<()> {
-        add_market::handler(ctx, id, name, config)
+    pub fn add_market(
+        ctx: Context<AddMarket>,
+        id: u16,
+        name: [u8; 16],
+        config: MarketConfig,
+        test_market: bool,
+    ) -> Result<()> {
+        add_market::handler(ctx, id, name, config, test_market)
+    }
+
+    pub fn propose_admin(ctx: Context<ProposeAdmin>, new_admin: Pubkey) -> Result<()> {
+        propose_admin::handler(ctx, new_admin)
+    }
+
+    pub fn accept_admin(ctx: Context<AcceptAdmin>) -> Result<()> {
+        accept_admin::handler(ctx)
     }
 
     pub fn update_market(ctx: Context<UpdateMarket>, config: MarketConfig) -> Result<()> {
@@ -62,6 +76,14 @@ pub mod clearshard {
 
     pub fn set_market_oracle(ctx: Context<SetMarketOracle>, kind: OracleKind, feed_id: [u8; 32]) -> Result<()> {
         set_market_oracle::handler(ctx, kind, feed_id)
+    }
+
+    pub fn apply_market_change(ctx: Context<ApplyMarketChange>) -> Result<()> {
+        apply_market_change::handler(ctx)
+    }
+
+    pub fn cancel_market_change(ctx: Context<CancelMarketChange>) -> Result<()> {
+        cancel_market_change::handler(ctx)
     }
 
     pub fn set_price(ctx: Context<SetPrice>, price: i64, confidence: u64, expo: i32) -> Result<()> {
@@ -130,6 +152,10 @@ pub mod clearshard {
 
     pub fn liquidate<'info>(ctx: Context<'info, Liquidate<'info>>, market_id: u16, lots: u64) -> Result<()> {
         liquidate::handler(ctx, market_id, lots)
+    }
+
+    pub fn settle_account<'info>(ctx: Context<'info, SettleAccount<'info>>) -> Result<()> {
+        settle_account::handler(ctx)
     }
 
     pub fn resolve_bankruptcy(ctx: Context<ResolveBankruptcy>) -> Result<()> {

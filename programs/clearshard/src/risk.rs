@@ -2,7 +2,7 @@
 //! oracle prices, and margin accounts of the right shard, each exactly once.
 
 use crate::errors::ClearshardError;
-use crate::state::{MarginAccount, Market};
+use crate::state::{MarginAccount, Market, MAX_MARKETS};
 use anchor_lang::error::ErrorCode;
 use anchor_lang::prelude::*;
 use anchor_lang::Discriminator;
@@ -11,13 +11,33 @@ use std::cell::RefMut;
 
 /// Reads `(market, oracle)` account pairs and returns each market with its
 /// oracle price per lot (see `Market::fresh_price`). A market listed twice is
-/// refused, so a caller cannot weigh one twice.
+/// refused, so a caller cannot weigh one twice. At most `MAX_BATCH_MARKETS`
+/// pairs: as many as an account can hold positions in.
 pub fn load_markets<'info>(
     pairs: &'info [AccountInfo<'info>],
     quote_decimals: u8,
     now_unix: i64,
 ) -> Result<Vec<RiskMarket>> {
-    if !pairs.len().is_multiple_of(2) || pairs.len() / 2 > MAX_BATCH_MARKETS {
+    load_up_to(pairs, MAX_BATCH_MARKETS, quote_decimals, now_unix)
+}
+
+/// Like [`load_markets`], up to every listed market: a shard's reserve may
+/// need all of them, and 16 pairs fit one transaction with a lookup table.
+pub fn load_every_market<'info>(
+    pairs: &'info [AccountInfo<'info>],
+    quote_decimals: u8,
+    now_unix: i64,
+) -> Result<Vec<RiskMarket>> {
+    load_up_to(pairs, usize::from(MAX_MARKETS), quote_decimals, now_unix)
+}
+
+fn load_up_to<'info>(
+    pairs: &'info [AccountInfo<'info>],
+    limit: usize,
+    quote_decimals: u8,
+    now_unix: i64,
+) -> Result<Vec<RiskMarket>> {
+    if !pairs.len().is_multiple_of(2) || pairs.len() / 2 > limit {
         return Err(ClearshardError::MalformedBatch.into());
     }
     let mut markets: Vec<RiskMarket> = Vec::with_capacity(pairs.len() / 2);
@@ -26,6 +46,7 @@ pub fn load_markets<'info>(
         if markets.iter().any(|m| m.id == market.id) {
             return Err(ClearshardError::DuplicateMarket.into());
         }
+        require!(now_unix >= market.listed_from, ClearshardError::MarketNotYetListed);
         let oracle_price = market.fresh_price(oracle, quote_decimals, now_unix)?;
         markets.push(market.risk(oracle_price, now_unix)?);
     }

@@ -66,6 +66,7 @@ pub fn settle<'info>(
         batch.remaining.split_at_checked(pairs).ok_or(ClearshardError::MalformedBatch)?;
     require!(margin_infos.len() <= MAX_BATCH_ACCOUNTS, ClearshardError::MalformedBatch);
     let now = Clock::get()?.unix_timestamp;
+    matcher.require_past_timelock(now)?;
     let markets: Vec<BatchMarket> = load_markets(market_infos, exchange.quote_decimals, now)?
         .into_iter()
         .map(|risk| {

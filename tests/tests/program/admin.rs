@@ -1,6 +1,7 @@
 //! Admin instructions: shards, markets, prices, matchers, pauses; only the
 //! admin may call them, and bad parameters are refused.
 
+use anchor_lang::prelude::Pubkey;
 use clearshard::errors::ClearshardError;
 use clearshard::instructions::MarketConfig;
 use clearshard::state::{Market, Matcher, PriceFeed, MAX_SHARDS};
@@ -35,7 +36,8 @@ async fn only_the_admin_administers() {
     let mint = v.ex.mint;
     let cases = [
         ix::add_shard(me, mint, 1),
-        ix::add_market(me, 2, "SOL-PERP", btc_market()),
+        ix::add_market(me, 2, "SOL-PERP", btc_market(), true),
+        ix::propose_admin(me, me),
         ix::update_market(me, BTC, btc_market()),
         ix::set_price(me, BTC, 1, 0, 0),
         ix::set_pause(me, None, clearshard::state::PAUSE_ALL),
@@ -58,7 +60,7 @@ async fn markets_are_listed_in_order_with_valid_parameters() {
     assert_eq!(&market.name[..8], b"BTC-PERP");
     assert_eq!(market.params.initial_margin_bps, 1_000);
     let admin = v.ex.admin.pubkey();
-    let skip = ix::add_market(admin, 5, "X", btc_market());
+    let skip = ix::add_market(admin, 5, "X", btc_market(), true);
     assert_error(v.ex.send_admin(&[skip]).await, ClearshardError::MarketIdNotNext);
     let bad: [MarketConfig; 4] = [
         MarketConfig { maintenance_margin_bps: 1_000, ..btc_market() },
@@ -68,7 +70,7 @@ async fn markets_are_listed_in_order_with_valid_parameters() {
     ];
     for config in bad {
         assert_error(
-            v.ex.send_admin(&[ix::add_market(admin, 2, "SOL-PERP", config)]).await,
+            v.ex.send_admin(&[ix::add_market(admin, 2, "SOL-PERP", config, true)]).await,
             ClearshardError::InvalidMarketParams,
         );
         assert_error(
@@ -134,4 +136,42 @@ fn batch_discriminators_are_one_byte_and_unambiguous() {
         assert_eq!(d.len(), 8);
         assert!(!short.contains(&d[0]), "an 8-byte discriminator starts with a batch byte: {d:?}");
     }
+}
+
+/// The admin hands over in two steps: a proposal by the admin, then the
+/// successor's own signature. Until it accepts, the old admin rules; a
+/// proposal can be withdrawn; nobody else can accept.
+#[tokio::test]
+async fn the_admin_hands_over_in_two_steps() {
+    let mut v = Venue::new(1).await;
+    let old = v.ex.admin.insecure_clone();
+    let new = Keypair::new();
+    let intruder = Keypair::new();
+    for k in [&new, &intruder] {
+        v.ex.airdrop(&k.pubkey(), 1_000_000_000).await;
+    }
+    // Nothing proposed: nobody can accept.
+    assert_error(v.ex.send(&[ix::accept_admin(new.pubkey())], &[&new]).await, ClearshardError::NotProposedAdmin);
+    v.ex.send_admin(&[ix::propose_admin(old.pubkey(), new.pubkey())]).await.unwrap();
+    assert_eq!(v.ex.exchange().await.pending_admin, new.pubkey());
+    let r = v.ex.send(&[ix::accept_admin(intruder.pubkey())], &[&intruder]).await;
+    assert_error(r, ClearshardError::NotProposedAdmin);
+    // Withdrawn, then proposed again.
+    v.ex.send_admin(&[ix::propose_admin(old.pubkey(), Pubkey::default())]).await.unwrap();
+    v.ex.refresh_blockhash().await;
+    assert_error(v.ex.send(&[ix::accept_admin(new.pubkey())], &[&new]).await, ClearshardError::NotProposedAdmin);
+    v.ex.refresh_blockhash().await;
+    v.ex.send_admin(&[ix::propose_admin(old.pubkey(), new.pubkey())]).await.unwrap();
+    // The old admin still rules until the successor accepts.
+    v.ex.send_admin(&[ix::set_pause(old.pubkey(), None, 0)]).await.unwrap();
+    assert_eq!(v.ex.exchange().await.admin, old.pubkey());
+    v.ex.send(&[ix::accept_admin(new.pubkey())], &[&new]).await.unwrap();
+    let exchange = v.ex.exchange().await;
+    assert_eq!((exchange.admin, exchange.pending_admin), (new.pubkey(), Pubkey::default()));
+    v.ex.refresh_blockhash().await;
+    assert_error(v.ex.send_admin(&[ix::set_pause(old.pubkey(), None, 0)]).await, ClearshardError::NotAdmin);
+    v.ex.send(&[ix::set_pause(new.pubkey(), None, 0)], &[&new]).await.unwrap();
+    v.ex.refresh_blockhash().await;
+    assert_error(v.ex.send(&[ix::accept_admin(new.pubkey())], &[&new]).await, ClearshardError::NotProposedAdmin);
+    v.ex.assert_conserved().await;
 }

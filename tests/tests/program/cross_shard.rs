@@ -17,14 +17,19 @@ async fn cross_shard_batch_then_rebalance_vaults() {
     assert_eq!(t.net_base_lots[BTC as usize], 0);
     // The cash of the fill moved claims (shard 0's accounts claim 600 USDC
     // less collateral, shard 2's 600 more), but not equity: the long on shard
-    // 0 is worth those 600, the short on shard 2 owes them. Each vault holds
-    // exactly its reserve, and there is nothing to rebalance.
-    assert_eq!(v.ex.vault_imbalance(0).await, 600 * USDC as i64);
-    assert_eq!(v.ex.vault_surplus(0).await, 0);
-    assert_eq!(v.ex.vault_surplus(2).await, 0);
+    // 0 is worth those 600, the short on shard 2 owes them. Only the maker's
+    // rebate (0.06 USDC, paid out of the taker fee booked on shard 0) has to
+    // move, and a rebalance moves exactly that.
+    assert_eq!(v.ex.shard(0).await.markets[BTC as usize].fees, 300_000 - 60_000);
+    assert_eq!(v.ex.shard(2).await.markets[BTC as usize].fees, 0);
+    assert_eq!(v.ex.vault_imbalance(0).await, 600 * USDC as i64 + 60_000);
+    assert_eq!(v.ex.vault_surplus(0).await, 60_000);
+    assert_eq!(v.ex.vault_surplus(2).await, -60_000);
+    v.ex.send(&[ix::rebalance_vaults(0, 2, &[BTC])], &[]).await.unwrap();
+    assert_eq!((v.ex.vault_surplus(0).await, v.ex.vault_surplus(2).await), (0, 0));
+    v.ex.assert_conserved().await;
+    v.ex.refresh_blockhash().await;
     assert_error(v.ex.send(&[ix::rebalance_vaults(0, 2, &[BTC])], &[]).await, ClearshardError::NothingToRebalance);
-    assert_eq!(v.ex.shard(0).await.markets[BTC as usize].fees, 300_000);
-    assert_eq!(v.ex.shard(2).await.markets[BTC as usize].fees, -60_000);
     assert_eq!(v.ex.shard(0).await.markets[BTC as usize].open_interest, 100);
     assert_eq!(v.ex.shard(2).await.markets[BTC as usize].open_interest, 0);
     // The sequence lives on the lower shard only.
@@ -32,12 +37,13 @@ async fn cross_shard_batch_then_rebalance_vaults() {
     assert_eq!(v.next_sequence(2).await, 0);
 
     // The price rises 5% and the taker sells back to the maker: 30 USDC of PnL
-    // now belongs to shard 0 while its tokens sit in shard 2's vault.
+    // now belongs to shard 0 while its tokens sit in shard 2's vault, less
+    // the maker's new rebate of 0.063 USDC, which goes the other way.
     v.ex.set_price(BTC, BTC_PRICE * 105 / 100, 0, -2).await.unwrap();
     v.settle_cross(0, 2, &[BTC], &[&taker, &maker], &[fill(0, 1, 0, false, 100, 63_000)]).await.unwrap();
     v.ex.assert_conserved().await;
-    assert_eq!(v.ex.vault_imbalance(0).await, -30 * (USDC as i64));
-    assert_eq!(v.ex.vault_imbalance(2).await, 30 * USDC as i64);
+    assert_eq!(v.ex.vault_imbalance(0).await, -(30 * USDC as i64 - 63_000));
+    assert_eq!(v.ex.vault_imbalance(2).await, 30 * USDC as i64 - 63_000);
     let taker_collateral = v.ex.margin(taker.address).await.portfolio.collateral;
     assert_eq!(taker_collateral, (1_030 * USDC - 300_000 - 315_000) as i64);
     let r = v.ex.withdraw(&taker.trader, taker.address, 0, taker_collateral as u64, &[]).await;
@@ -82,7 +88,8 @@ async fn rebalance_in_the_wrong_direction_or_with_a_foreign_vault_is_refused() {
     v.ex.set_price(BTC, BTC_PRICE * 11 / 10, 0, -2).await.unwrap();
     v.ex.send_fresh(&[ix::rebalance_vaults(1, 0, &[BTC])], &[]).await.unwrap();
     assert_eq!((v.ex.vault_surplus(0).await, v.ex.vault_surplus(1).await), (0, 0));
-    assert_eq!(v.ex.token_balance(pda::vault(0)).await, 1_006 * USDC);
+    // The long's 6 USDC gain came over; the short's 0.006 USDC rebate stays on shard 1.
+    assert_eq!(v.ex.token_balance(pda::vault(0)).await, 1_006 * USDC - 6_000);
     v.ex.assert_conserved().await;
 }
 

@@ -1,5 +1,6 @@
 //! The program's integration suite, one binary (each module one concern):
 //! linking the bank once instead of per file saves minutes and gigabytes.
+mod accruals;
 mod admin;
 mod collateral;
 mod compute_budget;
@@ -9,6 +10,8 @@ mod funding;
 mod liquidation;
 mod matrix;
 mod oracle;
+mod reserve;
 mod settlement;
 mod socialize;
 mod stateful;
+mod timelock;

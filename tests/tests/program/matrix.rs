@@ -133,7 +133,9 @@ async fn admin_instructions() {
     let forged_exchange = s.forged(pda::exchange()).await;
     let cases: Vec<(&str, Instruction)> = vec![
         ("add_shard", ix::add_shard(a, mint, 2)),
-        ("add_market", ix::add_market(a, 2, "SOL-PERP", btc_market())),
+        ("add_market", ix::add_market(a, 2, "SOL-PERP", btc_market(), true)),
+        ("propose_admin", ix::propose_admin(a, s.intruder.pubkey())),
+        ("cancel_market_change", ix::cancel_market_change(a, BTC)),
         ("update_market", ix::update_market(a, BTC, btc_market())),
         ("set_market_oracle", ix::set_market_oracle(a, BTC, OracleKind::Builtin, pda::price_feed(BTC), [0; 32])),
         ("set_price", ix::set_price(a, BTC, 1, 0, 0)),
@@ -198,7 +200,7 @@ async fn admin_instructions() {
     )
     .await;
     // initialize_exchange runs once: a second one finds the exchange in use.
-    let again = ix::initialize_exchange(s.intruder.pubkey(), mint);
+    let again = ix::initialize_exchange(s.intruder.pubkey(), mint, 0, true);
     let intruder = s.intruder.insecure_clone();
     let before = s.state().await;
     assert!(s.v.ex.send(&[again], &[&intruder]).await.is_err());

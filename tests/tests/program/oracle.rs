@@ -160,3 +160,45 @@ async fn only_the_admin_sets_oracles_and_builtin_means_the_markets_own_feed() {
     v.settle(0, &[BTC], &[&t, &m], &[buy()]).await.unwrap();
     assert_eq!(v.ex.margin(t.address).await.portfolio.position(BTC).unwrap().base_lots, 20);
 }
+
+/// Round two, §2: a stolen admin key switched a live market to the built-in
+/// feed and printed a price. Only a market listed as a test market takes the
+/// built-in feed: a production market has no price until it names its Pyth
+/// account, can never be pointed back at the feed, and its feed takes no price.
+#[tokio::test]
+async fn a_production_market_reads_its_oracle_network_only() {
+    let mut v = Venue::new(1).await;
+    let admin = v.ex.admin.pubkey();
+    const SOL: u16 = 2;
+    v.ex.send_admin(&[ix::add_market(admin, SOL, "SOL-PERP", btc_market(), false)]).await.unwrap();
+    let market = v.ex.load::<clearshard::state::Market>(pda::market(SOL)).await;
+    assert_eq!((market.test_market, market.oracle_kind, market.oracle), (0, 1, Pubkey::default()));
+    let t = v.account(0, 1_000 * USDC).await;
+    let m = v.account(0, 1_000 * USDC).await;
+    v.allow_markets(&[&t, &m], 0b111).await;
+    let sol = [fill(0, 1, 0, true, 10, BTC_TICKS)];
+    let before = v.portfolios(&[&t, &m]).await;
+    // No price source yet: its feed is not its oracle, and takes no price.
+    assert_error(v.settle(0, &[SOL], &[&t, &m], &sol).await, ClearshardError::WrongOracle);
+    assert_error(v.ex.set_price(SOL, BTC_PRICE, 0, PRICE_EXPO).await, ClearshardError::BuiltinFeedOnTestMarketsOnly);
+    let to_feed = ix::set_market_oracle(admin, SOL, OracleKind::Builtin, pda::price_feed(SOL), [0; 32]);
+    assert_error(v.ex.send_admin(std::slice::from_ref(&to_feed)).await, ClearshardError::BuiltinFeedOnTestMarketsOnly);
+    v.assert_unchanged(0, 0, &[&t, &m], &before).await;
+
+    // Its Pyth account prices it; the feed stays closed to it for good.
+    let address = Pubkey::new_unique();
+    let update = btc_update(&mut v, 60_000).await;
+    v.ex.set_pyth_price(address, PYTH_RECEIVER_ID, &update);
+    v.ex.send_admin(&[ix::set_market_oracle(admin, SOL, OracleKind::Pyth, address, FEED)]).await.unwrap();
+    let sequence = v.next_sequence(0).await;
+    let mut settle = v.settle_ix(0, sequence, &[SOL], &[&t, &m], &sol);
+    settle.accounts[5].pubkey = address;
+    let matcher = v.matcher.insecure_clone();
+    v.ex.send(&[settle], &[&matcher]).await.unwrap();
+    assert_eq!(v.ex.margin(t.address).await.portfolio.position(SOL).unwrap().base_lots, 10);
+    v.ex.refresh_blockhash().await;
+    assert_error(v.ex.send_admin(&[to_feed]).await, ClearshardError::BuiltinFeedOnTestMarketsOnly);
+    let market = v.ex.load::<clearshard::state::Market>(pda::market(SOL)).await;
+    assert_eq!((market.oracle_kind, market.oracle), (1, address));
+    v.ex.assert_conserved().await;
+}

@@ -266,11 +266,7 @@ async fn overflowing_quantities_are_refused() {
     // A market whose lot is worth 4e18 native units: three lots overflow the notional.
     let config = clearshard::instructions::MarketConfig { tick_size: 1_000_000_000_000, ..btc_market() };
     v.ex.add_market(2, "BIG-PERP", config, 40_000_000_000_000_000, 0).await;
-    let now = v.ex.now().await;
-    for a in [&t, &m] {
-        let limits = clearshard::instructions::MatcherLimits { allowed_markets: 0b111, ..open_limits(now) };
-        v.ex.set_limits(&a.trader, a.address, limits).await.unwrap();
-    }
+    v.allow_markets(&[&t, &m], 0b111).await;
     let before = v.portfolios(&[&t, &m]).await;
     let r = v.settle(0, &[2], &[&t, &m], &[fill(0, 1, 0, true, 3, 4_000_000)]).await;
     assert_error(r, ClearshardError::MathOverflow);

@@ -7,7 +7,9 @@
 //! step the invariants are checked, among them that every funding rate set is
 //! the one a reference model computes from the accepted fills alone (crank
 //! pages come at random moments: the clock now and then jumps half an
-//! epoch); a failure prints the seed that replays it:
+//! epoch). At the end of each case every owner must be able to leave: after
+//! a keeper books every account and rebalances, each vault holds its
+//! accounts' equity. A failure prints the seed that replays it:
 //!
 //! `STATEFUL_SEED=<seed> cargo test -p clearshard-tests --test stateful`
 //!
@@ -160,6 +162,7 @@ impl World {
             69..=76 => self.collateral().await,
             77..=79 => self.limits().await,
             80..=91 => self.swapped_account().await,
+            92..=94 => self.settle_account().await,
             _ => self.pause().await,
         }
     }
@@ -598,6 +601,24 @@ impl World {
         pool
     }
 
+    /// Anyone books an account's funding and loss, at a moment of its choosing.
+    async fn settle_account(&mut self) -> Result<Vec<Pubkey>, String> {
+        let i = self.rng.range(0, self.actors.len() as u64) as usize;
+        let (address, shard) = (self.actors[i].account.address, self.actors[i].account.shard);
+        let r = self.settle_accruals(address, shard).await;
+        self.note("settle_account", format!("account {i}"), &r);
+        Ok(if r.is_ok() { vec![address] } else { vec![] })
+    }
+
+    /// `settle_account` on `address` with every market it holds.
+    async fn settle_accruals(&mut self, address: Pubkey, shard: u16) -> Result<(), BanksClientError> {
+        let Some(margin) = self.v.ex.margin_if_open(address).await else {
+            return Err(BanksClientError::ClientError("closed"));
+        };
+        let held: Vec<u16> = margin.portfolio.positions.iter().filter(|p| p.is_open()).map(|p| p.market_id).collect();
+        self.v.ex.send_fresh(&[ix::settle_account(address, shard, &held)], &[]).await
+    }
+
     /// The admin pauses something, or lifts every pause.
     async fn pause(&mut self) -> Result<Vec<Pubkey>, String> {
         let flags = if self.rng.chance(50) { 0 } else { self.rng.range(1, u64::from(PAUSE_ALL) + 1) as u8 };
@@ -608,6 +629,52 @@ impl World {
         }
         self.log.push(format!("pause {shard:?} {flags:#b}"));
         Ok(vec![])
+    }
+
+    /// The end of a case: the admin lifts every pause and publishes the
+    /// prices again (a live venue); a keeper books every account's funding
+    /// and loss, then rebalances from the vault most above its reserve to the
+    /// one most below until nothing moves, at most once per pair of shards.
+    /// Then every owner's equity must sit in its shard's vault: no
+    /// configuration of positions may freeze an owner's exit.
+    async fn every_owner_can_leave(&mut self) -> Result<(), String> {
+        for shard in 0..SHARDS {
+            self.v.pause(Some(shard), 0).await;
+        }
+        self.v.pause(None, 0).await;
+        for (slot, start) in [BTC_PRICE, ETH_PRICE].iter().enumerate() {
+            let r = self.v.ex.set_price(MARKETS[slot], start * self.prices[slot] / 1_000, 0, PRICE_EXPO).await;
+            r.map_err(|e| format!("set_price: {e:?}"))?;
+        }
+        for i in 0..self.actors.len() {
+            let (address, shard) = (self.actors[i].account.address, self.actors[i].account.shard);
+            let nothing_owed: u32 = ClearshardError::NothingToSettle.into();
+            match self.settle_accruals(address, shard).await {
+                Ok(()) | Err(BanksClientError::ClientError("closed")) => {}
+                Err(e) if error_code(&e) == Some(nothing_owed) => {}
+                Err(e) => return Err(format!("settle_account {i} refused: {e:?}")),
+            }
+        }
+        for _ in 0..SHARDS * SHARDS {
+            let mut surplus = vec![];
+            for shard in 0..SHARDS {
+                surplus.push((self.v.ex.vault_surplus(shard).await, shard));
+            }
+            let (Some(most), Some(least)) = (surplus.iter().max(), surplus.iter().min()) else { break };
+            if most.0 <= 0 || least.0 >= 0 {
+                break;
+            }
+            let r = self.v.ex.send_fresh(&[ix::rebalance_vaults(most.1, least.1, &MARKETS)], &[]).await;
+            r.map_err(|e| format!("rebalance {} -> {} refused at {surplus:?}: {e:?}", most.1, least.1))?;
+        }
+        let snapshot = self.v.ex.snapshot().await;
+        let risk = self.v.ex.risk_markets(&MARKETS).await;
+        let checked = vaults_cover_every_owner(&snapshot, &risk);
+        self.tally.entry("every owner can leave").or_default().0 += 1;
+        if checked.is_some() {
+            self.tally.entry("every owner can leave").or_default().1 += 1;
+        }
+        checked.unwrap_or(Ok(()))
     }
 
     /// The pair's tokens, in wallets and in accounts at the oracle (pending
@@ -692,6 +759,11 @@ async fn run_case(seed: u64, tally: &mut Tally) -> Result<(), String> {
             }
         }
     }
+    if let Err(cause) = world.every_owner_can_leave().await {
+        return Err(format!(
+            "seed {seed}, at the end: {cause}\n  replay: STATEFUL_SEED={seed} cargo test -p clearshard-tests --test stateful"
+        ));
+    }
     for (kind, (tried, accepted)) in world.tally {
         let entry = tally.entry(kind).or_default();
         entry.0 += tried;
@@ -728,8 +800,16 @@ async fn run_share(share: u64) {
     // Every kind of step that can succeed must have succeeded somewhere:
     // a suite that only sees refusals tests nothing.
     if seeds.len() >= 32 {
-        let kinds =
-            ["honest batch", "leverage up", "pair batch", "funding", "liquidate", "rebalance_vaults", "withdraw"];
+        let kinds = [
+            "honest batch",
+            "leverage up",
+            "pair batch",
+            "funding",
+            "liquidate",
+            "rebalance_vaults",
+            "withdraw",
+            "every owner can leave",
+        ];
         // Bankruptcies are rarer: required of long runs only.
         let rare: &[&str] = if seeds.len() >= 1_000 { &["resolve_bankruptcy", "socialize_loss"] } else { &[] };
         let windows = ["sequence ahead", "sequence into a hole"];

@@ -3,7 +3,7 @@
 //! portfolios, health checked for every touched account. LiteSVM meters it.
 //!
 //! Accounts: margin accounts (data laid out as the program's `MarginAccount`:
-//! 8-byte discriminator, 40-byte header, then the 240-byte `Portfolio`).
+//! 8-byte discriminator, 40-byte header, then the `Portfolio`).
 //! Instruction data: an operation byte ([`SETTLE`] or [`LIQUIDATE`]), the
 //! market count, the clock, the markets ([`encode_markets`]), then the fills,
 //! or for a liquidation the market id (`u16`) and lots (`u64`). A refused

@@ -1,6 +1,6 @@
 use crate::errors::ClearshardError;
 use crate::events::MarketConfigured;
-use crate::state::{seeds, Exchange, Market, PriceFeed, MAX_MARKETS};
+use crate::state::{market_change, seeds, Exchange, Market, OracleKind, PriceFeed, MAX_MARKETS};
 use anchor_lang::prelude::*;
 use clearshard_engine::funding::Funding;
 use clearshard_engine::MarketParams;
@@ -69,7 +69,12 @@ impl MarketConfig {
     }
 }
 
-/// Lists market `id` (the next one) with its built-in price feed.
+/// Lists market `id` (the next one). A test market reads its built-in feed,
+/// whose prices the admin publishes; any other market reads an oracle network
+/// and has no price until `set_market_oracle` names its Pyth account. The
+/// kind is fixed here: no later instruction turns a market into a test one.
+/// No batch trades it before the exchange's timelock has run: a listing's
+/// parameters are announced like any change.
 #[derive(Accounts)]
 #[instruction(id: u16)]
 pub struct AddMarket<'info> {
@@ -84,22 +89,38 @@ pub struct AddMarket<'info> {
     pub system_program: Program<'info, System>,
 }
 
-pub fn handler(ctx: Context<AddMarket>, id: u16, name: [u8; 16], config: MarketConfig) -> Result<()> {
+pub fn handler(
+    ctx: Context<AddMarket>,
+    id: u16,
+    name: [u8; 16],
+    config: MarketConfig,
+    test_market: bool,
+) -> Result<()> {
     let mut exchange = ctx.accounts.exchange.load_mut()?;
     require!(id == exchange.market_count, ClearshardError::MarketIdNotNext);
     require!(id < MAX_MARKETS, ClearshardError::TooManyMarkets);
+    require!(!test_market || exchange.test_venue == 1, ClearshardError::NotATestVenue);
     let params = config.to_params()?;
     exchange.market_count = exchange.market_count.saturating_add(1);
     let mut market = ctx.accounts.market.load_init()?;
     market.id = id;
     market.bump = ctx.bumps.market;
-    market.oracle = ctx.accounts.price_feed.key();
+    let now = Clock::get()?.unix_timestamp;
+    market.listed_from = market_change::due(&exchange, now)?.unwrap_or(now);
+    if test_market {
+        market.oracle = ctx.accounts.price_feed.key();
+        market.priced = 1;
+    } else {
+        market.oracle_kind = OracleKind::Pyth.to_byte();
+    }
+    market.test_market = u8::from(test_market);
     market.params = params;
     market.name = name;
-    market.funding = Funding::starting(Clock::get()?.unix_timestamp);
+    market.funding = Funding::starting(now);
     let mut feed = ctx.accounts.price_feed.load_init()?;
     feed.market_id = id;
     feed.bump = ctx.bumps.price_feed;
+    feed.test_market = u8::from(test_market);
     emit!(MarketConfigured { market: id, oracle: market.oracle });
     Ok(())
 }

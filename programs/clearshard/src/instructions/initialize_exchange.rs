@@ -1,8 +1,11 @@
-use crate::state::{seeds, Exchange};
+use crate::errors::ClearshardError;
+use crate::state::{seeds, Exchange, MIN_TIMELOCK_SECS};
 use anchor_lang::prelude::*;
 use anchor_spl::token::{Mint, Token, TokenAccount};
 
 /// Creates the exchange and its insurance vault; the signer becomes admin.
+/// `timelock_secs`: how long value-moving changes wait (at least a day unless
+/// `test_venue`). Both are fixed for the exchange's life.
 #[derive(Accounts)]
 pub struct InitializeExchange<'info> {
     #[account(mut)]
@@ -19,8 +22,11 @@ pub struct InitializeExchange<'info> {
     pub system_program: Program<'info, System>,
 }
 
-pub fn handler(ctx: Context<InitializeExchange>) -> Result<()> {
+pub fn handler(ctx: Context<InitializeExchange>, timelock_secs: u32, test_venue: bool) -> Result<()> {
+    require!(test_venue || timelock_secs >= MIN_TIMELOCK_SECS, ClearshardError::TimelockTooShort);
     let mut exchange = ctx.accounts.exchange.load_init()?;
+    exchange.timelock_secs = timelock_secs;
+    exchange.test_venue = u8::from(test_venue);
     exchange.admin = ctx.accounts.admin.key();
     exchange.collateral_mint = ctx.accounts.collateral_mint.key();
     exchange.insurance_vault = ctx.accounts.insurance_vault.key();

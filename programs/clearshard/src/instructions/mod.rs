@@ -1,8 +1,11 @@
 //! One instruction per file. The glob re-exports let `#[program]` find the
 //! client modules `#[derive(Accounts)]` generates; handlers are called by path.
+pub mod accept_admin;
 pub mod add_market;
 pub mod add_shard;
+pub mod apply_market_change;
 pub mod bankrupt_account;
+pub mod cancel_market_change;
 pub mod close_margin_account;
 pub mod collateral_accounts;
 pub mod create_margin_account;
@@ -10,6 +13,7 @@ pub mod deposit;
 pub mod deposit_insurance;
 pub mod initialize_exchange;
 pub mod liquidate;
+pub mod propose_admin;
 pub mod rebalance_vaults;
 pub mod register_matcher;
 pub mod resolve_bankruptcy;
@@ -18,6 +22,7 @@ pub mod set_market_oracle;
 pub mod set_matcher_limits;
 pub mod set_pause;
 pub mod set_price;
+pub mod settle_account;
 pub mod settle_batch;
 pub mod settle_cross_batch;
 pub mod socialize_loss;
@@ -27,11 +32,17 @@ pub mod update_market;
 pub mod withdraw;
 
 #[allow(ambiguous_glob_reexports)]
+pub use accept_admin::*;
+#[allow(ambiguous_glob_reexports)]
 pub use add_market::*;
 #[allow(ambiguous_glob_reexports)]
 pub use add_shard::*;
 #[allow(ambiguous_glob_reexports)]
+pub use apply_market_change::*;
+#[allow(ambiguous_glob_reexports)]
 pub use bankrupt_account::*;
+#[allow(ambiguous_glob_reexports)]
+pub use cancel_market_change::*;
 #[allow(ambiguous_glob_reexports)]
 pub use close_margin_account::*;
 #[allow(ambiguous_glob_reexports)]
@@ -44,6 +55,8 @@ pub use deposit_insurance::*;
 pub use initialize_exchange::*;
 #[allow(ambiguous_glob_reexports)]
 pub use liquidate::*;
+#[allow(ambiguous_glob_reexports)]
+pub use propose_admin::*;
 #[allow(ambiguous_glob_reexports)]
 pub use rebalance_vaults::*;
 #[allow(ambiguous_glob_reexports)]
@@ -60,6 +73,8 @@ pub use set_matcher_limits::*;
 pub use set_pause::*;
 #[allow(ambiguous_glob_reexports)]
 pub use set_price::*;
+#[allow(ambiguous_glob_reexports)]
+pub use settle_account::*;
 #[allow(ambiguous_glob_reexports)]
 pub use settle_batch::*;
 #[allow(ambiguous_glob_reexports)]

@@ -15,7 +15,8 @@ use clearshard_engine::RiskMarket;
 /// receives but pays the fund nothing. The reserve (`Shard::reserve`) is the equity of the shard's
 /// accounts at the oracle, plus fees: what its accounts could take out. No
 /// vault is ever taken below it. Remaining accounts: `(market, oracle)` pairs
-/// for every market in which either shard holds a position.
+/// for every market in which either shard holds a position, up to all 16
+/// (a lookup table fits them in one transaction).
 #[derive(Accounts)]
 pub struct RebalanceVaults<'info> {
     #[account(address = seeds::EXCHANGE_ADDRESS)]
@@ -78,7 +79,7 @@ pub fn handler<'info>(ctx: Context<'info, RebalanceVaults<'info>>) -> Result<()>
     let accounts: &'info _ = accounts;
     accounts.validate()?;
     let exchange = *accounts.exchange.load()?;
-    let markets = risk::load_markets(remaining_accounts, exchange.quote_decimals, Clock::get()?.unix_timestamp)?;
+    let markets = risk::load_every_market(remaining_accounts, exchange.quote_decimals, Clock::get()?.unix_timestamp)?;
     let from_paid = accounts.pay_insurance(&accounts.from_shard, &accounts.from_vault, &markets)?;
     let to_paid = accounts.pay_insurance(&accounts.to_shard, &accounts.to_vault, &markets)?;
     let insurance_paid = from_paid.saturating_add(to_paid);

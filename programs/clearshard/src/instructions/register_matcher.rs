@@ -1,9 +1,10 @@
 use crate::errors::ClearshardError;
 use crate::events::MatcherChanged;
-use crate::state::{seeds, Exchange, Matcher, MAX_MATCHERS};
+use crate::state::{market_change, seeds, Exchange, Matcher, MAX_MATCHERS};
 use anchor_lang::prelude::*;
 
-/// Allows `authority` to post settlement batches.
+/// Allows `authority` to post settlement batches once the exchange's
+/// timelock has run (`Matcher::active_from`); the admin may revoke it at once.
 #[derive(Accounts)]
 pub struct RegisterMatcher<'info> {
     #[account(mut)]
@@ -25,7 +26,14 @@ pub fn handler(ctx: Context<RegisterMatcher>) -> Result<()> {
     matcher.index = exchange.matcher_count;
     matcher.set_active(true);
     matcher.bump = ctx.bumps.matcher;
+    let now = Clock::get()?.unix_timestamp;
+    matcher.active_from = market_change::due(&exchange, now)?.unwrap_or(now);
     exchange.matcher_count = exchange.matcher_count.saturating_add(1);
-    emit!(MatcherChanged { authority: matcher.authority, index: matcher.index, active: true });
+    emit!(MatcherChanged {
+        authority: matcher.authority,
+        index: matcher.index,
+        active: true,
+        active_from: matcher.active_from,
+    });
     Ok(())
 }

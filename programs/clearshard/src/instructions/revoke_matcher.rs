@@ -16,6 +16,11 @@ pub struct RevokeMatcher<'info> {
 pub fn handler(ctx: Context<RevokeMatcher>) -> Result<()> {
     let mut matcher = ctx.accounts.matcher.load_mut()?;
     matcher.set_active(false);
-    emit!(MatcherChanged { authority: matcher.authority, index: matcher.index, active: false });
+    emit!(MatcherChanged {
+        authority: matcher.authority,
+        index: matcher.index,
+        active: false,
+        active_from: matcher.active_from,
+    });
     Ok(())
 }

@@ -1,5 +1,5 @@
 use crate::errors::ClearshardError;
-use crate::state::{seeds, Exchange, Shard, PAUSE_ALL};
+use crate::state::{seeds, Exchange, Shard, PAUSE_ALL, PAUSE_EXITS};
 use anchor_lang::prelude::*;
 
 /// Sets the pause flags of the whole exchange, or of one shard when a shard
@@ -15,9 +15,19 @@ pub struct SetPause<'info> {
 
 pub fn handler(ctx: Context<SetPause>, flags: u8) -> Result<()> {
     let flags = flags & PAUSE_ALL;
+    let mut exchange = ctx.accounts.exchange.load_mut()?;
     match &ctx.accounts.shard {
-        Some(shard) => shard.load_mut()?.pause_flags = flags,
-        None => ctx.accounts.exchange.load_mut()?.pause_flags = flags,
+        Some(shard) => {
+            let mut shard = shard.load_mut()?;
+            let (was, is) = (shard.pause_flags & PAUSE_EXITS != 0, flags & PAUSE_EXITS != 0);
+            exchange.shards_paused = match (was, is) {
+                (false, true) => exchange.shards_paused.saturating_add(1),
+                (true, false) => exchange.shards_paused.saturating_sub(1),
+                _ => exchange.shards_paused,
+            };
+            shard.pause_flags = flags;
+        }
+        None => exchange.pause_flags = flags,
     }
     Ok(())
 }

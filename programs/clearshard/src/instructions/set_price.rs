@@ -2,7 +2,8 @@ use crate::errors::ClearshardError;
 use crate::state::{seeds, Exchange, PriceFeed};
 use anchor_lang::prelude::*;
 
-/// Publishes a price on a built-in feed, stamped with the cluster clock.
+/// Publishes a price on a test market's built-in feed, stamped with the
+/// cluster clock. A market that is not a test market takes no admin price.
 #[derive(Accounts)]
 pub struct SetPrice<'info> {
     pub admin: Signer<'info>,
@@ -15,6 +16,7 @@ pub struct SetPrice<'info> {
 pub fn handler(ctx: Context<SetPrice>, price: i64, confidence: u64, expo: i32) -> Result<()> {
     require!(price > 0 && (-18..=18).contains(&expo), ClearshardError::InvalidOraclePrice);
     let mut feed = ctx.accounts.price_feed.load_mut()?;
+    require!(feed.test_market == 1, ClearshardError::BuiltinFeedOnTestMarketsOnly);
     feed.price = price;
     feed.confidence = confidence;
     feed.expo = expo;

@@ -1,13 +1,14 @@
 use super::add_market::MarketConfig;
 use crate::errors::ClearshardError;
-use crate::events::MarketConfigured;
-use crate::state::{seeds, Exchange, Market};
+use crate::events::{MarketChangeQueued, MarketConfigured};
+use crate::state::{market_change, seeds, Exchange, Market, CHANGE_PARAMS};
 use anchor_lang::prelude::*;
 
-/// Replaces a market's risk parameters. Lowering a cap or raising a margin
-/// ratio applies to the next batch; existing positions are not touched. Tick
-/// size, lot size and decimals are what positions are counted in: they
-/// cannot change on a listed market.
+/// Replaces a market's risk parameters. A change that only lowers the
+/// open-interest cap applies at once; any other waits out the exchange's
+/// timelock (`apply_market_change`), announced by `MarketChangeQueued`.
+/// Existing positions are not touched. Tick size, lot size and decimals are
+/// what positions are counted in: they cannot change on a listed market.
 #[derive(Accounts)]
 pub struct UpdateMarket<'info> {
     pub admin: Signer<'info>,
@@ -21,7 +22,17 @@ pub fn handler(ctx: Context<UpdateMarket>, config: MarketConfig) -> Result<()> {
     let params = config.to_params()?;
     let mut market = ctx.accounts.market.load_mut()?;
     market.require_same_units(&params)?;
-    market.params = params;
-    emit!(MarketConfigured { market: market.id, oracle: market.oracle });
+    let due = market_change::due(&*ctx.accounts.exchange.load()?, Clock::get()?.unix_timestamp)?;
+    match due {
+        Some(due) if !market.only_tightens(&params) => {
+            market.pending.params = params;
+            market.pending.params_due = due;
+            emit!(MarketChangeQueued { market: market.id, part: CHANGE_PARAMS, due });
+        }
+        _ => {
+            market.params = params;
+            emit!(MarketConfigured { market: market.id, oracle: market.oracle });
+        }
+    }
     Ok(())
 }

@@ -16,12 +16,37 @@ pub struct Exchange {
     /// Decimals of the collateral mint, used to scale oracle prices.
     pub quote_decimals: u8,
     pub bump: u8,
-    pub _padding: [u8; 7],
+    /// 1: a test venue, which may list test markets and run without a timelock.
+    pub test_venue: u8,
+    /// Shards whose own flags pause withdrawals or settlement: while any is,
+    /// no queued change applies (owners there could not leave first).
+    pub shards_paused: u16,
+    /// How long a change that can move value waits between queued and applied.
+    pub timelock_secs: u32,
+    /// The successor the admin proposed, until it accepts (default: none).
+    pub pending_admin: Pubkey,
+    /// When the proposed admin may accept: the handover waits out the timelock.
+    pub pending_admin_due: i64,
 }
-const _: () = assert!(core::mem::size_of::<Exchange>() == 112);
+const _: () = assert!(core::mem::size_of::<Exchange>() == 152);
+
+/// The pause flags that keep an owner from leaving: taking collateral out,
+/// and trading out of a position.
+pub const PAUSE_EXITS: u8 = super::PAUSE_WITHDRAWALS | super::PAUSE_SETTLEMENT;
+
+/// The shortest timelock of a venue that is not a test venue: a day for
+/// owners to see a queued change and leave.
+pub const MIN_TIMELOCK_SECS: u32 = 86_400;
 
 impl Exchange {
     pub const SPACE: usize = 8 + core::mem::size_of::<Exchange>();
+
+    /// Refuses while owners anywhere could not leave: withdrawals or
+    /// settlement paused on the exchange or on any shard.
+    pub fn require_exits_open(&self) -> Result<()> {
+        require!(self.pause_flags & PAUSE_EXITS == 0 && self.shards_paused == 0, ClearshardError::ChangeBlockedByPause);
+        Ok(())
+    }
 
     /// Fails with `paused_error` if `flag` is set here or on the shard.
     pub fn require_open(&self, shard_flags: u8, flag: u8, paused_error: ClearshardError) -> Result<()> {

@@ -1,7 +1,7 @@
 //! A perpetual market and the rules that read it: its oracle, and funding.
 
 use crate::errors::ClearshardError;
-use crate::state::PriceFeed;
+use crate::state::{PendingMarketChange, PriceFeed};
 use anchor_lang::prelude::*;
 use clearshard_engine::funding::{Funding, FundingRate, ShardFunding};
 use clearshard_engine::oracle::{OracleReading, PythPriceUpdate};
@@ -57,16 +57,23 @@ impl OracleKind {
 /// A perpetual market. Written by the admin and the funding crank; read-only
 /// in settlement.
 ///
-/// Layout (232 bytes): id 2, bump 1, oracle kind 1, padding 4, oracle 32,
-/// params 56, name 16, Pyth feed id 32, socialized loss index 8, funding 80
-/// (index, rates, and the round under way).
+/// Layout (384 bytes): id 2, bump 1, oracle kind 1, test flag 1, priced 1,
+/// padding 2, oracle 32, params 56, name 16, Pyth feed id 32, socialized loss
+/// index 8, funding 80 (index, rates, and the round under way), a queued
+/// change 144, listed from 8.
 #[account(zero_copy)]
 #[derive(Debug)]
 pub struct Market {
     pub id: u16,
     pub bump: u8,
     pub oracle_kind: u8,
-    pub _padding: [u8; 4],
+    /// 1: listed as a test market, the only kind the built-in feed (published
+    /// by the admin) may price. Fixed at listing.
+    pub test_market: u8,
+    /// 1 once the market has had a price source: from then on every switch
+    /// waits out the timelock. Never cleared.
+    pub priced: u8,
+    pub _padding: [u8; 2],
     /// The price account settlement and margin read for this market.
     pub oracle: Pubkey,
     pub params: MarketParams,
@@ -77,8 +84,13 @@ pub struct Market {
     pub cumulative_loss: i64,
     /// The funding index as a function of time, and the round under way.
     pub funding: Funding,
+    /// Parameters or a price source queued behind the timelock.
+    pub pending: PendingMarketChange,
+    /// No batch trades the market before this time: a listing waits out the
+    /// timelock like any change that can move value.
+    pub listed_from: i64,
 }
-const _: () = assert!(core::mem::size_of::<Market>() == 232);
+const _: () = assert!(core::mem::size_of::<Market>() == 384);
 
 impl Market {
     pub const SPACE: usize = 8 + core::mem::size_of::<Market>();

@@ -1,6 +1,7 @@
 pub mod exchange;
 pub mod margin_account;
 pub mod market;
+pub mod market_change;
 pub mod matcher;
 pub mod price_feed;
 pub mod seeds;
@@ -9,6 +10,7 @@ pub mod shard;
 pub use exchange::*;
 pub use margin_account::*;
 pub use market::*;
+pub use market_change::*;
 pub use matcher::*;
 pub use price_feed::*;
 pub use shard::*;

@@ -8,7 +8,8 @@ use clearshard_engine::oracle::OracleReading;
 pub struct PriceFeed {
     pub market_id: u16,
     pub bump: u8,
-    pub _padding: u8,
+    /// 1: its market is a test market; otherwise no price may be published.
+    pub test_market: u8,
     pub expo: i32,
     pub price: i64,
     pub confidence: u64,

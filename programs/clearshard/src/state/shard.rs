@@ -18,7 +18,8 @@ pub struct ShardMarket {
     pub open_interest: u64,
     /// Short open interest of this shard's accounts, in lots.
     pub short_open_interest: u64,
-    /// Net fees accrued (taker fees less maker rebates); backed by the vault.
+    /// Net fees accrued on fills whose taker is here (taker fees less the
+    /// makers' rebates, wherever the makers are): never negative; backed by the vault.
     pub fees: i64,
     pub fills: u64,
     /// Price per lot of the last fill settled here.
@@ -117,8 +118,9 @@ impl Shard {
             let value = net.checked_mul(i128::from(market.oracle_price)).ok_or_else(overflow)?;
             equity = equity.checked_add(value).ok_or_else(overflow)?;
         }
-        // Fees are net of maker rebates, which sit as negative fees on the
-        // maker's shard: they belong to the reserve's sum, not apart from it.
+        // Fees are booked on the taker's shard net of the maker's rebate, so
+        // never negative: a rebate owed across shards is in the maker's
+        // shard's equity, a shortfall that rebalancing fills.
         let owed = i128::from(self.fees()?).checked_add(i128::from(self.insurance_owed)).ok_or_else(overflow)?;
         let reserve = equity.max(0).checked_add(owed).ok_or_else(overflow)?.max(0);
         u64::try_from(reserve).map_err(|_| overflow())

@@ -1,0 +1,209 @@
+//! The admin's changes that can move value (market parameters, a market's
+//! price source, a new matcher) wait out the exchange's timelock, announced
+//! by an event, so that owners can leave first; anyone applies them when due,
+//! the admin may cancel them, and what only stops things applies at once.
+
+use anchor_lang::prelude::Pubkey;
+use clearshard::errors::ClearshardError;
+use clearshard::instructions::MarketConfig;
+use clearshard::state::{Market, OracleKind, MIN_TIMELOCK_SECS, PYTH_RECEIVER_ID};
+use clearshard_client::bank::{Governance, PythPrice, TestExchange};
+use clearshard_client::{instructions as ix, pda};
+use clearshard_tests::*;
+use solana_keypair::Keypair;
+use solana_signer::Signer;
+
+const HOUR: u32 = 3_600;
+
+/// A test venue with an hour's timelock, past its matcher's registration.
+async fn venue() -> Venue {
+    let mut v = Venue::governed(1, Governance { timelock_secs: HOUR, test_venue: true }).await;
+    v.ex.advance_clock(i64::from(HOUR)).await;
+    refresh_prices(&mut v).await;
+    v
+}
+
+async fn refresh_prices(v: &mut Venue) {
+    v.set_btc(100).await;
+    v.ex.set_price(ETH, ETH_PRICE, 0, PRICE_EXPO).await.unwrap();
+}
+
+async fn market(v: &mut Venue, id: u16) -> Market {
+    v.ex.load::<Market>(pda::market(id)).await
+}
+
+#[tokio::test]
+async fn a_venue_that_is_not_a_test_venue_waits_at_least_a_day() {
+    let short = Governance { timelock_secs: MIN_TIMELOCK_SECS - 1, test_venue: false };
+    assert_error(TestExchange::start_with(1, short).await.map(|_| ()), ClearshardError::TimelockTooShort);
+    let day = Governance { timelock_secs: MIN_TIMELOCK_SECS, test_venue: false };
+    let mut ex = TestExchange::start_with(1, day).await.unwrap();
+    let exchange = ex.exchange().await;
+    assert_eq!((exchange.timelock_secs, exchange.test_venue), (MIN_TIMELOCK_SECS, 0));
+    // Such a venue lists no market that the admin's feed prices.
+    let admin = ex.admin.pubkey();
+    let test_market = ix::add_market(admin, 0, "BTC-PERP", btc_market(), true);
+    assert_error(ex.send_admin(&[test_market]).await, ClearshardError::NotATestVenue);
+    ex.send_admin(&[ix::add_market(admin, 0, "BTC-PERP", btc_market(), false)]).await.unwrap();
+    assert_eq!(ex.exchange().await.market_count, 1);
+}
+
+#[tokio::test]
+async fn market_parameters_wait_out_the_timelock_and_owners_can_leave_first() {
+    let mut v = venue().await;
+    let admin = v.ex.admin.pubkey();
+    let (long, _maker) = v.leveraged_long(0, 100 * USDC).await;
+    let before = market(&mut v, BTC).await.params;
+    // Doubling initial margin would leave the long under it: queued, not applied.
+    let stricter = MarketConfig { initial_margin_bps: 2_000, ..btc_market() };
+    v.ex.send_admin(&[ix::update_market(admin, BTC, stricter)]).await.unwrap();
+    let now = v.ex.now().await;
+    let queued = market(&mut v, BTC).await;
+    assert_eq!(queued.params, before);
+    assert_eq!((queued.pending.params_due, queued.pending.params.initial_margin_bps), (now + 3_600, 2_000));
+    let apply = ix::apply_market_change(BTC);
+    assert_error(v.ex.send(std::slice::from_ref(&apply), &[]).await, ClearshardError::ChangeNotDue);
+    // Within the delay the owner takes out what the old rule allows.
+    v.ex.withdraw(&long.trader, long.address, 0, 30 * USDC, &[BTC]).await.unwrap();
+    v.ex.advance_clock(3_599).await;
+    assert_error(v.ex.send_fresh(std::slice::from_ref(&apply), &[]).await, ClearshardError::ChangeNotDue);
+    v.ex.advance_clock(1).await;
+    // Anyone applies it once due.
+    let anyone = Keypair::new();
+    v.ex.airdrop(&anyone.pubkey(), 1_000_000_000).await;
+    v.ex.send_fresh(std::slice::from_ref(&apply), &[]).await.unwrap();
+    let applied = market(&mut v, BTC).await;
+    assert_eq!((applied.params.initial_margin_bps, applied.pending.params_due), (2_000, 0));
+    assert_error(v.ex.send_fresh(std::slice::from_ref(&apply), &[]).await, ClearshardError::NoChangeQueued);
+
+    // A lower open-interest cap only stops things: at once. A higher one waits.
+    let lower = MarketConfig { max_open_interest_per_shard: 1_000, ..stricter };
+    v.ex.send_admin(&[ix::update_market(admin, BTC, lower)]).await.unwrap();
+    assert_eq!(market(&mut v, BTC).await.params.max_open_interest_per_shard, 1_000);
+    let higher = MarketConfig { max_open_interest_per_shard: 2_000, ..stricter };
+    v.ex.send_admin(&[ix::update_market(admin, BTC, higher)]).await.unwrap();
+    assert_eq!(market(&mut v, BTC).await.params.max_open_interest_per_shard, 1_000);
+    // Only the admin cancels; a cancelled change never applies.
+    let intruder = Keypair::new();
+    v.ex.airdrop(&intruder.pubkey(), 1_000_000_000).await;
+    let cancel = ix::cancel_market_change(intruder.pubkey(), BTC);
+    assert_error(v.ex.send(&[cancel], &[&intruder]).await, ClearshardError::NotAdmin);
+    v.ex.send_admin(&[ix::cancel_market_change(admin, BTC)]).await.unwrap();
+    v.ex.advance_clock(3_600).await;
+    assert_error(v.ex.send_fresh(std::slice::from_ref(&apply), &[]).await, ClearshardError::NoChangeQueued);
+    assert_error(v.ex.send_admin(&[ix::cancel_market_change(admin, BTC)]).await, ClearshardError::NoChangeQueued);
+    assert_eq!(market(&mut v, BTC).await.params.max_open_interest_per_shard, 1_000);
+    v.ex.assert_conserved().await;
+}
+
+#[tokio::test]
+async fn a_price_source_switch_waits_but_a_first_source_applies_at_once() {
+    let mut v = venue().await;
+    let admin = v.ex.admin.pubkey();
+    let pyth = Pubkey::new_unique();
+    let now = v.ex.now().await;
+    let update = PythPrice {
+        feed_id: [7; 32],
+        price: 60_000 * 100_000_000,
+        confidence: 1_000_000,
+        expo: -8,
+        publish_time: now,
+        partial_signatures: None,
+    };
+    v.ex.set_pyth_price(pyth, PYTH_RECEIVER_ID, &update);
+    v.ex.send_admin(&[ix::set_market_oracle(admin, BTC, OracleKind::Pyth, pyth, [7; 32])]).await.unwrap();
+    let queued = market(&mut v, BTC).await;
+    assert_eq!(queued.oracle, pda::price_feed(BTC));
+    assert_eq!((queued.pending.oracle, queued.pending.oracle_due), (pyth, now + 3_600));
+    // The built-in feed still prices BTC meanwhile.
+    let t = v.account(0, 1_000 * USDC).await;
+    let m = v.account(0, 1_000 * USDC).await;
+    v.settle(0, &[BTC], &[&t, &m], &[fill(0, 1, 0, true, 10, BTC_TICKS)]).await.unwrap();
+    v.ex.advance_clock(3_600).await;
+    v.ex.send_fresh(&[ix::apply_market_change(BTC)], &[]).await.unwrap();
+    let switched = market(&mut v, BTC).await;
+    assert_eq!((switched.oracle, switched.oracle_kind, switched.pyth_feed_id), (pyth, 1, [7; 32]));
+
+    // A market with no price yet takes its first source at once.
+    v.ex.send_admin(&[ix::add_market(admin, 2, "SOL-PERP", btc_market(), false)]).await.unwrap();
+    v.ex.send_admin(&[ix::set_market_oracle(admin, 2, OracleKind::Pyth, pyth, [7; 32])]).await.unwrap();
+    assert_eq!(market(&mut v, 2).await.oracle, pyth);
+    v.ex.assert_conserved().await;
+}
+
+#[tokio::test]
+async fn a_new_matcher_posts_nothing_before_the_timelock_and_a_revocation_is_immediate() {
+    let mut v = Venue::governed(1, Governance { timelock_secs: HOUR, test_venue: true }).await;
+    let t = v.account(0, 1_000 * USDC).await;
+    let m = v.account(0, 1_000 * USDC).await;
+    let buy = [fill(0, 1, 0, true, 10, BTC_TICKS)];
+    let before = v.portfolios(&[&t, &m]).await;
+    assert_error(v.settle(0, &[BTC], &[&t, &m], &buy).await, ClearshardError::MatcherNotYetActive);
+    v.ex.advance_clock(i64::from(HOUR) - 1).await;
+    refresh_prices(&mut v).await;
+    assert_error(v.settle(0, &[BTC], &[&t, &m], &buy).await, ClearshardError::MatcherNotYetActive);
+    v.assert_unchanged(0, 0, &[&t, &m], &before).await;
+    v.ex.advance_clock(1).await;
+    v.settle(0, &[BTC], &[&t, &m], &buy).await.unwrap();
+    assert_eq!(v.ex.margin(t.address).await.portfolio.position(BTC).unwrap().base_lots, 10);
+    let admin = v.ex.admin.pubkey();
+    v.ex.send_admin(&[ix::revoke_matcher(admin, v.matcher.pubkey())]).await.unwrap();
+    assert_error(v.settle(0, &[BTC], &[&t, &m], &buy).await, ClearshardError::MatcherRevoked);
+    v.ex.assert_conserved().await;
+}
+
+/// The review's bypasses, each refused. A switch to the default key (how an
+/// unpriced market reads) would have re-armed the "first source applies at
+/// once" rule; a fresh listing traded at once; a pause kept owners in while a
+/// queued change came due; a change nobody applied waited for the admin's
+/// moment; a stolen key handed the exchange over in one transaction.
+#[tokio::test]
+async fn the_timelock_has_no_way_around() {
+    let mut v = venue().await;
+    let admin = v.ex.admin.pubkey();
+    // No market is ever pointed at the default key; once priced, every switch waits.
+    let unset = ix::set_market_oracle(admin, BTC, OracleKind::Pyth, Pubkey::default(), [7; 32]);
+    assert_error(v.ex.send_admin(&[unset]).await, ClearshardError::WrongOracle);
+    assert_eq!(market(&mut v, BTC).await.priced, 1);
+
+    // A new listing trades only after the timelock.
+    v.ex.send_admin(&[ix::add_market(admin, 2, "SOL-PERP", btc_market(), true)]).await.unwrap();
+    v.ex.set_price(2, BTC_PRICE, 0, PRICE_EXPO).await.unwrap();
+    let now = v.ex.now().await;
+    assert_eq!(market(&mut v, 2).await.listed_from, now + 3_600);
+    let t = v.account(0, 1_000 * USDC).await;
+    let m = v.account(0, 1_000 * USDC).await;
+    v.allow_markets(&[&t, &m], 0b111).await;
+    let sol = [fill(0, 1, 0, true, 10, BTC_TICKS)];
+    assert_error(v.settle(0, &[2], &[&t, &m], &sol).await, ClearshardError::MarketNotYetListed);
+
+    // A queued change does not apply while owners anywhere cannot leave.
+    let stricter = MarketConfig { initial_margin_bps: 2_000, ..btc_market() };
+    v.ex.send_admin(&[ix::update_market(admin, BTC, stricter)]).await.unwrap();
+    v.ex.advance_clock(3_600).await;
+    refresh_prices(&mut v).await;
+    v.ex.set_price(2, BTC_PRICE, 0, PRICE_EXPO).await.unwrap();
+    v.settle(0, &[2], &[&t, &m], &sol).await.unwrap();
+    let apply = ix::apply_market_change(BTC);
+    for (shard, flags) in [(None, clearshard::state::PAUSE_WITHDRAWALS), (Some(0), clearshard::state::PAUSE_SETTLEMENT)]
+    {
+        v.pause(shard, flags).await;
+        assert_error(v.ex.send_fresh(std::slice::from_ref(&apply), &[]).await, ClearshardError::ChangeBlockedByPause);
+        v.pause(shard, 0).await;
+    }
+    assert_eq!(v.ex.exchange().await.shards_paused, 0);
+    // Not applied within a timelock of its due time: expired, to be queued again.
+    v.ex.advance_clock(3_601).await;
+    assert_error(v.ex.send_fresh(std::slice::from_ref(&apply), &[]).await, ClearshardError::ChangeExpired);
+    assert_eq!(market(&mut v, BTC).await.params.initial_margin_bps, 1_000);
+
+    // The handover waits out the timelock too.
+    let new = Keypair::new();
+    v.ex.airdrop(&new.pubkey(), 1_000_000_000).await;
+    v.ex.send_admin(&[ix::propose_admin(admin, new.pubkey())]).await.unwrap();
+    assert_error(v.ex.send(&[ix::accept_admin(new.pubkey())], &[&new]).await, ClearshardError::ChangeNotDue);
+    v.ex.advance_clock(3_600).await;
+    v.ex.send_fresh(&[ix::accept_admin(new.pubkey())], &[&new]).await.unwrap();
+    assert_eq!(v.ex.exchange().await.admin, new.pubkey());
+    v.ex.assert_conserved().await;
+}
