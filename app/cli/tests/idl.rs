@@ -167,6 +167,7 @@ fn accounts() -> Vec<Value> {
     exchange.timelock_secs = 172_800;
     exchange.shards_paused = 3;
     exchange.pending_admin_due = -9;
+    exchange.unpaused_at = 1_750_000_000;
     let mut shard = Shard::zeroed();
     shard.index = 9;
     shard.vault = key(22);
@@ -214,7 +215,7 @@ fn accounts() -> Vec<Value> {
             json!({
                 "admin": key(21).to_string(), "shard_count": "64", "market_count": "3", "quote_decimals": "6",
                 "pending_admin": key(26).to_string(), "timelock_secs": "172800",
-                "shards_paused": "3", "pending_admin_due": "-9"
+                "shards_paused": "3", "pending_admin_due": "-9", "unpaused_at": "1750000000"
             }),
         ),
         account(

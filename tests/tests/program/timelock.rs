@@ -6,7 +6,7 @@
 use anchor_lang::prelude::Pubkey;
 use clearshard::errors::ClearshardError;
 use clearshard::instructions::MarketConfig;
-use clearshard::state::{Market, OracleKind, MIN_TIMELOCK_SECS, PYTH_RECEIVER_ID};
+use clearshard::state::{Market, OracleKind, MIN_TIMELOCK_SECS, PAUSE_DEPOSITS, PAUSE_WITHDRAWALS, PYTH_RECEIVER_ID};
 use clearshard_client::bank::{Governance, PythPrice, TestExchange};
 use clearshard_client::{instructions as ix, pda};
 use clearshard_tests::*;
@@ -124,10 +124,14 @@ async fn a_price_source_switch_waits_but_a_first_source_applies_at_once() {
     let switched = market(&mut v, BTC).await;
     assert_eq!((switched.oracle, switched.oracle_kind, switched.pyth_feed_id), (pyth, 1, [7; 32]));
 
-    // A market with no price yet takes its first source at once.
+    // A market with no price yet takes its first source at once, and trades
+    // only a timelock after it: its traders see the feed a day ahead too.
     v.ex.send_admin(&[ix::add_market(admin, 2, "SOL-PERP", btc_market(), false)]).await.unwrap();
+    v.ex.advance_clock(3_600).await;
     v.ex.send_admin(&[ix::set_market_oracle(admin, 2, OracleKind::Pyth, pyth, [7; 32])]).await.unwrap();
-    assert_eq!(market(&mut v, 2).await.oracle, pyth);
+    let now = v.ex.now().await;
+    let sol = market(&mut v, 2).await;
+    assert_eq!((sol.oracle, sol.priced, sol.listed_from), (pyth, 1, now + 3_600));
     v.ex.assert_conserved().await;
 }
 
@@ -155,8 +159,10 @@ async fn a_new_matcher_posts_nothing_before_the_timelock_and_a_revocation_is_imm
 /// The review's bypasses, each refused. A switch to the default key (how an
 /// unpriced market reads) would have re-armed the "first source applies at
 /// once" rule; a fresh listing traded at once; a pause kept owners in while a
-/// queued change came due; a change nobody applied waited for the admin's
-/// moment; a stolen key handed the exchange over in one transaction.
+/// queued change came due (also lifted for the one transaction that applies
+/// it); a cap cut trapped owners under a queued change; a change nobody
+/// applied waited for the admin's moment; a stolen key handed the exchange
+/// over in one transaction.
 #[tokio::test]
 async fn the_timelock_has_no_way_around() {
     let mut v = venue().await;
@@ -185,17 +191,33 @@ async fn the_timelock_has_no_way_around() {
     v.ex.set_price(2, BTC_PRICE, 0, PRICE_EXPO).await.unwrap();
     v.settle(0, &[2], &[&t, &m], &sol).await.unwrap();
     let apply = ix::apply_market_change(BTC);
-    for (shard, flags) in [(None, clearshard::state::PAUSE_WITHDRAWALS), (Some(0), clearshard::state::PAUSE_SETTLEMENT)]
-    {
+    let blocked = ClearshardError::ChangeBlockedByPause;
+    for (shard, flags) in [(None, PAUSE_WITHDRAWALS), (Some(0), PAUSE_DEPOSITS)] {
         v.pause(shard, flags).await;
-        assert_error(v.ex.send_fresh(std::slice::from_ref(&apply), &[]).await, ClearshardError::ChangeBlockedByPause);
+        assert_error(v.ex.send_fresh(std::slice::from_ref(&apply), &[]).await, blocked);
+        // Unpause, apply and pause again in one transaction: refused all the same.
+        let one_tx = [ix::set_pause(admin, shard, 0), apply.clone(), ix::set_pause(admin, shard, flags)];
+        assert_error(v.ex.send_admin(&one_tx).await, blocked);
         v.pause(shard, 0).await;
+        // Lifted after the change was queued: owners could not leave all along.
+        assert_error(v.ex.send_fresh(std::slice::from_ref(&apply), &[]).await, blocked);
     }
     assert_eq!(v.ex.exchange().await.shards_paused, 0);
-    // Not applied within a timelock of its due time: expired, to be queued again.
-    v.ex.advance_clock(3_601).await;
+    // Queued again, but not applied within a timelock of its due time: expired.
+    v.ex.refresh_blockhash().await;
+    v.ex.send_admin(&[ix::update_market(admin, BTC, stricter)]).await.unwrap();
+    v.ex.advance_clock(3_600 + 3_601).await;
     assert_error(v.ex.send_fresh(std::slice::from_ref(&apply), &[]).await, ClearshardError::ChangeExpired);
     assert_eq!(market(&mut v, BTC).await.params.initial_margin_bps, 1_000);
+    // A restriction (a lower cap, at once) voids what was queued for the market.
+    v.ex.send_admin(&[ix::cancel_market_change(admin, BTC)]).await.unwrap();
+    v.ex.refresh_blockhash().await;
+    v.ex.send_admin(&[ix::update_market(admin, BTC, stricter)]).await.unwrap();
+    let capped = MarketConfig { max_open_interest_per_shard: 1_000, ..btc_market() };
+    v.ex.send_admin(&[ix::update_market(admin, BTC, capped)]).await.unwrap();
+    v.ex.advance_clock(3_600).await;
+    assert_error(v.ex.send_fresh(std::slice::from_ref(&apply), &[]).await, ClearshardError::NoChangeQueued);
+    assert_eq!(market(&mut v, BTC).await.params.max_open_interest_per_shard, 1_000);
 
     // The handover waits out the timelock too.
     let new = Keypair::new();

@@ -6,8 +6,9 @@ use anchor_lang::prelude::*;
 /// Points a market at its price source: the built-in feed (its own PDA; test
 /// markets only) or a Pyth `PriceUpdateV2` account carrying `feed_id`. The
 /// owner program and the feed id are checked on every read. A market's first
-/// source (it has no price before, so nothing to move) applies at once; a
-/// switch waits out the exchange's timelock (`apply_market_change`).
+/// source (it has no price before, so nothing to move) applies at once, and
+/// the market trades only a timelock later; a switch waits out the
+/// exchange's timelock (`apply_market_change`).
 #[derive(Accounts)]
 pub struct SetMarketOracle<'info> {
     pub admin: Signer<'info>,
@@ -38,7 +39,12 @@ pub fn handler(ctx: Context<SetMarketOracle>, kind: OracleKind, feed_id: [u8; 32
             market.pending.oracle_due = due;
             emit!(MarketChangeQueued { market: market.id, part: CHANGE_ORACLE, due });
         }
-        _ => {
+        first => {
+            // A first source sets the price the listing's traders will face:
+            // no batch trades the market before a timelock from now.
+            if let Some(due) = first {
+                market.listed_from = market.listed_from.max(due);
+            }
             market.set_oracle(kind, oracle, feed_id);
             emit!(MarketConfigured { market: market.id, oracle });
         }

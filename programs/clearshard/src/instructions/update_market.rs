@@ -1,12 +1,13 @@
 use super::add_market::MarketConfig;
 use crate::errors::ClearshardError;
-use crate::events::{MarketChangeQueued, MarketConfigured};
-use crate::state::{market_change, seeds, Exchange, Market, CHANGE_PARAMS};
+use crate::events::{MarketChangeCancelled, MarketChangeQueued, MarketConfigured};
+use crate::state::{market_change, seeds, Exchange, Market, PendingMarketChange, CHANGE_PARAMS};
 use anchor_lang::prelude::*;
 
 /// Replaces a market's risk parameters. A change that only lowers the
-/// open-interest cap applies at once; any other waits out the exchange's
-/// timelock (`apply_market_change`), announced by `MarketChangeQueued`.
+/// open-interest cap applies at once, and voids whatever was queued for the
+/// market; any other waits out the exchange's timelock
+/// (`apply_market_change`), announced by `MarketChangeQueued`.
 /// Existing positions are not touched. Tick size, lot size and decimals are
 /// what positions are counted in: they cannot change on a listed market.
 #[derive(Accounts)]
@@ -31,6 +32,12 @@ pub fn handler(ctx: Context<UpdateMarket>, config: MarketConfig) -> Result<()> {
         }
         _ => {
             market.params = params;
+            // A restriction voids what was queued: owners it holds in could
+            // not leave before the queued change applies.
+            if market.pending.params_due != 0 || market.pending.oracle_due != 0 {
+                market.pending = PendingMarketChange::default();
+                emit!(MarketChangeCancelled { market: market.id });
+            }
             emit!(MarketConfigured { market: market.id, oracle: market.oracle });
         }
     }

@@ -18,8 +18,8 @@ pub struct Exchange {
     pub bump: u8,
     /// 1: a test venue, which may list test markets and run without a timelock.
     pub test_venue: u8,
-    /// Shards whose own flags pause withdrawals or settlement: while any is,
-    /// no queued change applies (owners there could not leave first).
+    /// Shards with any pause flag of their own: while any is, no queued
+    /// change applies (owners there could not leave first).
     pub shards_paused: u16,
     /// How long a change that can move value waits between queued and applied.
     pub timelock_secs: u32,
@@ -27,12 +27,12 @@ pub struct Exchange {
     pub pending_admin: Pubkey,
     /// When the proposed admin may accept: the handover waits out the timelock.
     pub pending_admin_due: i64,
+    /// When the last pause anywhere (exchange or shard) was lifted: a change
+    /// queued before it cannot apply, since owners could not leave for part
+    /// of its delay.
+    pub unpaused_at: i64,
 }
-const _: () = assert!(core::mem::size_of::<Exchange>() == 152);
-
-/// The pause flags that keep an owner from leaving: taking collateral out,
-/// and trading out of a position.
-pub const PAUSE_EXITS: u8 = super::PAUSE_WITHDRAWALS | super::PAUSE_SETTLEMENT;
+const _: () = assert!(core::mem::size_of::<Exchange>() == 160);
 
 /// The shortest timelock of a venue that is not a test venue: a day for
 /// owners to see a queued change and leave.
@@ -41,10 +41,16 @@ pub const MIN_TIMELOCK_SECS: u32 = 86_400;
 impl Exchange {
     pub const SPACE: usize = 8 + core::mem::size_of::<Exchange>();
 
-    /// Refuses while owners anywhere could not leave: withdrawals or
-    /// settlement paused on the exchange or on any shard.
-    pub fn require_exits_open(&self) -> Result<()> {
-        require!(self.pause_flags & PAUSE_EXITS == 0 && self.shards_paused == 0, ClearshardError::ChangeBlockedByPause);
+    /// Whether nothing is paused anywhere, on the exchange or on any shard.
+    pub fn unpaused(&self) -> bool {
+        self.pause_flags == 0 && self.shards_paused == 0
+    }
+
+    /// Refuses a change queued at `queued_at` unless owners could leave all
+    /// along since: nothing paused now, nor lifted since it was queued (so an
+    /// unpause, apply and pause again in one transaction is refused too).
+    pub fn require_unpaused_since(&self, queued_at: i64) -> Result<()> {
+        require!(self.unpaused() && self.unpaused_at <= queued_at, ClearshardError::ChangeBlockedByPause);
         Ok(())
     }
 

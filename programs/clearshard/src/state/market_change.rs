@@ -55,15 +55,20 @@ impl Market {
     }
 
     /// Applies every queued part that is due at `now`; refuses if none is,
-    /// or if one has been due for longer than `window` (a change nobody
-    /// applied is not kept for a moment of the admin's choosing).
-    pub fn apply_due_changes(&mut self, now: i64, window: i64) -> Result<()> {
+    /// if one has been due for longer than the timelock (a change nobody
+    /// applied is not kept for a moment of the admin's choosing), or if a
+    /// pause anywhere held owners in since one was queued.
+    pub fn apply_due_changes(&mut self, now: i64, exchange: &Exchange) -> Result<()> {
         let pending = self.pending;
+        let window = i64::from(exchange.timelock_secs);
         let due = |at: i64| at != 0 && now >= at;
         let expired = |at: i64| at != 0 && now.saturating_sub(at) > window;
         require!(pending.params_due != 0 || pending.oracle_due != 0, ClearshardError::NoChangeQueued);
         require!(due(pending.params_due) || due(pending.oracle_due), ClearshardError::ChangeNotDue);
         require!(!expired(pending.params_due) && !expired(pending.oracle_due), ClearshardError::ChangeExpired);
+        for at in [pending.params_due, pending.oracle_due].into_iter().filter(|at| due(*at)) {
+            exchange.require_unpaused_since(at.saturating_sub(window))?;
+        }
         if due(pending.params_due) {
             self.params = pending.params;
             self.pending.params_due = 0;
