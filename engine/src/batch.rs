@@ -77,21 +77,24 @@ impl MarketFlow {
         }
     }
 
-    /// Adds one side's change of the shard's open interest; refuses growth
-    /// beyond the market's cap on either side.
-    fn add_open_interest(
-        &mut self,
-        change: &PositionChange,
-        before: &OpenInterest,
-        cap: u64,
-    ) -> Result<(), EngineError> {
+    /// Adds one side's change of the shard's open interest.
+    fn add_open_interest(&mut self, change: &PositionChange) -> Result<(), EngineError> {
         let overflow = EngineError::Overflow;
         self.long_delta = self.long_delta.checked_add(change.long_change()).ok_or(overflow)?;
         self.short_delta = self.short_delta.checked_add(change.short_change()).ok_or(overflow)?;
-        let grows = change.long_change() > 0 || change.short_change() > 0;
-        let long = i128::from(before.long).wrapping_add(i128::from(self.long_delta));
-        let short = i128::from(before.short).wrapping_add(i128::from(self.short_delta));
-        if grows && (long > i128::from(cap) || short > i128::from(cap)) {
+        Ok(())
+    }
+
+    /// Refuses a fill whose net change raised a side of the shard's open
+    /// interest (`grew`: long, short) while that side ends above the cap.
+    /// Judged on the fill as a whole, once both sides are booked: a position
+    /// that changes hands within the shard leaves its interest as it was and
+    /// passes whichever side the engine books first, so a cut cap stops new
+    /// exposure (also exposure recycled after a close in the same batch),
+    /// never an owner's exit against a maker on its shard.
+    fn check_cap(&self, before: &OpenInterest, cap: u64, grew: (bool, bool)) -> Result<(), EngineError> {
+        let above = |before: u64, delta: i64| i128::from(before).wrapping_add(i128::from(delta)) > i128::from(cap);
+        if (grew.0 && above(before.long, self.long_delta)) || (grew.1 && above(before.short, self.short_delta)) {
             return Err(EngineError::OpenInterestCapExceeded);
         }
         Ok(())
@@ -172,6 +175,8 @@ pub fn settle_fills(
         let (taker_fee, maker_fee) = fees(params, notional.unsigned_abs());
         let taker_delta = fill.taker_delta();
         let sides = [(taker, taker_delta, taker_fee), (maker, taker_delta.wrapping_neg(), maker_fee)];
+        // This fill's change of each group's long and short open interest.
+        let mut grew = [(0i64, 0i64); MAX_GROUPS];
         for (account, delta, fee) in sides {
             let pf = &mut *accounts[account];
             let oracle = market.risk.oracle_price;
@@ -187,9 +192,15 @@ pub fn settle_fills(
             flows.collateral_delta[group] = flows.collateral_delta[group]
                 .checked_add(booked.collateral_change)
                 .ok_or(fail(EngineError::Overflow))?;
-            flows.markets[group][slot]
-                .add_open_interest(&booked.position, &market.open_interest[group], params.max_open_interest_per_shard)
-                .map_err(fail)?;
+            flows.markets[group][slot].add_open_interest(&booked.position).map_err(fail)?;
+            let (long, short) = &mut grew[group];
+            *long = long.saturating_add(booked.position.long_change());
+            *short = short.saturating_add(booked.position.short_change());
+        }
+        for (group, (long, short)) in grew.iter().enumerate() {
+            let cap = params.max_open_interest_per_shard;
+            let before = &market.open_interest[group];
+            flows.markets[group][slot].check_cap(before, cap, (*long > 0, *short > 0)).map_err(fail)?;
         }
         let premium = price_premium(price, market.risk.oracle_price, lots).map_err(fail)?;
         // Both fees are booked on the taker's shard, where the taker fee that

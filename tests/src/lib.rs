@@ -16,6 +16,7 @@ use solana_signer::Signer;
 pub use clearshard_client::bank;
 
 pub mod invariants;
+pub mod pause_rule;
 pub mod reference;
 
 pub use clearshard_client::presets::*;
@@ -197,8 +198,13 @@ impl Venue {
 
     /// Sets pause `flags` on the exchange (`None`) or one shard.
     pub async fn pause(&mut self, shard: Option<u16>, flags: u8) {
+        self.try_pause(shard, flags).await.expect("set_pause");
+    }
+
+    /// Like [`Venue::pause`]; the refusal, if any (`PauseTooSoon`).
+    pub async fn try_pause(&mut self, shard: Option<u16>, flags: u8) -> Result<(), BanksClientError> {
         let admin = self.ex.admin.pubkey();
-        self.ex.send_admin(&[ix::set_pause(admin, shard, flags)]).await.expect("set_pause");
+        self.ex.send_admin(&[ix::set_pause(admin, shard, flags)]).await
     }
 
     /// Long 100 BTC lots (600 USDC notional) on `margin` USDC against a deep

@@ -56,7 +56,10 @@ pub fn run(cluster: &Cluster, args: &InitArgs) -> Result<(), String> {
                 None => create_mint(cluster)?,
             };
             // Its markets are test markets, priced by hand: a test venue, without a timelock.
-            send(cluster, &[ix::initialize_exchange(admin, mint, 0, true)], &[], "initialize_exchange")?;
+            // Swept fees go to the admin's own token account.
+            let (treasury, create_treasury) = admin_wallet(admin, mint);
+            let ixs = [create_treasury, ix::initialize_exchange(admin, mint, treasury, 0, true)];
+            send(cluster, &ixs, &[], "initialize_exchange")?;
             println!("exchange {} created (a test venue, no timelock); collateral mint {mint}", pda::exchange());
             mint
         }
@@ -82,6 +85,20 @@ pub fn run(cluster: &Cluster, args: &InitArgs) -> Result<(), String> {
         venue(cluster, dir, mint, args.shards.max(have))?;
     }
     Ok(())
+}
+
+/// The admin's associated token account of `mint` (the treasury, and where
+/// the insurance deposit is minted), and the instruction that creates it if
+/// it is missing.
+fn admin_wallet(admin: Pubkey, mint: Pubkey) -> (Pubkey, Instruction) {
+    let wallet = get_associated_token_address(&admin, &mint);
+    let create = spl_associated_token_account::instruction::create_associated_token_account_idempotent(
+        &admin,
+        &admin,
+        &mint,
+        &spl_token_interface::ID,
+    );
+    (wallet, create)
 }
 
 fn send(cluster: &Cluster, ixs: &[Instruction], signers: &[&Keypair], what: &str) -> Result<(), String> {
@@ -209,14 +226,9 @@ fn venue(cluster: &Cluster, dir: &Path, mint: Pubkey, shard_count: u16) -> Resul
     }
     let insurance = cluster.insurance_balance()?;
     if insurance == 0 {
-        let wallet = get_associated_token_address(&admin, &mint);
+        let (wallet, create_wallet) = admin_wallet(admin, mint);
         let ixs = [
-            spl_associated_token_account::instruction::create_associated_token_account_idempotent(
-                &admin,
-                &admin,
-                &mint,
-                &spl_token_interface::ID,
-            ),
+            create_wallet,
             spl_token_interface::instruction::mint_to(
                 &spl_token_interface::ID,
                 &mint,

@@ -22,7 +22,14 @@ pub fn run(cluster: &Cluster, as_json: bool) -> Result<(), String> {
             "shard_count": exchange.shard_count,
             "market_count": exchange.market_count,
             "matcher_count": exchange.matcher_count,
+            "treasury": exchange.treasury.to_string(),
             "pause_flags": exchange.pause_flags,
+            // Flags lapse with their window: what is in force now, here and per shard.
+            "pause_in_force": exchange.live_pause(snapshot.now),
+            "shard_pauses_in_force": snapshot.shards.iter()
+                .map(|shard| exchange.pause.live(shard.pause_flags, snapshot.now))
+                .collect::<Vec<u8>>(),
+            "pause_window_lapses_at": exchange.pause.started_at.saturating_add(clearshard::state::MAX_PAUSE_SECS),
         });
         println!("{}", serde_json::to_string_pretty(&report).map_err(|e| e.to_string())?);
         return Ok(());

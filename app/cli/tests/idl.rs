@@ -79,7 +79,7 @@ fn instructions() -> Vec<Value> {
         instruction(
             "initialize_exchange",
             json!({ "timelock_secs": 172_800, "test_venue": false }),
-            ix::initialize_exchange(admin, mint, 172_800, false),
+            ix::initialize_exchange(admin, mint, key(12), 172_800, false),
         ),
         instruction("apply_market_change", json!({}), ix::apply_market_change(3)),
         instruction("cancel_market_change", json!({}), ix::cancel_market_change(admin, 3)),
@@ -107,6 +107,7 @@ fn instructions() -> Vec<Value> {
             ix::set_price(admin, 0, -6_000_000, 12_345, -8),
         ),
         instruction("set_pause", json!({ "flags": 5 }), ix::set_pause(admin, Some(3), 5)),
+        instruction("sweep_fees", json!({}), ix::sweep_fees(4, key(12), &[0, 1])),
         instruction("register_matcher", json!({}), ix::register_matcher(admin, owner)),
         instruction("revoke_matcher", json!({}), ix::revoke_matcher(admin, owner)),
         instruction(
@@ -168,6 +169,9 @@ fn accounts() -> Vec<Value> {
     exchange.shards_paused = 3;
     exchange.pending_admin_due = -9;
     exchange.unpaused_at = 1_750_000_000;
+    exchange.treasury = key(28);
+    exchange.pause.started_at = 1_760_000_000;
+    exchange.pause.next_from = -4;
     let mut shard = Shard::zeroed();
     shard.index = 9;
     shard.vault = key(22);
@@ -215,7 +219,8 @@ fn accounts() -> Vec<Value> {
             json!({
                 "admin": key(21).to_string(), "shard_count": "64", "market_count": "3", "quote_decimals": "6",
                 "pending_admin": key(26).to_string(), "timelock_secs": "172800",
-                "shards_paused": "3", "pending_admin_due": "-9", "unpaused_at": "1750000000"
+                "shards_paused": "3", "pending_admin_due": "-9", "unpaused_at": "1750000000",
+                "treasury": key(28).to_string(), "pause.started_at": "1760000000", "pause.next_from": "-4"
             }),
         ),
         account(
@@ -340,6 +345,7 @@ fn events() -> Vec<Value> {
             json!({ "market": "4", "part": "1", "due": "1800000000" }),
         ),
         event("MarketChangeCancelled", &MarketChangeCancelled { market: 5 }, json!({ "market": "5" })),
+        event("FeesSwept", &FeesSwept { shard: 6, amount: 1_234 }, json!({ "shard": "6", "amount": "1234" })),
         event(
             "AccrualsSettled",
             &AccrualsSettled { account: key(41), shard: 3, paid: -600_000, collateral_after: 12 },

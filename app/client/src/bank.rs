@@ -206,6 +206,8 @@ pub struct TestExchange {
     pub mode: ProgramMode,
     pub admin: Keypair,
     pub mint: Pubkey,
+    /// The admin's token account that swept fees go to.
+    pub treasury: Pubkey,
     mint_authority: Keypair,
     pub shard_count: u16,
     /// Every margin account created through the harness (for the invariants).
@@ -284,6 +286,7 @@ impl TestExchange {
         let mut ex = TestExchange {
             admin: keys.keypair(),
             mint: Pubkey::default(),
+            treasury: Pubkey::default(),
             mint_authority: keys.keypair(),
             shard_count: 0,
             margin_accounts: vec![],
@@ -293,8 +296,9 @@ impl TestExchange {
         };
         ex.airdrop(&ex.admin.pubkey(), 100_000_000_000).await;
         ex.mint = ex.create_mint().await;
+        ex.treasury = ex.token_account(ex.mint, &ex.admin.pubkey(), 0).await;
         let Governance { timelock_secs, test_venue } = governance;
-        let init = ix::initialize_exchange(ex.admin.pubkey(), ex.mint, timelock_secs, test_venue);
+        let init = ix::initialize_exchange(ex.admin.pubkey(), ex.mint, ex.treasury, timelock_secs, test_venue);
         ex.send_admin(&[init]).await?;
         ex.add_shards(shards).await;
         Ok(ex)

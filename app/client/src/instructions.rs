@@ -23,6 +23,7 @@ pub fn token_program() -> Pubkey {
 pub fn initialize_exchange(
     admin: Pubkey,
     collateral_mint: Pubkey,
+    treasury: Pubkey,
     timelock_secs: u32,
     test_venue: bool,
 ) -> Instruction {
@@ -31,6 +32,7 @@ pub fn initialize_exchange(
         exchange: pda::exchange(),
         collateral_mint,
         insurance_vault: pda::insurance_vault(),
+        treasury,
         token_program: token_program(),
         system_program: system_program::ID,
     };
@@ -284,6 +286,19 @@ pub fn rebalance_vaults(from_shard: u16, to_shard: u16, markets: &[u16]) -> Inst
         token_program: token_program(),
     };
     build(accounts, instruction::RebalanceVaults {}, market_metas(markets))
+}
+
+/// Pays shard `shard`'s backed fees to `treasury` (the exchange's).
+/// `markets`: every market the shard holds a position in.
+pub fn sweep_fees(shard: u16, treasury: Pubkey, markets: &[u16]) -> Instruction {
+    let accounts = accounts::SweepFees {
+        exchange: pda::exchange(),
+        shard: pda::shard(shard),
+        vault: pda::vault(shard),
+        treasury,
+        token_program: token_program(),
+    };
+    build(accounts, instruction::SweepFees {}, market_metas(markets))
 }
 
 /// `liqor` (owned by `liquidator`) takes `lots` of `liqee`'s position in

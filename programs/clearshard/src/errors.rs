@@ -190,6 +190,14 @@ pub enum ClearshardError {
     ChangeBlockedByPause,
     #[msg("the queued change was not applied within a timelock of its due time: queue it again")]
     ChangeExpired,
+    #[msg("a new pause must wait a day after the last pause anywhere ended")]
+    PauseTooSoon,
+    #[msg("the treasury is not a token account of the collateral mint")]
+    WrongTreasury,
+    #[msg("the shard holds no swept-ready fees: none accrued, or its vault does not back them")]
+    NoFeesToSweep,
+    #[msg("lift the lapsed pauses on other scopes before a new pause: it would revive them")]
+    LapsedPauseStillSet,
 }
 
 impl From<EngineError> for ClearshardError {

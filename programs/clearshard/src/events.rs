@@ -97,6 +97,13 @@ pub struct VaultsRebalanced {
 }
 
 #[event]
+pub struct FeesSwept {
+    pub shard: u16,
+    /// Tokens paid from the shard's vault to the treasury.
+    pub amount: u64,
+}
+
+#[event]
 pub struct Liquidated {
     pub liqee: Pubkey,
     pub liqor: Pubkey,

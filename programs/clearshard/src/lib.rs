@@ -150,6 +150,10 @@ pub mod clearshard {
         rebalance_vaults::handler(ctx)
     }
 
+    pub fn sweep_fees<'info>(ctx: Context<'info, SweepFees<'info>>) -> Result<()> {
+        sweep_fees::handler(ctx)
+    }
+
     pub fn liquidate<'info>(ctx: Context<'info, Liquidate<'info>>, market_id: u16, lots: u64) -> Result<()> {
         liquidate::handler(ctx, market_id, lots)
     }

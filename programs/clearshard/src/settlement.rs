@@ -56,8 +56,9 @@ pub fn settle<'info>(
     shards: &mut [&mut Shard],
     batch: Batch<'_, 'info>,
 ) -> Result<BatchSettled> {
+    let now = Clock::get()?.unix_timestamp;
     for shard in shards.iter() {
-        exchange.require_open(shard.pause_flags, PAUSE_SETTLEMENT, ClearshardError::SettlementPaused)?;
+        exchange.require_open(shard, PAUSE_SETTLEMENT, ClearshardError::SettlementPaused, now)?;
     }
     shards[0].take_sequence(matcher.index, batch.sequence)?;
 
@@ -65,7 +66,6 @@ pub fn settle<'info>(
     let (market_infos, margin_infos) =
         batch.remaining.split_at_checked(pairs).ok_or(ClearshardError::MalformedBatch)?;
     require!(margin_infos.len() <= MAX_BATCH_ACCOUNTS, ClearshardError::MalformedBatch);
-    let now = Clock::get()?.unix_timestamp;
     matcher.require_past_timelock(now)?;
     let markets: Vec<BatchMarket> = load_markets(market_infos, exchange.quote_decimals, now)?
         .into_iter()

@@ -153,10 +153,16 @@ async fn a_round_reads_every_shard_in_order_once_per_epoch_within_the_next_epoch
     // Once per epoch: a second round is refused, and changes nothing.
     assert_error(v.ex.send_fresh(&[crank(&[0, 1, 2])], &[]).await, ClearshardError::FundingRoundComplete);
     assert_eq!(funding(&mut v).await, after);
-    // While settlement is paused nobody can trade out: no rate is set.
+    // While settlement is paused, on the exchange or on any one shard, some
+    // owners cannot trade out: no round reads that shard, so no rate is set.
     later(&mut v, 1, 0).await;
     let admin = v.ex.admin.pubkey();
-    v.ex.send_admin(&[ix::set_pause(admin, None, clearshard::state::PAUSE_SETTLEMENT)]).await.unwrap();
+    let settlement = clearshard::state::PAUSE_SETTLEMENT;
+    v.ex.send_admin(&[ix::set_pause(admin, Some(2), settlement)]).await.unwrap();
+    v.ex.send_fresh(&[crank(&[0, 1])], &[]).await.unwrap();
+    assert_error(v.ex.send_fresh(&[crank(&[2])], &[]).await, ClearshardError::SettlementPaused);
+    assert_eq!(funding(&mut v).await.next_shard, 2);
+    v.ex.send_admin(&[ix::set_pause(admin, None, settlement)]).await.unwrap();
     assert_error(v.ex.send_fresh(&[crank(&[0, 1, 2])], &[]).await, ClearshardError::SettlementPaused);
 }
 

@@ -200,7 +200,7 @@ async fn admin_instructions() {
     )
     .await;
     // initialize_exchange runs once: a second one finds the exchange in use.
-    let again = ix::initialize_exchange(s.intruder.pubkey(), mint, 0, true);
+    let again = ix::initialize_exchange(s.intruder.pubkey(), mint, s.v.ex.treasury, 0, true);
     let intruder = s.intruder.insecure_clone();
     let before = s.state().await;
     assert!(s.v.ex.send(&[again], &[&intruder]).await.is_err());

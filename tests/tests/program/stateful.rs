@@ -20,7 +20,7 @@ use anchor_lang::prelude::Pubkey;
 use anchor_lang::solana_program::instruction::Instruction;
 use clearshard::errors::ClearshardError;
 use clearshard::instructions::MatcherLimits;
-use clearshard::state::{Market, PAUSE_ALL};
+use clearshard::state::{Market, PAUSE_ALL, PAUSE_GAP_SECS};
 use clearshard_client::bank::{error_code, Snapshot, Trader};
 use clearshard_client::rng::Rng;
 use clearshard_client::{instructions as ix, pda};
@@ -28,6 +28,7 @@ use clearshard_engine::funding::{epoch_of, FUNDING_PERIOD_SECS};
 use clearshard_engine::liquidation::liquidatable_lots;
 use clearshard_engine::{Fill, SequenceStatus, SequenceWindow, SEQUENCE_WINDOW};
 use clearshard_tests::invariants::*;
+use clearshard_tests::pause_rule::PauseRule;
 use clearshard_tests::reference::FundingReference;
 use clearshard_tests::*;
 use solana_program_test::BanksClientError;
@@ -72,6 +73,8 @@ struct World {
     funding: FundingReference,
     /// Every market's loss index at the last check.
     loss_indexes: Vec<i64>,
+    /// What `set_pause` must accept.
+    pauses: PauseRule,
     log: Vec<String>,
     tally: Tally,
 }
@@ -117,6 +120,7 @@ impl World {
             last_batch: None,
             funding: FundingReference::default(),
             loss_indexes: vec![0; MARKETS.len()],
+            pauses: PauseRule::default(),
             log: vec![],
             tally: Tally::new(),
         }
@@ -619,16 +623,36 @@ impl World {
         self.v.ex.send_fresh(&[ix::settle_account(address, shard, &held)], &[]).await
     }
 
-    /// The admin pauses something, or lifts every pause.
+    /// The admin pauses something, or lifts a pause; a pause too soon after
+    /// the last one on its scope is refused, and the admin now and then
+    /// waits out the gap.
     async fn pause(&mut self) -> Result<Vec<Pubkey>, String> {
         let flags = if self.rng.chance(50) { 0 } else { self.rng.range(1, u64::from(PAUSE_ALL) + 1) as u8 };
         let shard = if self.rng.chance(50) { None } else { Some(self.rng.range(0, u64::from(SHARDS)) as u16) };
-        self.v.pause(shard, flags).await;
+        self.set_pause(shard, flags).await?;
         if flags != 0 && self.rng.chance(50) {
-            self.v.pause(None, 0).await;
+            self.set_pause(shard, 0).await?;
         }
-        self.log.push(format!("pause {shard:?} {flags:#b}"));
         Ok(vec![])
+    }
+
+    /// `set_pause`, checked against the rule.
+    async fn set_pause(&mut self, scope: Option<u16>, flags: u8) -> Result<(), String> {
+        let now = self.v.ex.now().await;
+        let r = self.v.try_pause(scope, flags).await;
+        let expected = self.pauses.set(scope, flags, now);
+        self.note("pause", format!("{scope:?} {flags:#b}"), &r);
+        match (&r, expected) {
+            (Ok(()), Ok(())) => Ok(()),
+            (Err(e), Err(refusal)) if error_code(e) == Some(u32::from(refusal)) => {
+                if self.rng.chance(50) {
+                    self.v.ex.advance_clock(PAUSE_GAP_SECS).await;
+                    self.log.push("clock +1 day".to_string());
+                }
+                Ok(())
+            }
+            _ => Err(format!("set_pause {scope:?} {flags:#b} at {now}: {r:?}, the rule expects {expected:?}")),
+        }
     }
 
     /// The end of a case: the admin lifts every pause and publishes the
@@ -639,9 +663,9 @@ impl World {
     /// configuration of positions may freeze an owner's exit.
     async fn every_owner_can_leave(&mut self) -> Result<(), String> {
         for shard in 0..SHARDS {
-            self.v.pause(Some(shard), 0).await;
+            self.set_pause(Some(shard), 0).await?;
         }
-        self.v.pause(None, 0).await;
+        self.set_pause(None, 0).await?;
         for (slot, start) in [BTC_PRICE, ETH_PRICE].iter().enumerate() {
             let r = self.v.ex.set_price(MARKETS[slot], start * self.prices[slot] / 1_000, 0, PRICE_EXPO).await;
             r.map_err(|e| format!("set_price: {e:?}"))?;

@@ -192,16 +192,20 @@ async fn the_timelock_has_no_way_around() {
     v.settle(0, &[2], &[&t, &m], &sol).await.unwrap();
     let apply = ix::apply_market_change(BTC);
     let blocked = ClearshardError::ChangeBlockedByPause;
-    for (shard, flags) in [(None, PAUSE_WITHDRAWALS), (Some(0), PAUSE_DEPOSITS)] {
-        v.pause(shard, flags).await;
+    // The exchange's withdrawals, then shard 0's deposits (one pause window).
+    v.pause(None, PAUSE_WITHDRAWALS).await;
+    for (shard, flags, next) in [(None, PAUSE_WITHDRAWALS, Some(0)), (Some(0), PAUSE_DEPOSITS, None)] {
         assert_error(v.ex.send_fresh(std::slice::from_ref(&apply), &[]).await, blocked);
         // Unpause, apply and pause again in one transaction: refused all the same.
         let one_tx = [ix::set_pause(admin, shard, 0), apply.clone(), ix::set_pause(admin, shard, flags)];
         assert_error(v.ex.send_admin(&one_tx).await, blocked);
+        if let Some(next) = next {
+            v.pause(Some(next), PAUSE_DEPOSITS).await;
+        }
         v.pause(shard, 0).await;
-        // Lifted after the change was queued: owners could not leave all along.
-        assert_error(v.ex.send_fresh(std::slice::from_ref(&apply), &[]).await, blocked);
     }
+    // Lifted after the change was queued: owners could not leave all along.
+    assert_error(v.ex.send_fresh(std::slice::from_ref(&apply), &[]).await, blocked);
     assert_eq!(v.ex.exchange().await.shards_paused, 0);
     // Queued again, but not applied within a timelock of its due time: expired.
     v.ex.refresh_blockhash().await;
@@ -227,5 +231,69 @@ async fn the_timelock_has_no_way_around() {
     v.ex.advance_clock(3_600).await;
     v.ex.send_fresh(&[ix::accept_admin(new.pubkey())], &[&new]).await.unwrap();
     assert_eq!(v.ex.exchange().await.admin, new.pubkey());
+    v.ex.assert_conserved().await;
+}
+
+/// A proposal nobody accepted lapses a day (or a timelock, if longer) after
+/// it became acceptable: a forgotten successor key, stolen later, takes
+/// nothing over.
+#[tokio::test]
+async fn a_stale_admin_proposal_cannot_be_taken_up() {
+    let mut v = venue().await;
+    let admin = v.ex.admin.pubkey();
+    let successor = Keypair::new();
+    v.ex.airdrop(&successor.pubkey(), 1_000_000_000).await;
+    v.ex.send_admin(&[ix::propose_admin(admin, successor.pubkey())]).await.unwrap();
+    v.ex.advance_clock(i64::from(HOUR + MIN_TIMELOCK_SECS) + 1).await;
+    let r = v.ex.send(&[ix::accept_admin(successor.pubkey())], &[&successor]).await;
+    assert_error(r, ClearshardError::ChangeExpired);
+    assert_eq!(v.ex.exchange().await.admin, admin);
+    // Proposed afresh, it is taken up within its window.
+    v.ex.send_admin(&[ix::propose_admin(admin, successor.pubkey())]).await.unwrap();
+    v.ex.advance_clock(i64::from(HOUR + MIN_TIMELOCK_SECS)).await;
+    v.ex.send_fresh(&[ix::accept_admin(successor.pubkey())], &[&successor]).await.unwrap();
+    assert_eq!(v.ex.exchange().await.admin, successor.pubkey());
+}
+
+/// A cap cut applies at once (it only stops things), even below today's
+/// open interest: it must stop new exposure, never trap an owner who wants
+/// out. A position changing hands at equal interest passes, whichever side
+/// takes; growth beyond the interest before the batch does not.
+#[tokio::test]
+async fn a_cut_cap_stops_new_exposure_but_never_an_exit() {
+    let mut v = venue().await;
+    let admin = v.ex.admin.pubkey();
+    let (long, short) = (v.account(0, 1_000 * USDC).await, v.account(0, 1_000 * USDC).await);
+    let (maker, newcomer) = (v.account(0, 1_000 * USDC).await, v.account(0, 1_000 * USDC).await);
+    v.settle(0, &[BTC], &[&long, &short], &[fill(0, 1, 0, true, 10, BTC_TICKS)]).await.unwrap();
+    let capped = MarketConfig { max_open_interest_per_shard: 0, ..btc_market() };
+    v.ex.send_admin(&[ix::update_market(admin, BTC, capped)]).await.unwrap();
+    assert_eq!(market(&mut v, BTC).await.params.max_open_interest_per_shard, 0);
+
+    // New exposure is refused, and changes nothing.
+    let before = v.portfolios(&[&newcomer, &maker]).await;
+    let sequence = v.next_sequence(0).await;
+    let r = v.settle(0, &[BTC], &[&newcomer, &maker], &[fill(0, 1, 0, true, 1, BTC_TICKS)]).await;
+    assert_error(r, ClearshardError::OpenInterestCapExceeded);
+    v.assert_unchanged(0, sequence, &[&newcomer, &maker], &before).await;
+    // The long sells out to the flat maker (the taker's side booked first)...
+    v.settle(0, &[BTC], &[&long, &maker], &[fill(0, 1, 0, false, 10, BTC_TICKS)]).await.unwrap();
+    // ...and the short buys back from the newcomer (the maker's side first).
+    v.settle(0, &[BTC], &[&newcomer, &short], &[fill(0, 1, 0, false, 10, BTC_TICKS)]).await.unwrap();
+    let oi = v.ex.shard(0).await.open_interest(BTC);
+    assert_eq!((oi.long, oi.short), (10, 10));
+    for (account, lots) in [(&long, 0), (&short, 0), (&maker, 10), (&newcomer, -10)] {
+        let p = v.ex.margin(account.address).await.portfolio;
+        assert_eq!(p.positions.iter().filter(|p| p.is_open()).map(|p| p.base_lots).sum::<i64>(), lots);
+    }
+    // One lot more than changes hands is growth: refused.
+    let r = v.settle(0, &[BTC], &[&long, &maker], &[fill(0, 1, 0, false, 11, BTC_TICKS)]).await;
+    assert_error(r, ClearshardError::OpenInterestCapExceeded);
+    // So is exposure recycled: a close, then a new position, in one batch.
+    let recycled = [fill(0, 1, 0, false, 10, BTC_TICKS), fill(2, 3, 0, true, 10, BTC_TICKS)];
+    let r = v.settle(0, &[BTC], &[&maker, &newcomer, &long, &short], &recycled).await;
+    assert_error(r, ClearshardError::OpenInterestCapExceeded);
+    let oi = v.ex.shard(0).await.open_interest(BTC);
+    assert_eq!((oi.long, oi.short), (10, 10));
     v.ex.assert_conserved().await;
 }

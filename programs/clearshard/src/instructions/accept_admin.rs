@@ -1,4 +1,3 @@
-use crate::errors::ClearshardError;
 use crate::events::AdminChanged;
 use crate::state::{seeds, Exchange};
 use anchor_lang::prelude::*;
@@ -14,9 +13,7 @@ pub struct AcceptAdmin<'info> {
 pub fn handler(ctx: Context<AcceptAdmin>) -> Result<()> {
     let mut exchange = ctx.accounts.exchange.load_mut()?;
     let signer = ctx.accounts.new_admin.key();
-    require!(exchange.pending_admin != Pubkey::default(), ClearshardError::NotProposedAdmin);
-    require_keys_eq!(exchange.pending_admin, signer, ClearshardError::NotProposedAdmin);
-    require!(Clock::get()?.unix_timestamp >= exchange.pending_admin_due, ClearshardError::ChangeNotDue);
+    exchange.require_acceptable(&signer, Clock::get()?.unix_timestamp)?;
     let previous = exchange.admin;
     exchange.admin = signer;
     exchange.pending_admin = Pubkey::default();

@@ -1,6 +1,6 @@
 use crate::errors::ClearshardError;
 use crate::events::MarketConfigured;
-use crate::state::{market_change, seeds, Exchange, Market, OracleKind, PriceFeed, MAX_MARKETS};
+use crate::state::{seeds, Exchange, Market, OracleKind, PriceFeed, MAX_MARKETS};
 use anchor_lang::prelude::*;
 use clearshard_engine::funding::Funding;
 use clearshard_engine::MarketParams;
@@ -106,7 +106,7 @@ pub fn handler(
     market.id = id;
     market.bump = ctx.bumps.market;
     let now = Clock::get()?.unix_timestamp;
-    market.listed_from = market_change::due(&exchange, now)?.unwrap_or(now);
+    market.listed_from = exchange.due(now)?.unwrap_or(now);
     if test_market {
         market.oracle = ctx.accounts.price_feed.key();
         market.priced = 1;

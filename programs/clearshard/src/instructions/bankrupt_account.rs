@@ -35,7 +35,8 @@ impl BankruptAccount<'_> {
     pub fn validate(&self) -> Result<()> {
         let shard = self.shard.load()?;
         shard.require_holds(&*self.account.load()?)?;
-        self.exchange.load()?.require_open(shard.pause_flags, PAUSE_SETTLEMENT, ClearshardError::SettlementPaused)
+        let now = Clock::get()?.unix_timestamp;
+        self.exchange.load()?.require_open(&shard, PAUSE_SETTLEMENT, ClearshardError::SettlementPaused, now)
     }
 
     /// Covers the account's deficit from the insurance fund as far as it

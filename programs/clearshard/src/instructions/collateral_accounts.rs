@@ -35,6 +35,6 @@ impl CollateralAccounts<'_> {
     pub fn require_open(&self, flag: u8, paused: ClearshardError) -> Result<()> {
         let shard = self.shard.load()?;
         shard.require_holds(&*self.margin_account.load()?)?;
-        self.exchange.load()?.require_open(shard.pause_flags, flag, paused)
+        self.exchange.load()?.require_open(&shard, flag, paused, Clock::get()?.unix_timestamp)
     }
 }

@@ -25,7 +25,8 @@ pub struct CreateMarginAccount<'info> {
 
 pub fn handler(ctx: Context<CreateMarginAccount>, shard_index: u16, sub_id: u16) -> Result<()> {
     let mut shard = ctx.accounts.shard.load_mut()?;
-    ctx.accounts.exchange.load()?.require_open(shard.pause_flags, PAUSE_DEPOSITS, ClearshardError::DepositsPaused)?;
+    let now = Clock::get()?.unix_timestamp;
+    ctx.accounts.exchange.load()?.require_open(&shard, PAUSE_DEPOSITS, ClearshardError::DepositsPaused, now)?;
     shard.margin_accounts = shard.margin_accounts.saturating_add(1);
     let mut account = ctx.accounts.margin_account.load_init()?;
     account.owner = ctx.accounts.owner.key();

@@ -5,7 +5,8 @@ use anchor_spl::token::{Mint, Token, TokenAccount};
 
 /// Creates the exchange and its insurance vault; the signer becomes admin.
 /// `timelock_secs`: how long value-moving changes wait (at least a day unless
-/// `test_venue`). Both are fixed for the exchange's life.
+/// `test_venue`). These and the treasury (a token account of the collateral
+/// mint, where swept fees go) are fixed for the exchange's life.
 #[derive(Accounts)]
 pub struct InitializeExchange<'info> {
     #[account(mut)]
@@ -18,6 +19,9 @@ pub struct InitializeExchange<'info> {
         token::mint = collateral_mint, token::authority = exchange,
     )]
     pub insurance_vault: Account<'info, TokenAccount>,
+    /// Where `sweep_fees` pays the venue's fees, for the exchange's life.
+    #[account(constraint = treasury.mint == collateral_mint.key() @ ClearshardError::WrongTreasury)]
+    pub treasury: Account<'info, TokenAccount>,
     pub token_program: Program<'info, Token>,
     pub system_program: Program<'info, System>,
 }
@@ -30,6 +34,7 @@ pub fn handler(ctx: Context<InitializeExchange>, timelock_secs: u32, test_venue:
     exchange.admin = ctx.accounts.admin.key();
     exchange.collateral_mint = ctx.accounts.collateral_mint.key();
     exchange.insurance_vault = ctx.accounts.insurance_vault.key();
+    exchange.treasury = ctx.accounts.treasury.key();
     exchange.quote_decimals = ctx.accounts.collateral_mint.decimals;
     exchange.bump = ctx.bumps.exchange;
     Ok(())

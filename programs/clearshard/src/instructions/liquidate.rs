@@ -29,7 +29,7 @@ pub struct Liquidate<'info> {
 }
 
 impl Liquidate<'_> {
-    fn validate(&self) -> Result<()> {
+    fn validate(&self, now: i64) -> Result<()> {
         require_keys_neq!(self.liqee.key(), self.liqor.key(), ClearshardError::SelfLiquidation);
         let (liqee, liqor) = (self.liqee.load()?, self.liqor.load()?);
         require_keys_neq!(liqee.owner, liqor.owner, ClearshardError::SelfLiquidation);
@@ -37,7 +37,7 @@ impl Liquidate<'_> {
         for (shard, account) in [(&self.liqee_shard, &liqee), (&self.liqor_shard, &liqor)] {
             let shard = shard.load()?;
             shard.require_holds(account)?;
-            exchange.require_open(shard.pause_flags, PAUSE_SETTLEMENT, ClearshardError::SettlementPaused)?;
+            exchange.require_open(&shard, PAUSE_SETTLEMENT, ClearshardError::SettlementPaused, now)?;
         }
         Ok(())
     }
@@ -48,9 +48,10 @@ pub fn handler<'info>(ctx: Context<'info, Liquidate<'info>>, market_id: u16, lot
     checkpoint();
     let Context { accounts, remaining_accounts, .. } = ctx;
     let accounts: &'info _ = accounts;
-    accounts.validate()?;
+    let now = Clock::get()?.unix_timestamp;
+    accounts.validate(now)?;
     let exchange = *accounts.exchange.load()?;
-    let markets = risk::load_markets(remaining_accounts, exchange.quote_decimals, Clock::get()?.unix_timestamp)?;
+    let markets = risk::load_markets(remaining_accounts, exchange.quote_decimals, now)?;
 
     let mut liqee = accounts.liqee.load_mut()?;
     let mut liqor = accounts.liqor.load_mut()?;

@@ -26,6 +26,7 @@ pub mod settle_account;
 pub mod settle_batch;
 pub mod settle_cross_batch;
 pub mod socialize_loss;
+pub mod sweep_fees;
 pub mod transfer_collateral;
 pub mod update_funding;
 pub mod update_market;
@@ -81,6 +82,7 @@ pub use settle_batch::*;
 pub use settle_cross_batch::*;
 #[allow(ambiguous_glob_reexports)]
 pub use socialize_loss::*;
+pub use sweep_fees::*;
 #[allow(ambiguous_glob_reexports)]
 pub use transfer_collateral::*;
 #[allow(ambiguous_glob_reexports)]

@@ -1,6 +1,6 @@
 use crate::errors::ClearshardError;
 use crate::events::AdminProposed;
-use crate::state::{market_change, seeds, Exchange};
+use crate::state::{seeds, Exchange};
 use anchor_lang::prelude::*;
 
 /// First step of an admin handover: the admin names its successor, who must
@@ -19,7 +19,7 @@ pub fn handler(ctx: Context<ProposeAdmin>, new_admin: Pubkey) -> Result<()> {
     let mut exchange = ctx.accounts.exchange.load_mut()?;
     exchange.pending_admin = new_admin;
     let now = Clock::get()?.unix_timestamp;
-    exchange.pending_admin_due = market_change::due(&exchange, now)?.unwrap_or(now);
+    exchange.pending_admin_due = exchange.due(now)?.unwrap_or(now);
     emit!(AdminProposed { admin: exchange.admin, proposed: new_admin });
     Ok(())
 }

@@ -35,10 +35,10 @@ pub struct RebalanceVaults<'info> {
 }
 
 impl<'info> RebalanceVaults<'info> {
-    fn validate(&self) -> Result<()> {
+    fn validate(&self, now: i64) -> Result<()> {
         require_keys_neq!(self.from_shard.key(), self.to_shard.key(), ClearshardError::SameAccount);
         let shard = self.from_shard.load()?;
-        self.exchange.load()?.require_open(shard.pause_flags, PAUSE_WITHDRAWALS, ClearshardError::WithdrawalsPaused)
+        self.exchange.load()?.require_open(&shard, PAUSE_WITHDRAWALS, ClearshardError::WithdrawalsPaused, now)
     }
 
     /// Pays what `shard` owes the insurance fund, from what its vault holds
@@ -49,13 +49,11 @@ impl<'info> RebalanceVaults<'info> {
         shard: &AccountLoader<'info, Shard>,
         vault: &Account<'info, TokenAccount>,
         markets: &[RiskMarket],
+        now: i64,
     ) -> Result<u64> {
         let mut shard = shard.load_mut()?;
-        let paused = self.exchange.load()?.require_open(
-            shard.pause_flags,
-            PAUSE_WITHDRAWALS,
-            ClearshardError::WithdrawalsPaused,
-        );
+        let paused =
+            self.exchange.load()?.require_open(&shard, PAUSE_WITHDRAWALS, ClearshardError::WithdrawalsPaused, now);
         if paused.is_err() {
             return Ok(0);
         }
@@ -77,11 +75,12 @@ impl<'info> RebalanceVaults<'info> {
 pub fn handler<'info>(ctx: Context<'info, RebalanceVaults<'info>>) -> Result<()> {
     let Context { accounts, remaining_accounts, .. } = ctx;
     let accounts: &'info _ = accounts;
-    accounts.validate()?;
+    let now = Clock::get()?.unix_timestamp;
+    accounts.validate(now)?;
     let exchange = *accounts.exchange.load()?;
-    let markets = risk::load_every_market(remaining_accounts, exchange.quote_decimals, Clock::get()?.unix_timestamp)?;
-    let from_paid = accounts.pay_insurance(&accounts.from_shard, &accounts.from_vault, &markets)?;
-    let to_paid = accounts.pay_insurance(&accounts.to_shard, &accounts.to_vault, &markets)?;
+    let markets = risk::load_every_market(remaining_accounts, exchange.quote_decimals, now)?;
+    let from_paid = accounts.pay_insurance(&accounts.from_shard, &accounts.from_vault, &markets, now)?;
+    let to_paid = accounts.pay_insurance(&accounts.to_shard, &accounts.to_vault, &markets, now)?;
     let insurance_paid = from_paid.saturating_add(to_paid);
     // Vault balances as they stand after those payments.
     let from_tokens = accounts.from_vault.amount.saturating_sub(from_paid);

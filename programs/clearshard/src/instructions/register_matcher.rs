@@ -1,6 +1,6 @@
 use crate::errors::ClearshardError;
 use crate::events::MatcherChanged;
-use crate::state::{market_change, seeds, Exchange, Matcher, MAX_MATCHERS};
+use crate::state::{seeds, Exchange, Matcher, MAX_MATCHERS};
 use anchor_lang::prelude::*;
 
 /// Allows `authority` to post settlement batches once the exchange's
@@ -27,7 +27,7 @@ pub fn handler(ctx: Context<RegisterMatcher>) -> Result<()> {
     matcher.set_active(true);
     matcher.bump = ctx.bumps.matcher;
     let now = Clock::get()?.unix_timestamp;
-    matcher.active_from = market_change::due(&exchange, now)?.unwrap_or(now);
+    matcher.active_from = exchange.due(now)?.unwrap_or(now);
     exchange.matcher_count = exchange.matcher_count.saturating_add(1);
     emit!(MatcherChanged {
         authority: matcher.authority,

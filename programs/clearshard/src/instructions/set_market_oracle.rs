@@ -1,6 +1,6 @@
 use crate::errors::ClearshardError;
 use crate::events::{MarketChangeQueued, MarketConfigured};
-use crate::state::{market_change, seeds, Exchange, Market, OracleKind, CHANGE_ORACLE};
+use crate::state::{seeds, Exchange, Market, OracleKind, CHANGE_ORACLE};
 use anchor_lang::prelude::*;
 
 /// Points a market at its price source: the built-in feed (its own PDA; test
@@ -30,7 +30,7 @@ pub fn handler(ctx: Context<SetMarketOracle>, kind: OracleKind, feed_id: [u8; 32
         let (feed, _) = Pubkey::find_program_address(&[seeds::PRICE, &market.id.to_le_bytes()], ctx.program_id);
         require_keys_eq!(oracle, feed, ClearshardError::WrongOracle);
     }
-    let due = market_change::due(&*ctx.accounts.exchange.load()?, Clock::get()?.unix_timestamp)?;
+    let due = ctx.accounts.exchange.load()?.due(Clock::get()?.unix_timestamp)?;
     match due {
         Some(due) if market.priced == 1 => {
             market.pending.oracle_kind = kind.to_byte();

@@ -40,8 +40,9 @@ impl TransferCollateral<'_> {
         from_shard.require_holds(&*self.from_account.load()?)?;
         to_shard.require_holds(&*self.to_account.load()?)?;
         let exchange = self.exchange.load()?;
-        exchange.require_open(from_shard.pause_flags, PAUSE_WITHDRAWALS, ClearshardError::WithdrawalsPaused)?;
-        exchange.require_open(to_shard.pause_flags, PAUSE_DEPOSITS, ClearshardError::DepositsPaused)
+        let now = Clock::get()?.unix_timestamp;
+        exchange.require_open(&from_shard, PAUSE_WITHDRAWALS, ClearshardError::WithdrawalsPaused, now)?;
+        exchange.require_open(&to_shard, PAUSE_DEPOSITS, ClearshardError::DepositsPaused, now)
     }
 }
 

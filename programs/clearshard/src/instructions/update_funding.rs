@@ -22,14 +22,19 @@ pub fn handler<'info>(ctx: Context<'info, UpdateFunding<'info>>) -> Result<()> {
     let Context { accounts, remaining_accounts, .. } = ctx;
     let accounts: &'info _ = accounts;
     let exchange = *accounts.exchange.load()?;
-    // Funding must not accrue while nobody can trade out of a position.
-    exchange.require_open(0, PAUSE_SETTLEMENT, ClearshardError::SettlementPaused)?;
-    require!(!remaining_accounts.is_empty(), ClearshardError::ShardsIncomplete);
     let now = Clock::get()?.unix_timestamp;
+    // No new rate while some owners cannot trade out of a position: a
+    // settlement pause on the exchange, or on any shard the round reads
+    // (a round reads every shard, so it stays incomplete and sets nothing).
+    require!(exchange.live_pause(now) & PAUSE_SETTLEMENT == 0, ClearshardError::SettlementPaused);
+    require!(!remaining_accounts.is_empty(), ClearshardError::ShardsIncomplete);
     let mut market = accounts.market.load_mut()?;
     let mut shards = Vec::with_capacity(remaining_accounts.len());
     for info in remaining_accounts {
-        shards.push(AccountLoader::<Shard>::try_from(info)?.load()?.funding(market.id)?);
+        let shard = AccountLoader::<Shard>::try_from(info)?;
+        let shard = shard.load()?;
+        exchange.require_open(&shard, PAUSE_SETTLEMENT, ClearshardError::SettlementPaused, now)?;
+        shards.push(shard.funding(market.id)?);
     }
     if let Some(set) = market.read_funding(&shards, exchange.shard_count, now)? {
         emit!(FundingUpdated {

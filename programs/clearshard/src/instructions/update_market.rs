@@ -1,7 +1,7 @@
 use super::add_market::MarketConfig;
 use crate::errors::ClearshardError;
 use crate::events::{MarketChangeCancelled, MarketChangeQueued, MarketConfigured};
-use crate::state::{market_change, seeds, Exchange, Market, PendingMarketChange, CHANGE_PARAMS};
+use crate::state::{seeds, Exchange, Market, PendingMarketChange, CHANGE_PARAMS};
 use anchor_lang::prelude::*;
 
 /// Replaces a market's risk parameters. A change that only lowers the
@@ -23,7 +23,7 @@ pub fn handler(ctx: Context<UpdateMarket>, config: MarketConfig) -> Result<()> {
     let params = config.to_params()?;
     let mut market = ctx.accounts.market.load_mut()?;
     market.require_same_units(&params)?;
-    let due = market_change::due(&*ctx.accounts.exchange.load()?, Clock::get()?.unix_timestamp)?;
+    let due = ctx.accounts.exchange.load()?.due(Clock::get()?.unix_timestamp)?;
     match due {
         Some(due) if !market.only_tightens(&params) => {
             market.pending.params = params;

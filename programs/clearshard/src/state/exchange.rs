@@ -1,3 +1,4 @@
+use super::{PauseWindow, Shard};
 use crate::errors::ClearshardError;
 use anchor_lang::prelude::*;
 
@@ -31,8 +32,13 @@ pub struct Exchange {
     /// queued before it cannot apply, since owners could not leave for part
     /// of its delay.
     pub unpaused_at: i64,
+    /// Where `sweep_fees` pays the venue's fees: fixed at initialization.
+    pub treasury: Pubkey,
+    /// The clock of every pause, the exchange's and the shards': they lapse
+    /// together, and a new one waits a day after the last ended.
+    pub pause: PauseWindow,
 }
-const _: () = assert!(core::mem::size_of::<Exchange>() == 160);
+const _: () = assert!(core::mem::size_of::<Exchange>() == 208);
 
 /// The shortest timelock of a venue that is not a test venue: a day for
 /// owners to see a queued change and leave.
@@ -40,6 +46,28 @@ pub const MIN_TIMELOCK_SECS: u32 = 86_400;
 
 impl Exchange {
     pub const SPACE: usize = 8 + core::mem::size_of::<Exchange>();
+
+    /// When a change queued now may apply; `None`: it applies at once (a test
+    /// venue without a timelock).
+    pub fn due(&self, now: i64) -> Result<Option<i64>> {
+        if self.timelock_secs == 0 {
+            return Ok(None);
+        }
+        now.checked_add(i64::from(self.timelock_secs)).map(Some).ok_or_else(|| error!(ClearshardError::MathOverflow))
+    }
+
+    /// Refuses to hand the exchange over unless `signer` was proposed and
+    /// the proposal is due and not stale: it lapses a timelock (at least a
+    /// day) after it became acceptable, so a forgotten proposal cannot be
+    /// taken up at a moment of a thief's choosing.
+    pub fn require_acceptable(&self, signer: &Pubkey, now: i64) -> Result<()> {
+        require!(self.pending_admin != Pubkey::default(), ClearshardError::NotProposedAdmin);
+        require_keys_eq!(self.pending_admin, *signer, ClearshardError::NotProposedAdmin);
+        require!(now >= self.pending_admin_due, ClearshardError::ChangeNotDue);
+        let window = i64::from(self.timelock_secs.max(MIN_TIMELOCK_SECS));
+        require!(now.saturating_sub(self.pending_admin_due) <= window, ClearshardError::ChangeExpired);
+        Ok(())
+    }
 
     /// Whether nothing is paused anywhere, on the exchange or on any shard.
     pub fn unpaused(&self) -> bool {
@@ -54,9 +82,14 @@ impl Exchange {
         Ok(())
     }
 
-    /// Fails with `paused_error` if `flag` is set here or on the shard.
-    pub fn require_open(&self, shard_flags: u8, flag: u8, paused_error: ClearshardError) -> Result<()> {
-        if (self.pause_flags | shard_flags) & flag != 0 {
+    /// The exchange-wide pause flags in force at `now` (none once lapsed).
+    pub fn live_pause(&self, now: i64) -> u8 {
+        self.pause.live(self.pause_flags, now)
+    }
+
+    /// Fails with `paused_error` if `flag` is in force here or on the shard.
+    pub fn require_open(&self, shard: &Shard, flag: u8, paused_error: ClearshardError, now: i64) -> Result<()> {
+        if self.pause.live(self.pause_flags | shard.pause_flags, now) & flag != 0 {
             return Err(paused_error.into());
         }
         Ok(())

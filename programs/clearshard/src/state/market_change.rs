@@ -27,15 +27,6 @@ const _: () = assert!(core::mem::size_of::<PendingMarketChange>() == 144);
 pub const CHANGE_PARAMS: u8 = 0;
 pub const CHANGE_ORACLE: u8 = 1;
 
-/// When a change queued now may apply; `None`: it applies at once (a test
-/// venue without a timelock).
-pub fn due(exchange: &Exchange, now: i64) -> Result<Option<i64>> {
-    if exchange.timelock_secs == 0 {
-        return Ok(None);
-    }
-    now.checked_add(i64::from(exchange.timelock_secs)).map(Some).ok_or_else(|| error!(ClearshardError::MathOverflow))
-}
-
 impl Market {
     /// Whether `params` only stop things: the same parameters with a lower or
     /// equal open-interest cap. It stops new exposure and moves no value; at a

@@ -3,6 +3,7 @@ pub mod margin_account;
 pub mod market;
 pub mod market_change;
 pub mod matcher;
+pub mod pause;
 pub mod price_feed;
 pub mod seeds;
 pub mod shard;
@@ -12,6 +13,7 @@ pub use margin_account::*;
 pub use market::*;
 pub use market_change::*;
 pub use matcher::*;
+pub use pause::*;
 pub use price_feed::*;
 pub use shard::*;
 

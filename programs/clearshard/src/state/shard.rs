@@ -186,6 +186,19 @@ impl Shard {
         Ok(())
     }
 
+    /// Takes `amount` out of the booked fees (swept to the treasury), market
+    /// by market in id order.
+    pub fn take_fees(&mut self, amount: u64) -> Result<()> {
+        let mut left = amount;
+        for m in self.markets.iter_mut() {
+            let taken = left.min(u64::try_from(m.fees).unwrap_or(0));
+            m.fees = m.fees.saturating_sub_unsigned(taken);
+            left = left.saturating_sub(taken);
+        }
+        require!(left == 0, ClearshardError::NoFeesToSweep);
+        Ok(())
+    }
+
     /// Adds socialization dust to a market's fees.
     pub fn add_fees(&mut self, market_id: u16, amount: i64) -> Result<()> {
         let m = self.market_mut(market_id)?;
