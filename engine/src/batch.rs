@@ -26,6 +26,9 @@ pub struct BatchMarket {
     pub max_price: u64,
     /// Long and short open interest of each group's shard before the batch.
     pub open_interest: [OpenInterest; MAX_GROUPS],
+    /// The oracle held inside the circuit breaker's band: owners' adverse
+    /// cost is measured from it (`RiskMarket::banded_oracle`).
+    pub cost_oracle: u64,
 }
 
 /// Open interest of one shard in one market, in lots.
@@ -44,7 +47,7 @@ impl MarketLookup for [BatchMarket] {
 impl BatchMarket {
     pub fn new(risk: RiskMarket, open_interest: [OpenInterest; MAX_GROUPS]) -> Self {
         let (min_price, max_price) = risk.params.band(risk.oracle_price);
-        BatchMarket { risk, min_price, max_price, open_interest }
+        BatchMarket { risk, min_price, max_price, open_interest, cost_oracle: risk.banded_oracle() }
     }
 }
 
@@ -93,7 +96,8 @@ impl MarketFlow {
     /// exposure (also exposure recycled after a close in the same batch),
     /// never an owner's exit against a maker on its shard.
     fn check_cap(&self, before: &OpenInterest, cap: u64, grew: (bool, bool)) -> Result<(), EngineError> {
-        let above = |before: u64, delta: i64| i128::from(before).wrapping_add(i128::from(delta)) > i128::from(cap);
+        // Interest is never negative: a sum that leaves u64 is above any cap.
+        let above = |before: u64, delta: i64| before.checked_add_signed(delta).is_none_or(|oi| oi > cap);
         if (grew.0 && above(before.long, self.long_delta)) || (grew.1 && above(before.short, self.short_delta)) {
             return Err(EngineError::OpenInterestCapExceeded);
         }
@@ -179,9 +183,8 @@ pub fn settle_fills(
         let mut grew = [(0i64, 0i64); MAX_GROUPS];
         for (account, delta, fee) in sides {
             let pf = &mut *accounts[account];
-            let oracle = market.risk.oracle_price;
             check_limits(pf, &fill, market, price, now_unix).map_err(fail)?;
-            let cost = adverse_cost(delta > 0, lots, price, oracle, fee).map_err(fail)?;
+            let cost = adverse_cost(delta > 0, lots, price, market.cost_oracle, fee).map_err(fail)?;
             pf.cost_window.charge(&pf.limits, cost, now_unix).map_err(fail)?;
             let booked = pf.book(&market.risk, delta, price, notional, fee).map_err(fail)?;
             if !pf.limits.allows_position(booked.position.base_before, booked.position.base_after) {
@@ -197,7 +200,7 @@ pub fn settle_fills(
             *long = long.saturating_add(booked.position.long_change());
             *short = short.saturating_add(booked.position.short_change());
         }
-        for (group, (long, short)) in grew.iter().enumerate() {
+        for (group, (long, short)) in grew.iter().enumerate().filter(|(_, (l, s))| *l > 0 || *s > 0) {
             let cap = params.max_open_interest_per_shard;
             let before = &market.open_interest[group];
             flows.markets[group][slot].check_cap(before, cap, (*long > 0, *short > 0)).map_err(fail)?;
@@ -232,7 +235,7 @@ pub fn settle_fills(
             continue;
         }
         let before = state_before_batch(pf, i, markets, fills).map_err(fail)?.health(markets).map_err(fail)?;
-        if !Portfolio::passes_settlement_rule(before.initial, &after) {
+        if !Portfolio::passes_settlement_rule(&before, &after) {
             return Err(fail(EngineError::Undercollateralized));
         }
     }

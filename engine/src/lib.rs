@@ -41,7 +41,7 @@ pub mod sequence;
 pub use batch::{settle_fills, BatchFlows, MarketFlow, OpenInterest, MAX_BATCH_ACCOUNTS, MAX_BATCH_MARKETS};
 pub use error::{EngineError, FillError};
 pub use fill::{Fill, FILL_LEN};
-pub use health::{Health, MarketLookup, RiskMarket};
+pub use health::{Health, MarketLookup, RiskMarket, MAX_PRICE_JUMP_BPS};
 pub use limits::{CostWindow, TradeLimits};
 pub use market::MarketParams;
 pub use portfolio::{Booking, Portfolio, MAX_POSITIONS};

@@ -52,7 +52,10 @@ pub fn liquidatable_lots(liqee: &Portfolio, markets: &[RiskMarket], market_id: u
     }
     // Health figures are sums of i64 terms: these stay far inside i128.
     let overflow = EngineError::Overflow;
-    let buffer = health.maintenance.checked_sub(health.initial).ok_or(overflow)? / 10;
+    // The buffer is the market's, not the circuit breaker's: liquidation
+    // amounts do not move with a jump.
+    let initial = health.initial.checked_add(health.jump_gain).ok_or(overflow)?;
+    let buffer = health.maintenance.checked_sub(initial).ok_or(overflow)? / 10;
     let needed = u128::try_from(buffer.checked_sub(health.maintenance).ok_or(overflow)?).map_err(|_| overflow)?;
     let lots = needed.checked_mul(u128::from(BPS)).ok_or(overflow)?.div_ceil(gain_per_lot_scaled);
     Ok(u64::try_from(lots.min(u128::from(position.base_lots.unsigned_abs()))).unwrap_or(u64::MAX))

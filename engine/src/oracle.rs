@@ -25,6 +25,27 @@ impl OracleReading {
         if width > price.wrapping_mul(u128::from(market.max_confidence_bps)) {
             return Err(EngineError::OracleConfidenceTooWide);
         }
+        self.scale(self.price, market, quote_decimals)
+    }
+
+    /// `reference` (a slow average of this feed, in its exponent) per lot:
+    /// what the circuit breaker compares the price with. One that cannot be
+    /// scaled (none yet, or out of range) is held to the nearest end, never
+    /// an error: the breaker may hold back initial margin, not stop a market
+    /// (liquidations included).
+    pub fn reference_per_lot(&self, reference: i64, market: &MarketParams, quote_decimals: u8) -> u64 {
+        match self.scale(reference, market, quote_decimals) {
+            Ok(reference) => reference,
+            Err(EngineError::Overflow) => u64::MAX,
+            Err(_) => 1,
+        }
+    }
+
+    fn scale(&self, price: i64, market: &MarketParams, quote_decimals: u8) -> Result<u64, EngineError> {
+        if price <= 0 {
+            return Err(EngineError::InvalidOraclePrice);
+        }
+        let price = u128::from(price.unsigned_abs());
         let shift =
             i64::from(self.expo).wrapping_add(i64::from(quote_decimals)).wrapping_sub(i64::from(market.base_decimals));
         let scaled = price.checked_mul(market.base_lot_size as u128).ok_or(EngineError::Overflow)?;
@@ -53,6 +74,9 @@ pub struct PythPriceUpdate {
     pub feed_id: [u8; 32],
     pub reading: OracleReading,
     pub publish_time: i64,
+    /// Pyth's exponential moving average of the price (about an hour), in
+    /// the reading's exponent: the circuit breaker's reference.
+    pub ema_price: i64,
     /// Verified by a full quorum of Wormhole guardians (not `Partial`).
     pub fully_verified: bool,
 }
@@ -69,19 +93,22 @@ impl PythPriceUpdate {
             Some(1) => (true, 41),
             _ => return Err(malformed),
         };
-        // Feed id 32, price 8, confidence 8, exponent 4, publish time 8.
-        let message: &[u8; 60] = data.get(at..).and_then(|d| d.first_chunk()).ok_or(malformed)?;
+        // Feed id 32, price 8, confidence 8, exponent 4, publish time 8,
+        // previous publish time 8, EMA price 8 (then EMA confidence).
+        let message: &[u8; 76] = data.get(at..).and_then(|d| d.first_chunk()).ok_or(malformed)?;
         let (feed_id, rest) = message.split_first_chunk::<32>().ok_or(malformed)?;
         let (price, rest) = rest.split_first_chunk::<8>().ok_or(malformed)?;
         let (confidence, rest) = rest.split_first_chunk::<8>().ok_or(malformed)?;
         let (expo, rest) = rest.split_first_chunk::<4>().ok_or(malformed)?;
-        let publish_time = rest.first_chunk::<8>().ok_or(malformed)?;
+        let (publish_time, rest) = rest.split_first_chunk::<8>().ok_or(malformed)?;
+        let ema_price = rest.get(8..).and_then(|r| r.first_chunk::<8>()).ok_or(malformed)?;
         let (feed_id, price, confidence) = (*feed_id, i64::from_le_bytes(*price), u64::from_le_bytes(*confidence));
         let (expo, publish_time) = (i32::from_le_bytes(*expo), i64::from_le_bytes(*publish_time));
         Ok(PythPriceUpdate {
             feed_id,
             reading: OracleReading { price, confidence, expo },
             publish_time,
+            ema_price: i64::from_le_bytes(*ema_price),
             fully_verified,
         })
     }

@@ -132,6 +132,7 @@ mod tests {
             id: 0,
             params: crate::MarketParams::default(),
             oracle_price: 100,
+            reference_price: 100,
             cumulative_funding: funding,
             cumulative_loss: loss,
         }

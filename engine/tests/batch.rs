@@ -17,7 +17,14 @@ fn params() -> MarketParams {
 
 fn market(id: u16, oracle: u64) -> BatchMarket {
     BatchMarket::new(
-        RiskMarket { id, params: params(), oracle_price: oracle, cumulative_funding: 0, cumulative_loss: 0 },
+        RiskMarket {
+            id,
+            params: params(),
+            oracle_price: oracle,
+            reference_price: oracle,
+            cumulative_funding: 0,
+            cumulative_loss: 0,
+        },
         Default::default(),
     )
 }
@@ -171,9 +178,17 @@ fn notional_overflow_is_refused() {
     let mut p = params();
     p.tick_size = u64::MAX / 2;
     let big = BatchMarket {
-        risk: RiskMarket { id: 0, params: p, oracle_price: u64::MAX / 2, cumulative_funding: 0, cumulative_loss: 0 },
+        risk: RiskMarket {
+            id: 0,
+            params: p,
+            oracle_price: u64::MAX / 2,
+            reference_price: u64::MAX / 2,
+            cumulative_funding: 0,
+            cumulative_loss: 0,
+        },
         min_price: 0,
         max_price: u64::MAX,
+        cost_oracle: u64::MAX / 2,
         open_interest: Default::default(),
     };
     let mut pfs = [trader(0), trader(0)];

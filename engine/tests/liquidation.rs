@@ -13,7 +13,14 @@ fn market(oracle: u64) -> RiskMarket {
         liquidation_insurance_share_bps: 4_000,
         ..MarketParams::perpetual(1, 1, 0)
     };
-    RiskMarket { id: 0, params, oracle_price: oracle, cumulative_funding: 0, cumulative_loss: 0 }
+    RiskMarket {
+        id: 0,
+        params,
+        oracle_price: oracle,
+        reference_price: oracle,
+        cumulative_funding: 0,
+        cumulative_loss: 0,
+    }
 }
 
 /// Long 1_000 lots bought at 1_000 with 100_000 of margin (collateral after the buy: -900_000).

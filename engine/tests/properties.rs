@@ -18,7 +18,14 @@ fn market(id: u16, oracle: u64) -> BatchMarket {
         ..MarketParams::perpetual(1, 1, 0)
     };
     BatchMarket::new(
-        RiskMarket { id, params, oracle_price: oracle, cumulative_funding: 0, cumulative_loss: 0 },
+        RiskMarket {
+            id,
+            params,
+            oracle_price: oracle,
+            reference_price: oracle,
+            cumulative_funding: 0,
+            cumulative_loss: 0,
+        },
         Default::default(),
     )
 }
@@ -93,7 +100,7 @@ proptest! {
         let mut refs: Vec<&mut Portfolio> = pfs.iter_mut().collect();
         let result = settle_fills(&markets, &mut refs, &[0; 6], &bytes, 0);
         let fails_rule = |i: usize, p: &Portfolio| {
-            touched[i] && !Portfolio::passes_settlement_rule(before[i].initial, &p.health(&markets[..]).unwrap())
+            touched[i] && !Portfolio::passes_settlement_rule(&before[i], &p.health(&markets[..]).unwrap())
         };
         match result {
             Ok(_) => prop_assert!(!pfs.iter().enumerate().any(|(i, p)| fails_rule(i, p))),

@@ -6,6 +6,7 @@
 
 use arbitrary::Unstructured;
 use clearshard_engine::liquidation::{liquidatable_lots, liquidate};
+use clearshard_engine::RiskMarket;
 use clearshard_fuzz::{accruals_owed, market, net_base, portfolio, snapshots_current};
 use libfuzzer_sys::fuzz_target;
 
@@ -14,6 +15,14 @@ fn run(u: &mut Unstructured) -> arbitrary::Result<()> {
     let mut liqee = portfolio(u, &markets, 0)?;
     let mut liqor = portfolio(u, &markets, 0)?;
     let market_id = u.int_in_range(0..=markets.len() as u16)?;
+    // The circuit breaker holds back initial margin only: how much may be
+    // liquidated is the same without it.
+    let calm: Vec<RiskMarket> = markets.iter().map(|m| RiskMarket { reference_price: m.oracle_price, ..*m }).collect();
+    assert_eq!(
+        liquidatable_lots(&liqee, &markets, market_id),
+        liquidatable_lots(&liqee, &calm, market_id),
+        "the breaker moved a liquidation"
+    );
     let lots = match liquidatable_lots(&liqee, &markets, market_id) {
         Ok(allowed) if u.ratio(3, 4)? => allowed.saturating_sub(u.int_in_range(0..=2)?).max(1),
         _ => u.arbitrary()?,

@@ -45,10 +45,14 @@ pub fn market(u: &mut Unstructured, id: u16) -> Result<RiskMarket> {
         liquidation_insurance_share_bps: u.int_in_range(0..=10_000)?,
         funding_min_volume_lots: in_or_any(u, 1..=1_000_000)?.max(1),
     };
+    let oracle_price = in_or_any(u, 1..=10_000_000)?.max(1);
+    // Now and then the oracle stands beyond the circuit breaker's bound.
+    let reference_price = if u.ratio(1, 4)? { in_or_any(u, 1..=10_000_000)?.max(1) } else { oracle_price };
     Ok(RiskMarket {
         id,
         params,
-        oracle_price: in_or_any(u, 1..=10_000_000)?.max(1),
+        oracle_price,
+        reference_price,
         cumulative_funding: in_or_any(u, -1_000_000_000..=1_000_000_000)?,
         cumulative_loss: in_or_any(u, 0..=1_000_000_000)?,
     })

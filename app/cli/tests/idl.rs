@@ -210,6 +210,7 @@ fn accounts() -> Vec<Value> {
     matcher.active_from = 1_800_000_000;
     let mut feed = PriceFeed::zeroed();
     feed.price = 6_000_000;
+    feed.ema_price = 5_900_000;
     feed.expo = -2;
     feed.test_market = 1;
     vec![
@@ -256,7 +257,11 @@ fn accounts() -> Vec<Value> {
             &matcher,
             json!({ "authority": key(25).to_string(), "index": "15", "active": "1", "active_from": "1800000000" }),
         ),
-        account("PriceFeed", &feed, json!({ "price": "6000000", "expo": "-2", "test_market": "1" })),
+        account(
+            "PriceFeed",
+            &feed,
+            json!({ "price": "6000000", "expo": "-2", "test_market": "1", "ema_price": "5900000" }),
+        ),
     ]
 }
 

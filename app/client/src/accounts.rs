@@ -28,7 +28,9 @@ pub fn risk_market(
     quote_decimals: u8,
     now: i64,
 ) -> Result<clearshard_engine::RiskMarket, clearshard_engine::EngineError> {
-    let price = feed.reading().price_per_lot(&market.params, quote_decimals)?;
+    let reading = feed.reading();
+    let price = reading.price_per_lot(&market.params, quote_decimals)?;
+    let reference = reading.reference_per_lot(feed.ema_price, &market.params, quote_decimals);
     // The only way the index can fail is overflow.
-    market.risk(price, now).map_err(|_| clearshard_engine::EngineError::Overflow)
+    market.risk(price, reference, now).map_err(|_| clearshard_engine::EngineError::Overflow)
 }

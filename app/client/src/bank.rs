@@ -156,6 +156,8 @@ pub struct PythPrice {
     pub publish_time: i64,
     /// `None`: fully verified; `Some(n)`: partially, with `n` signatures.
     pub partial_signatures: Option<u8>,
+    /// Pyth's EMA price; `None`: equal to `price` (a calm market).
+    pub ema_price: Option<i64>,
 }
 
 impl PythPrice {
@@ -175,7 +177,7 @@ impl PythPrice {
         d.extend_from_slice(&self.expo.to_le_bytes());
         d.extend_from_slice(&self.publish_time.to_le_bytes());
         d.extend_from_slice(&(self.publish_time - 1).to_le_bytes());
-        d.extend_from_slice(&self.price.to_le_bytes());
+        d.extend_from_slice(&self.ema_price.unwrap_or(self.price).to_le_bytes());
         d.extend_from_slice(&self.confidence.to_le_bytes());
         d.extend_from_slice(&0u64.to_le_bytes());
         d

@@ -198,6 +198,8 @@ pub enum ClearshardError {
     NoFeesToSweep,
     #[msg("lift the lapsed pauses on other scopes before a new pause: it would revive them")]
     LapsedPauseStillSet,
+    #[msg("a built-in feed keeps the exponent it was first priced in")]
+    FeedExponentFixed,
 }
 
 impl From<EngineError> for ClearshardError {

@@ -47,8 +47,8 @@ fn load_up_to<'info>(
             return Err(ClearshardError::DuplicateMarket.into());
         }
         require!(now_unix >= market.listed_from, ClearshardError::MarketNotYetListed);
-        let oracle_price = market.fresh_price(oracle, quote_decimals, now_unix)?;
-        markets.push(market.risk(oracle_price, now_unix)?);
+        let (oracle_price, reference_price) = market.fresh_price(oracle, quote_decimals, now_unix)?;
+        markets.push(market.risk(oracle_price, reference_price, now_unix)?);
     }
     Ok(markets)
 }

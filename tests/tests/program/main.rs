@@ -2,6 +2,7 @@
 //! linking the bank once instead of per file saves minutes and gigabytes.
 mod accruals;
 mod admin;
+mod breaker;
 mod collateral;
 mod compute_budget;
 mod cross_shard;

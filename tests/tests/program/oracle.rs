@@ -24,6 +24,7 @@ async fn btc_update(v: &mut Venue, usd: i64) -> PythPrice {
         expo: -8,
         publish_time: now,
         partial_signatures: None,
+        ema_price: None,
     }
 }
 

@@ -109,6 +109,7 @@ async fn a_price_source_switch_waits_but_a_first_source_applies_at_once() {
         expo: -8,
         publish_time: now,
         partial_signatures: None,
+        ema_price: None,
     };
     v.ex.set_pyth_price(pyth, PYTH_RECEIVER_ID, &update);
     v.ex.send_admin(&[ix::set_market_oracle(admin, BTC, OracleKind::Pyth, pyth, [7; 32])]).await.unwrap();

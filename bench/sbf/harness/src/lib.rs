@@ -75,7 +75,7 @@ pub fn run(portfolios: &mut [&mut Portfolio], data: &[u8]) -> u64 {
         let open_interest = read_u64(data, at + OPEN_INTEREST_AT);
         let long = OpenInterest { long: open_interest, short: open_interest };
         slot.write(BatchMarket::new(
-            RiskMarket { id, params, oracle_price, cumulative_funding, cumulative_loss: 0 },
+            RiskMarket { id, params, oracle_price, reference_price: oracle_price, cumulative_funding, cumulative_loss: 0 },
             [long, OpenInterest::default()],
         ));
     }

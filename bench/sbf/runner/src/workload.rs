@@ -101,6 +101,7 @@ pub fn liquidation_lots() -> u64 {
             id,
             params,
             oracle_price,
+            reference_price: oracle_price,
             cumulative_funding,
             cumulative_loss: 0,
         })

@@ -17,9 +17,8 @@ pub fn handler(ctx: Context<SetPrice>, price: i64, confidence: u64, expo: i32) -
     require!(price > 0 && (-18..=18).contains(&expo), ClearshardError::InvalidOraclePrice);
     let mut feed = ctx.accounts.price_feed.load_mut()?;
     require!(feed.test_market == 1, ClearshardError::BuiltinFeedOnTestMarketsOnly);
-    feed.price = price;
-    feed.confidence = confidence;
-    feed.expo = expo;
-    feed.publish_time = Clock::get()?.unix_timestamp;
+    // Its average is kept in the exponent it was first priced in.
+    require!(feed.ema_price <= 0 || expo == feed.expo, ClearshardError::FeedExponentFixed);
+    feed.publish(price, confidence, expo, Clock::get()?.unix_timestamp);
     Ok(())
 }

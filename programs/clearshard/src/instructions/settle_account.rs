@@ -28,7 +28,7 @@ pub fn handler<'info>(ctx: Context<'info, SettleAccount<'info>>) -> Result<()> {
         let market = *AccountLoader::<Market>::try_from(info)?.load()?;
         require!(markets.iter().all(|m| m.id != market.id), ClearshardError::DuplicateMarket);
         // Accruals read indexes only: no oracle price is needed (nor used).
-        markets.push(market.risk(0, now)?);
+        markets.push(market.risk(0, 0, now)?);
     }
     let mut margin = accounts.margin_account.load_mut()?;
     let paid = margin.portfolio.settle_funding(&markets[..]).map_err(ClearshardError::from)?;

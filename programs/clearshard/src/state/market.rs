@@ -36,11 +36,13 @@ impl OracleKind {
     }
 
     /// The price in `oracle` and its publish time, with the checks its kind needs.
-    fn read<'info>(self, market: &Market, oracle: &'info AccountInfo<'info>) -> Result<(OracleReading, i64)> {
+    /// The reading, its reference (the feed's moving average, in its
+    /// exponent) and its publish time.
+    fn read<'info>(self, market: &Market, oracle: &'info AccountInfo<'info>) -> Result<(OracleReading, i64, i64)> {
         match self {
             OracleKind::Builtin => {
                 let feed = *AccountLoader::<PriceFeed>::try_from(oracle)?.load()?;
-                Ok((feed.reading(), feed.publish_time))
+                Ok((feed.reading(), feed.ema_price, feed.publish_time))
             }
             OracleKind::Pyth => {
                 require_keys_eq!(*oracle.owner, PYTH_RECEIVER_ID, ClearshardError::OracleOwnedByWrongProgram);
@@ -48,7 +50,7 @@ impl OracleKind {
                 let update = PythPriceUpdate::decode(&data).map_err(ClearshardError::from)?;
                 require!(update.feed_id == market.pyth_feed_id, ClearshardError::OracleFeedMismatch);
                 require!(update.fully_verified, ClearshardError::OracleNotFullyVerified);
-                Ok((update.reading, update.publish_time))
+                Ok((update.reading, update.ema_price, update.publish_time))
             }
         }
     }
@@ -104,21 +106,24 @@ impl Market {
         oracle: &'info AccountInfo<'info>,
         quote_decimals: u8,
         now_unix: i64,
-    ) -> Result<u64> {
+    ) -> Result<(u64, u64)> {
         require_keys_eq!(oracle.key(), self.oracle, ClearshardError::WrongOracle);
-        let (reading, publish_time) = OracleKind::from_byte(self.oracle_kind)?.read(self, oracle)?;
+        let (reading, reference, publish_time) = OracleKind::from_byte(self.oracle_kind)?.read(self, oracle)?;
         let age = now_unix.saturating_sub(publish_time);
         require!(age >= 0 && age <= i64::from(self.params.max_staleness_secs), ClearshardError::StaleOracle);
-        Ok(reading.price_per_lot(&self.params, quote_decimals).map_err(ClearshardError::from)?)
+        let price = reading.price_per_lot(&self.params, quote_decimals).map_err(ClearshardError::from)?;
+        Ok((price, reading.reference_per_lot(reference, &self.params, quote_decimals)))
     }
 
-    /// The market as the engine's risk math sees it at `oracle_price` and
-    /// `now_unix`: funding is settled up to that second.
-    pub fn risk(&self, oracle_price: u64, now_unix: i64) -> Result<RiskMarket> {
+    /// The market as the engine's risk math sees it at `oracle_price` (and
+    /// the circuit breaker's `reference_price`) and `now_unix`: funding is
+    /// settled up to that second.
+    pub fn risk(&self, oracle_price: u64, reference_price: u64, now_unix: i64) -> Result<RiskMarket> {
         Ok(RiskMarket {
             id: self.id,
             params: self.params,
             oracle_price,
+            reference_price,
             cumulative_funding: self.funding.index_at(now_unix).map_err(ClearshardError::from)?,
             cumulative_loss: self.cumulative_loss,
         })
