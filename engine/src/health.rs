@@ -64,8 +64,7 @@ impl RiskMarket {
     /// the reference counts in full.
     #[inline(always)]
     pub fn breaker_band(&self) -> (u64, u64) {
-        let gap = u64::from(self.params.initial_margin_bps.saturating_sub(self.params.maintenance_margin_bps));
-        let bound = mul_bps_floor(self.reference_price, MAX_PRICE_JUMP_BPS.min(gap));
+        let bound = mul_bps_floor(self.reference_price, self.params.breaker_bps());
         (self.reference_price.saturating_sub(bound), self.reference_price.saturating_add(bound))
     }
 

@@ -54,6 +54,14 @@ pub enum InvalidMarketParams {
 }
 
 impl MarketParams {
+    /// The circuit breaker's band, in bps of the reference: how far the
+    /// oracle's move counts in full (`crate::health::MAX_PRICE_JUMP_BPS`, or
+    /// the gap between initial and maintenance margin if smaller).
+    pub fn breaker_bps(&self) -> u64 {
+        let gap = u64::from(self.initial_margin_bps.saturating_sub(self.maintenance_margin_bps));
+        crate::health::MAX_PRICE_JUMP_BPS.min(gap)
+    }
+
     /// A conventional perpetual for the given lot and tick: 10% initial and
     /// 5% maintenance margin, 5 bps taker fee and 1 bp maker rebate, a 5% band
     /// around the oracle, oracles at most 60 s old and 1% wide, a 2.5%

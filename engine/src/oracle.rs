@@ -28,12 +28,25 @@ impl OracleReading {
         self.scale(self.price, market, quote_decimals)
     }
 
-    /// `reference` (a slow average of this feed, in its exponent) per lot:
-    /// what the circuit breaker compares the price with. One that cannot be
+    /// `reference` (a slow average of this feed, in its exponent) per lot,
+    /// given this reading's `price_per_lot`: what the circuit breaker
+    /// compares the price with. Within the breaker's band (judged on the
+    /// feed's own prices) the breaker is inert, and the reference is the
+    /// price itself: calm markets pay no second scaling. One that cannot be
     /// scaled (none yet, or out of range) is held to the nearest end, never
     /// an error: the breaker may hold back initial margin, not stop a market
     /// (liquidations included).
-    pub fn reference_per_lot(&self, reference: i64, market: &MarketParams, quote_decimals: u8) -> u64 {
+    pub fn reference_per_lot(
+        &self,
+        reference: i64,
+        market: &MarketParams,
+        quote_decimals: u8,
+        price_per_lot: u64,
+    ) -> u64 {
+        let bound = crate::health::mul_bps_floor(reference.unsigned_abs(), market.breaker_bps());
+        if reference > 0 && self.price.abs_diff(reference) <= bound {
+            return price_per_lot;
+        }
         match self.scale(reference, market, quote_decimals) {
             Ok(reference) => reference,
             Err(EngineError::Overflow) => u64::MAX,
@@ -147,6 +160,20 @@ mod tests {
         // 150.25 USD per token, 6-decimal quote: one lot (0.01 token) = 1.5025 USD = 1_502_500 native.
         let r = OracleReading { price: 15_025_000_000, confidence: 1_000_000, expo: -8 };
         assert_eq!(r.price_per_lot(&market(), 6), Ok(1_502_500));
+    }
+
+    /// Within the breaker's band (5% here) the reference is the price per
+    /// lot itself; beyond it, the average scaled; one that cannot be scaled
+    /// saturates, never fails.
+    #[test]
+    fn a_reference_is_the_price_within_the_band_and_never_an_error() {
+        let r = OracleReading { price: 15_025_000_000, confidence: 1_000_000, expo: -8 };
+        let per_lot = r.price_per_lot(&market(), 6).unwrap();
+        assert_eq!(r.reference_per_lot(14_400_000_000, &market(), 6, per_lot), per_lot);
+        assert_eq!(r.reference_per_lot(14_000_000_000, &market(), 6, per_lot), 1_400_000);
+        assert_eq!(r.reference_per_lot(0, &market(), 6, per_lot), 1);
+        assert_eq!(r.reference_per_lot(-5, &market(), 6, per_lot), 1);
+        assert_eq!(r.reference_per_lot(i64::MAX, &market(), 30, per_lot), u64::MAX);
     }
 
     #[test]

@@ -30,7 +30,7 @@ pub fn risk_market(
 ) -> Result<clearshard_engine::RiskMarket, clearshard_engine::EngineError> {
     let reading = feed.reading();
     let price = reading.price_per_lot(&market.params, quote_decimals)?;
-    let reference = reading.reference_per_lot(feed.ema_price, &market.params, quote_decimals);
+    let reference = reading.reference_per_lot(feed.ema_price, &market.params, quote_decimals, price);
     // The only way the index can fail is overflow.
     market.risk(price, reference, now).map_err(|_| clearshard_engine::EngineError::Overflow)
 }

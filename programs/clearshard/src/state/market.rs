@@ -112,7 +112,7 @@ impl Market {
         let age = now_unix.saturating_sub(publish_time);
         require!(age >= 0 && age <= i64::from(self.params.max_staleness_secs), ClearshardError::StaleOracle);
         let price = reading.price_per_lot(&self.params, quote_decimals).map_err(ClearshardError::from)?;
-        Ok((price, reading.reference_per_lot(reference, &self.params, quote_decimals)))
+        Ok((price, reading.reference_per_lot(reference, &self.params, quote_decimals, price)))
     }
 
     /// The market as the engine's risk math sees it at `oracle_price` (and
