@@ -80,6 +80,14 @@ impl MarketFlow {
         }
     }
 
+    /// What an owner trade (`settle_owner_trade`, signed by both owners, no
+    /// matcher) leaves in a shard: open interest and fees. It is off the book:
+    /// none of the fill statistics funding reads, so nobody steers the rate by
+    /// trading with a friend or with itself at the band's edge.
+    pub fn off_book(&self) -> MarketFlow {
+        MarketFlow { long_delta: self.long_delta, short_delta: self.short_delta, fees: self.fees, ..Default::default() }
+    }
+
     /// Adds one side's change of the shard's open interest.
     fn add_open_interest(&mut self, change: &PositionChange) -> Result<(), EngineError> {
         let overflow = EngineError::Overflow;

@@ -79,6 +79,16 @@ fn fill_moves_cash_positions_and_fees_without_creating_money() {
 }
 
 #[test]
+fn an_off_book_flow_keeps_open_interest_and_fees_and_drops_what_funding_reads() {
+    let mut pfs = [trader(100_000), trader(100_000)];
+    let flow = settle(&[market(3, 1_000)], &mut pfs, &fill(0, 1, 0, true, 10, 1_030)).unwrap().markets[0][0];
+    let off = flow.off_book();
+    assert_eq!((off.long_delta, off.short_delta, off.fees), (flow.long_delta, flow.short_delta, flow.fees));
+    assert_eq!((off.fills, off.volume_lots, off.premium, off.last_price), (0, 0, 0, 0));
+    assert_eq!(off.funding(1_000), Default::default());
+}
+
+#[test]
 fn realized_pnl_follows_cost_basis_across_fills() {
     let mut pfs = [trader(100_000), trader(100_000), trader(100_000)];
     let fills = [fill(0, 1, 0, true, 10, 1_000), fill(0, 2, 0, false, 4, 1_040)].concat();

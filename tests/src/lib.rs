@@ -70,11 +70,23 @@ impl Venue {
         Self::with_exchange(TestExchange::start_with(shards, governance).await.expect("initialize_exchange")).await
     }
 
+    /// Like [`Venue::new`], but no matcher is ever registered: owners trade
+    /// only with each other (`settle_owner_trade`).
+    pub async fn without_matcher(shards: u16) -> Self {
+        let mut ex = TestExchange::start(shards).await;
+        Self::list_markets(&mut ex).await;
+        Venue { ex, matcher: Keypair::new() }
+    }
+
     async fn with_exchange(mut ex: TestExchange) -> Self {
-        ex.add_market(BTC, "BTC-PERP", btc_market(), BTC_PRICE, PRICE_EXPO).await;
-        ex.add_market(ETH, "ETH-PERP", eth_market(), ETH_PRICE, PRICE_EXPO).await;
+        Self::list_markets(&mut ex).await;
         let matcher = ex.register_matcher().await;
         Venue { ex, matcher }
+    }
+
+    async fn list_markets(ex: &mut TestExchange) {
+        ex.add_market(BTC, "BTC-PERP", btc_market(), BTC_PRICE, PRICE_EXPO).await;
+        ex.add_market(ETH, "ETH-PERP", eth_market(), ETH_PRICE, PRICE_EXPO).await;
     }
 
     /// A trader with a margin account on `shard` holding `collateral` tokens
@@ -167,6 +179,25 @@ impl Venue {
         self.ex.send(&[ix], &[&matcher]).await
     }
 
+    /// `taker` trades `lots` of `market` with `maker` at `ticks`, both owners
+    /// signing (`settle_owner_trade`).
+    pub async fn owner_trade(
+        &mut self,
+        taker: &Account,
+        maker: &Account,
+        market: u16,
+        taker_buys: bool,
+        lots: u32,
+        ticks: u32,
+    ) -> Result<(), BanksClientError> {
+        let ix = ix::settle_owner_trade(&taker.side(), &maker.side(), market, taker_buys, lots, ticks);
+        let mut signers = vec![&taker.trader.keypair];
+        if maker.trader.key() != taker.trader.key() {
+            signers.push(&maker.trader.keypair);
+        }
+        self.ex.send(&[ix], &signers).await
+    }
+
     /// `liqor`'s owner liquidates `lots` of `liqee`'s position in `market`.
     pub async fn liquidate(
         &mut self,
@@ -250,6 +281,13 @@ impl Venue {
     pub async fn sequence_window(&mut self, shard: u16) -> clearshard_engine::SequenceWindow {
         let index = self.ex.load::<clearshard::state::Matcher>(pda::matcher(&self.matcher.pubkey())).await.index;
         self.ex.shard(shard).await.sequences[index as usize]
+    }
+}
+
+impl Account {
+    /// This account as one side of an owner trade.
+    pub fn side(&self) -> ix::TradeSide {
+        ix::TradeSide { owner: self.trader.key(), account: self.address, shard: self.shard }
     }
 }
 

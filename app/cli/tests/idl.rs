@@ -12,7 +12,7 @@ use bytemuck::Zeroable;
 use clearshard::events::*;
 use clearshard::instructions::{MarketConfig, MatcherLimits};
 use clearshard::state::{Exchange, MarginAccount, Market, Matcher, OracleKind, PriceFeed, Shard};
-use clearshard_client::instructions::{self as ix, BatchPlan, CollateralMove, LiquidationAccounts};
+use clearshard_client::instructions::{self as ix, BatchPlan, CollateralMove, LiquidationAccounts, TradeSide};
 use clearshard_client::presets::*;
 use clearshard_engine::Fill;
 use serde_json::{json, Value};
@@ -133,6 +133,18 @@ fn instructions() -> Vec<Value> {
         instruction("close_margin_account", json!({}), ix::close_margin_account(owner, account, 5)),
         instruction("settle_batch", batch_args.clone(), ix::settle_batch(owner, 5, &plan)),
         instruction("settle_cross_batch", batch_args, ix::settle_cross_batch(owner, 2, 5, &plan)),
+        instruction(
+            "settle_owner_trade",
+            json!({ "taker_buys": true, "quantity_lots": 42, "price_ticks": 60_123 }),
+            ix::settle_owner_trade(
+                &TradeSide { owner, account, shard: 5 },
+                &TradeSide { owner: key(11), account: key(13), shard: 6 },
+                1,
+                true,
+                42,
+                60_123,
+            ),
+        ),
         instruction("rebalance_vaults", json!({}), ix::rebalance_vaults(1, 2, &[0])),
         instruction(
             "liquidate",
@@ -314,6 +326,19 @@ fn events() -> Vec<Value> {
                 volume_lots: 1_000,
             },
             json!({ "second_shard": "9", "sequence": (1u64 << 33).to_string(), "fills": "84", "fees": "-7" }),
+        ),
+        event(
+            "OwnerTradeSettled",
+            &OwnerTradeSettled {
+                market: key(39),
+                taker_account: key(40),
+                maker_account: key(41),
+                taker_buys: false,
+                quantity_lots: 7,
+                price_ticks: 60_001,
+                fees: 3,
+            },
+            json!({ "maker_account": key(41).to_string(), "taker_buys": "false", "price_ticks": "60001", "fees": "3" }),
         ),
         event(
             "VaultsRebalanced",

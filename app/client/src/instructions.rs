@@ -273,6 +273,37 @@ pub fn settle_cross_batch(matcher_authority: Pubkey, shard_a: u16, shard_b: u16,
     build(accounts, instruction::SettleCrossBatch { sequence, market_count, fills }, plan.remaining())
 }
 
+/// One side of an owner trade: the owner, who signs, and its margin account on `shard`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TradeSide {
+    pub owner: Pubkey,
+    pub account: Pubkey,
+    pub shard: u16,
+}
+
+/// `taker` trades `lots` of `market` with `maker` at `price_ticks`, both
+/// owners signing, no matcher (`settle_owner_trade`).
+pub fn settle_owner_trade(
+    taker: &TradeSide,
+    maker: &TradeSide,
+    market: u16,
+    taker_buys: bool,
+    lots: u32,
+    price_ticks: u32,
+) -> Instruction {
+    let accounts = accounts::SettleOwnerTrade {
+        taker: taker.owner,
+        maker: maker.owner,
+        exchange: pda::exchange(),
+        taker_shard: pda::shard(taker.shard),
+        maker_shard: (maker.shard != taker.shard).then(|| pda::shard(maker.shard)),
+    };
+    let mut remaining = market_metas(&[market]);
+    remaining.extend([AccountMeta::new(taker.account, false), AccountMeta::new(maker.account, false)]);
+    let data = instruction::SettleOwnerTrade { taker_buys, quantity_lots: lots, price_ticks };
+    build(accounts, data, remaining)
+}
+
 /// Rebalances from `from_shard` to `to_shard`; `markets`: every market in
 /// which either shard holds a position (their oracles value the reserves).
 pub fn rebalance_vaults(from_shard: u16, to_shard: u16, markets: &[u16]) -> Instruction {

@@ -200,6 +200,8 @@ pub enum ClearshardError {
     LapsedPauseStillSet,
     #[msg("a built-in feed keeps the exponent it was first priced in")]
     FeedExponentFixed,
+    #[msg("an owner trade takes one (market, oracle) pair, then the taker's and the maker's margin accounts")]
+    OwnerTradeAccounts,
 }
 
 impl From<EngineError> for ClearshardError {

@@ -87,6 +87,19 @@ pub struct BatchSettled {
     pub volume_lots: u64,
 }
 
+/// One trade two owners signed (`settle_owner_trade`): off the book.
+#[event]
+pub struct OwnerTradeSettled {
+    pub market: Pubkey,
+    pub taker_account: Pubkey,
+    pub maker_account: Pubkey,
+    pub taker_buys: bool,
+    pub quantity_lots: u32,
+    pub price_ticks: u32,
+    /// Net fees booked on the taker's shard.
+    pub fees: i64,
+}
+
 #[event]
 pub struct VaultsRebalanced {
     pub from_shard: u16,

@@ -1,15 +1,16 @@
-//! What settle_batch and settle_cross_batch share: checking the matcher and
-//! sequence, loading markets and margin accounts, running the engine, and
-//! booking the batch's flows into the shard(s).
+//! What settle_batch, settle_cross_batch and settle_owner_trade share:
+//! checking who authorizes the fills, loading markets and margin accounts,
+//! running the engine, and booking the flows into the shard(s).
 
 use crate::cu_trace::checkpoint;
 use crate::errors::ClearshardError;
 use crate::events::BatchSettled;
 use crate::risk::{load_margin_mut, load_markets};
-use crate::state::{Exchange, Matcher, Shard, PAUSE_SETTLEMENT};
+use crate::state::{Exchange, MarginAccount, Matcher, Shard, PAUSE_SETTLEMENT};
 use anchor_lang::prelude::*;
 use clearshard_engine::batch::{BatchMarket, OpenInterest};
 use clearshard_engine::{settle_fills, Portfolio, MAX_BATCH_ACCOUNTS};
+use std::cell::RefMut;
 
 /// Return data of a refused batch: the fill index (`u16` LE) and the error code (`u32` LE).
 pub fn refused_fill_data(fill: u16, error: ClearshardError) -> [u8; 6] {
@@ -28,13 +29,43 @@ fn set_return_data(data: &[u8]) {
     anchor_lang::compat::solana_sysvar::program_stubs::sol_set_return_data(data);
 }
 
-/// A batch as posted: its sequence, how many `(market, oracle)` pairs lead the
-/// remaining accounts, and the encoded fills.
+/// Fills as posted: how many `(market, oracle)` pairs lead the remaining
+/// accounts, and the encoded fills.
 pub struct Batch<'a, 'info> {
-    pub sequence: u64,
     pub market_count: u8,
     pub fills: &'a [u8],
     pub remaining: &'info [AccountInfo<'info>],
+}
+
+/// Who authorizes fills: a registered matcher with its next sequence on the
+/// first shard, or the owners of the two accounts of one trade, both signing
+/// (taker's first), without a matcher.
+#[derive(Clone, Copy)]
+pub enum Authority<'a> {
+    Matcher { matcher: &'a Matcher, sequence: u64 },
+    Owners([Pubkey; 2]),
+}
+
+/// What settled: the totals the events report.
+pub struct Settled {
+    pub fills: u32,
+    pub fees: i64,
+    pub volume_lots: u64,
+}
+
+impl Settled {
+    /// The event of a matcher's batch on `shards`.
+    pub fn batch_event(&self, matcher: &Matcher, sequence: u64, shards: &[&mut Shard]) -> BatchSettled {
+        BatchSettled {
+            shard: shards.first().map_or(u16::MAX, |s| s.index),
+            second_shard: shards.get(1).map_or(u16::MAX, |s| s.index),
+            matcher: matcher.index,
+            sequence,
+            fills: self.fills,
+            fees: self.fees,
+            volume_lots: self.volume_lots,
+        }
+    }
 }
 
 /// The registered, active matcher behind `authority`.
@@ -47,26 +78,28 @@ pub fn active_matcher<'info>(matcher: &'info AccountInfo<'info>, authority: &Pub
     Ok(loaded)
 }
 
-/// Settles `batch` on `shards` (one, or two for a cross batch; the first holds
-/// the sequence). Every margin account must belong to one of them.
+/// Settles `batch` on `shards` (one, or two across shards; the first holds a
+/// matcher's sequence). Every margin account must belong to one of them.
 pub fn settle<'info>(
     program_id: &Pubkey,
     exchange: &Exchange,
-    matcher: &Matcher,
+    authority: Authority<'_>,
     shards: &mut [&mut Shard],
     batch: Batch<'_, 'info>,
-) -> Result<BatchSettled> {
+) -> Result<Settled> {
     let now = Clock::get()?.unix_timestamp;
     for shard in shards.iter() {
         exchange.require_open(shard, PAUSE_SETTLEMENT, ClearshardError::SettlementPaused, now)?;
     }
-    shards[0].take_sequence(matcher.index, batch.sequence)?;
+    if let Authority::Matcher { matcher, sequence } = authority {
+        shards[0].take_sequence(matcher.index, sequence)?;
+        matcher.require_past_timelock(now)?;
+    }
 
     let pairs = usize::from(batch.market_count).saturating_mul(2);
     let (market_infos, margin_infos) =
         batch.remaining.split_at_checked(pairs).ok_or(ClearshardError::MalformedBatch)?;
     require!(margin_infos.len() <= MAX_BATCH_ACCOUNTS, ClearshardError::MalformedBatch);
-    matcher.require_past_timelock(now)?;
     let markets: Vec<BatchMarket> = load_markets(market_infos, exchange.quote_decimals, now)?
         .into_iter()
         .map(|risk| {
@@ -86,6 +119,9 @@ pub fn settle<'info>(
         groups.push(u8::try_from(group).map_err(|_| error!(ClearshardError::MalformedBatch))?);
         margins.push(margin);
     }
+    if let Authority::Owners(owners) = authority {
+        require_owners(&owners, &margins, &groups, shards.len())?;
+    }
     let mut portfolios: Vec<&mut Portfolio> = margins.iter_mut().map(|m| &mut m.portfolio).collect();
     checkpoint();
     let flows = settle_fills(&markets, &mut portfolios, &groups, batch.fills, now).map_err(|e| {
@@ -102,19 +138,27 @@ pub fn settle<'info>(
     for ((shard, delta), market_flows) in shards.iter_mut().zip(flows.collateral_delta).zip(&flows.markets) {
         shard.add_claims(delta)?;
         for (market, flow) in markets.iter().zip(market_flows) {
-            shard.apply_flow(market.risk.id, flow, market.risk.oracle_price, now)?;
+            let flow = match authority {
+                Authority::Matcher { .. } => *flow,
+                Authority::Owners(_) => flow.off_book(),
+            };
+            shard.apply_flow(market.risk.id, &flow, market.risk.oracle_price, now)?;
             fees = fees.checked_add(flow.fees).ok_or(ClearshardError::MathOverflow)?;
             volume_lots = volume_lots.wrapping_add(flow.volume_lots);
         }
     }
     checkpoint();
-    Ok(BatchSettled {
-        shard: shards[0].index,
-        second_shard: shards.get(1).map_or(u16::MAX, |s| s.index),
-        matcher: matcher.index,
-        sequence: batch.sequence,
-        fills: flows.fills(),
-        fees,
-        volume_lots,
-    })
+    Ok(Settled { fills: flows.fills(), fees, volume_lots })
+}
+
+/// An owner trade's two accounts are the signers' own, the taker's on the
+/// first shard and the maker's on the last: no shard is locked for nothing.
+fn require_owners(owners: &[Pubkey; 2], margins: &[RefMut<MarginAccount>], groups: &[u8], shards: usize) -> Result<()> {
+    require!(margins.len() == 2, ClearshardError::OwnerTradeAccounts);
+    for (owner, margin) in owners.iter().zip(margins) {
+        require_keys_eq!(margin.owner, *owner, ClearshardError::NotOwner);
+    }
+    let last = u8::try_from(shards.saturating_sub(1)).map_err(|_| error!(ClearshardError::MalformedBatch))?;
+    require!(groups == [0, last], ClearshardError::MarginAccountOfAnotherShard);
+    Ok(())
 }

@@ -11,6 +11,7 @@ mod funding;
 mod liquidation;
 mod matrix;
 mod oracle;
+mod owner_trade;
 mod pauses;
 mod reserve;
 mod settlement;

@@ -410,6 +410,72 @@ async fn matcher_instructions() {
 }
 
 #[tokio::test]
+async fn owner_trade_instruction() {
+    let mut s = Scene::new().await;
+    let (a, b, c) =
+        (s.a.trader.keypair.insecure_clone(), s.b.trader.keypair.insecure_clone(), s.c.trader.keypair.insecure_clone());
+    let ticks = BTC_TICKS * 8 / 10;
+    let trade =
+        |taker: &Account, maker: &Account| ix::settle_owner_trade(&taker.side(), &maker.side(), BTC, true, 1, ticks);
+    let (same_shard, cross) = (trade(&s.a, &s.b), trade(&s.a, &s.c));
+    s.refused(
+        "settle_owner_trade: unsigned taker",
+        unsigned(same_shard.clone(), 0),
+        &[&b],
+        Anchor(ErrorCode::AccountNotSigner),
+    )
+    .await;
+    let forged_exchange = s.forged(pda::exchange()).await;
+    let forged_shard = s.forged(pda::shard(0)).await;
+    let forged_far_shard = s.forged(pda::shard(1)).await;
+    let forged_market = s.forged(pda::market(BTC)).await;
+    let forged_margin = s.forged(s.b.address).await;
+    for (cell, slot, forged) in [
+        ("forged exchange", 2, forged_exchange),
+        ("forged shard", 3, forged_shard),
+        ("forged market", 5, forged_market),
+        ("forged margin account", 8, forged_margin),
+    ] {
+        let ix = with(same_shard.clone(), slot, forged);
+        s.refused(&format!("settle_owner_trade: {cell}"), ix, &[&a, &b], Anchor(ErrorCode::AccountOwnedByWrongProgram))
+            .await;
+    }
+    let ix = with(cross.clone(), 4, forged_far_shard);
+    s.refused("settle_owner_trade: forged maker shard", ix, &[&a, &c], Anchor(ErrorCode::AccountOwnedByWrongProgram))
+        .await;
+    let ix = with(same_shard.clone(), 6, pda::price_feed(ETH));
+    s.refused("settle_owner_trade: another market's feed", ix, &[&a, &b], Program(ClearshardError::WrongOracle)).await;
+    // The intruder signs as the maker of b's account.
+    let intruder = s.intruder.insecure_clone();
+    let mut ix = same_shard.clone();
+    ix.accounts[1].pubkey = intruder.pubkey();
+    s.refused("settle_owner_trade: maker not the owner", ix, &[&a, &intruder], Program(ClearshardError::NotOwner))
+        .await;
+    // Below maintenance, and under water: no new exposure with a willing friend either.
+    let shaky = s.shaky.trader.keypair.insecure_clone();
+    let ix = trade(&s.shaky, &s.b);
+    s.refused(
+        "settle_owner_trade: adds to an unhealthy account",
+        ix,
+        &[&shaky, &b],
+        Program(ClearshardError::Undercollateralized),
+    )
+    .await;
+    let bankrupt = s.bankrupt.trader.keypair.insecure_clone();
+    let ix = trade(&s.bankrupt, &s.b);
+    s.refused(
+        "settle_owner_trade: a bankrupt account",
+        ix,
+        &[&bankrupt, &b],
+        Program(ClearshardError::Undercollateralized),
+    )
+    .await;
+    s.v.pause(Some(1), clearshard::state::PAUSE_SETTLEMENT).await;
+    s.refused("settle_owner_trade: maker's shard paused", cross, &[&a, &c], Program(ClearshardError::SettlementPaused))
+        .await;
+}
+
+#[tokio::test]
 async fn permissionless_instructions() {
     let mut s = Scene::new().await;
     let liqor = s.liqor.trader.keypair.insecure_clone();

@@ -1,7 +1,8 @@
 //! Stateful random testing through the program: seeded random sequences of
 //! every instruction on the in-process bank with 8 shards, by honest traders,
 //! a market maker on several liquidity shards, an honest liquidator, a
-//! self-dealing pair of owners, a malicious matcher (random fills, replays,
+//! self-dealing pair of owners (also trading with no matcher, off the
+//! book), a malicious matcher (random fills, replays,
 //! gaps, bystanders) and a griefer (permissionless instructions with chosen
 //! accounts, and valid instructions with one account swapped). After every
 //! step the invariants are checked, among them that every funding rate set is
@@ -156,7 +157,8 @@ impl World {
         match roll {
             0..=13 => self.honest_batch().await,
             14..=20 => self.leverage_up().await,
-            21..=26 => self.pair_batch().await,
+            21..=23 => self.pair_batch().await,
+            24..=26 => self.owner_trade().await,
             27..=29 => self.replay().await,
             30..=43 => self.price_move().await,
             44..=48 => self.funding().await,
@@ -298,6 +300,37 @@ impl World {
         Ok(self.batch("pair batch", &[x, y], &[f]).await)
     }
 
+    /// The pair's owners sign a trade with no matcher (`settle_owner_trade`)
+    /// at a price up to 6% from the oracle (the band's edge and just past
+    /// it), or one owner washes between its two accounts. Off the book: the
+    /// funding reference never sees it, so a round that counted it would fail.
+    async fn owner_trade(&mut self) -> Result<Vec<Pubkey>, String> {
+        let pair = self.with_role(Role::Pair);
+        let (x, y) = match self.rng.range(0, 3) {
+            0 => (pair[0], pair[1]),
+            _ => (pair[self.rng.range(0, 2) as usize], pair[self.rng.range(2, 4) as usize]),
+        };
+        let slot = self.rng.range(0, 2) as usize;
+        let ticks = self.oracle_ticks(slot) as i64 * (1_000 + self.rng.range(0, 121) as i64 - 60) / 1_000;
+        let (buys, lots) = (self.rng.chance(50), self.rng.range(1, 80) as u32);
+        let (taker, maker) = (&self.actors[x].account, &self.actors[y].account);
+        let r = self.v.owner_trade(taker, maker, MARKETS[slot], buys, lots, ticks as u32).await;
+        let touched = vec![taker.address, maker.address];
+        self.note("owner trade", format!("{lots} lots at {ticks} ticks"), &r);
+        if r.is_err() {
+            return Ok(vec![]);
+        }
+        if self.rng.chance(30) {
+            // The epoch ends soon after, so a round is likely to read it.
+            let now = self.v.ex.now().await;
+            let seconds = (epoch_of(now) + 1) * FUNDING_PERIOD_SECS + self.rng.range(1, 60) as i64 - now;
+            self.v.ex.advance_clock(seconds).await;
+            self.log.push(format!("clock +{seconds}s, into the next epoch"));
+            self.publish_prices().await?;
+        }
+        Ok(touched)
+    }
+
     /// The last accepted batch again, and the same batch with a sequence a
     /// whole window ahead or below the window.
     async fn replay(&mut self) -> Result<Vec<Pubkey>, String> {
@@ -353,12 +386,17 @@ impl World {
         let size = if self.rng.chance(20) { 200 } else { 100 };
         self.prices[slot] =
             (self.prices[slot] + self.rng.range(0, 2 * size + 1) as i64 - size as i64).clamp(500, 1_500);
+        self.publish_prices().await?;
+        Ok(vec![])
+    }
+
+    async fn publish_prices(&mut self) -> Result<(), String> {
         for (slot, start) in [BTC_PRICE, ETH_PRICE].iter().enumerate() {
             let r = self.v.ex.set_price(MARKETS[slot], start * self.prices[slot] / 1_000, 0, PRICE_EXPO).await;
             r.map_err(|e| format!("set_price: {e:?}"))?;
         }
         self.log.push(format!("prices {:?}", self.prices));
-        Ok(vec![])
+        Ok(())
     }
 
     /// A page of the funding round: the right one, or one a griefer chose.

@@ -25,6 +25,7 @@ pub mod set_price;
 pub mod settle_account;
 pub mod settle_batch;
 pub mod settle_cross_batch;
+pub mod settle_owner_trade;
 pub mod socialize_loss;
 pub mod sweep_fees;
 pub mod transfer_collateral;
@@ -80,6 +81,8 @@ pub use settle_account::*;
 pub use settle_batch::*;
 #[allow(ambiguous_glob_reexports)]
 pub use settle_cross_batch::*;
+#[allow(ambiguous_glob_reexports)]
+pub use settle_owner_trade::*;
 #[allow(ambiguous_glob_reexports)]
 pub use socialize_loss::*;
 pub use sweep_fees::*;

@@ -1,5 +1,5 @@
 use crate::cu_trace::checkpoint;
-use crate::settlement::{self, Batch};
+use crate::settlement::{self, Authority, Batch};
 use crate::state::{seeds, Exchange, Shard};
 use anchor_lang::prelude::*;
 
@@ -32,8 +32,10 @@ pub fn handler<'info>(
     let exchange = *accounts.exchange.load()?;
     let mut shard = accounts.shard.load_mut()?;
     checkpoint();
-    let batch = Batch { sequence, market_count, fills: &fills, remaining: remaining_accounts };
-    let settled = settlement::settle(program_id, &exchange, &matcher, &mut [&mut *shard], batch)?;
-    emit!(settled);
+    let batch = Batch { market_count, fills: &fills, remaining: remaining_accounts };
+    let shards = &mut [&mut *shard];
+    let settled =
+        settlement::settle(program_id, &exchange, Authority::Matcher { matcher: &matcher, sequence }, shards, batch)?;
+    emit!(settled.batch_event(&matcher, sequence, shards));
     Ok(())
 }

@@ -1,5 +1,5 @@
 use crate::errors::ClearshardError;
-use crate::settlement::{self, Batch};
+use crate::settlement::{self, Authority, Batch};
 use crate::state::{seeds, Exchange, Shard};
 use anchor_lang::prelude::*;
 
@@ -34,8 +34,10 @@ pub fn handler<'info>(
     let mut shard_a = accounts.shard_a.load_mut()?;
     let mut shard_b = accounts.shard_b.load_mut()?;
     require!(shard_a.index < shard_b.index, ClearshardError::CrossBatchShardOrder);
-    let batch = Batch { sequence, market_count, fills: &fills, remaining: remaining_accounts };
-    let settled = settlement::settle(program_id, &exchange, &matcher, &mut [&mut *shard_a, &mut *shard_b], batch)?;
-    emit!(settled);
+    let batch = Batch { market_count, fills: &fills, remaining: remaining_accounts };
+    let shards = &mut [&mut *shard_a, &mut *shard_b];
+    let settled =
+        settlement::settle(program_id, &exchange, Authority::Matcher { matcher: &matcher, sequence }, shards, batch)?;
+    emit!(settled.batch_event(&matcher, sequence, shards));
     Ok(())
 }
