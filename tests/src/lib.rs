@@ -4,6 +4,7 @@
 use anchor_lang::error::ErrorCode;
 use anchor_lang::solana_program::instruction::Instruction;
 use clearshard::errors::ClearshardError;
+use clearshard::instructions::OwnerTrade;
 use clearshard_client::bank::{error_code, TestExchange, Trader};
 use clearshard_client::instructions::BatchPlan;
 use clearshard_client::{instructions as ix, pda};
@@ -180,7 +181,7 @@ impl Venue {
     }
 
     /// `taker` trades `lots` of `market` with `maker` at `ticks`, both owners
-    /// signing (`settle_owner_trade`).
+    /// signing (`settle_owner_trade`), carrying every market either holds.
     pub async fn owner_trade(
         &mut self,
         taker: &Account,
@@ -190,7 +191,11 @@ impl Venue {
         lots: u32,
         ticks: u32,
     ) -> Result<(), BanksClientError> {
-        let ix = ix::settle_owner_trade(&taker.side(), &maker.side(), market, taker_buys, lots, ticks);
+        let portfolios = [self.ex.margin(taker.address).await.portfolio, self.ex.margin(maker.address).await.portfolio];
+        let markets = ix::owner_trade_markets(market, &[&portfolios[0], &portfolios[1]]);
+        let expires_at = self.ex.now().await + 60;
+        let trade = OwnerTrade { expires_at, ..owner_trade(taker_buys, lots, ticks) };
+        let ix = ix::settle_owner_trade(&taker.side(), &maker.side(), &markets, trade);
         let mut signers = vec![&taker.trader.keypair];
         if maker.trader.key() != taker.trader.key() {
             signers.push(&maker.trader.keypair);
@@ -299,6 +304,11 @@ pub fn plan(sequence: u64, markets: &[u16], accounts: &[&Account], fills: &[Fill
         accounts: accounts.iter().map(|a| a.address).collect(),
         fills: fills.iter().flat_map(|f| f.encode()).collect(),
     }
+}
+
+/// An owner trade in market slot 0 that never lapses.
+pub fn owner_trade(taker_buys: bool, lots: u32, ticks: u32) -> OwnerTrade {
+    OwnerTrade { market_slot: 0, taker_buys, quantity_lots: lots, price_ticks: ticks, expires_at: i64::MAX }
 }
 
 /// A fill: `taker` buys (or sells) `lots` from `maker` at `ticks` in market slot `slot`.

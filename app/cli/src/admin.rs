@@ -1,5 +1,5 @@
 //! The admin's commands over JSON-RPC: prices of the built-in feeds and
-//! matcher registration (the rest of the setup is `init`).
+//! matcher registration and revocation (the rest of the setup is `init`).
 
 use crate::settle::market_name;
 use anchor_lang::prelude::Pubkey;
@@ -35,5 +35,15 @@ pub fn register_matcher(cluster: &Cluster, authority: &Pubkey) -> Result<(), Str
     let admin = cluster.payer.pubkey();
     cluster.send(&[ix::register_matcher(admin, *authority)], &[]).map_err(|e| format!("register_matcher: {e}"))?;
     println!("matcher {authority} registered at {}", clearshard_client::pda::matcher(authority));
+    Ok(())
+}
+
+pub fn revoke_matcher(cluster: &Cluster, authority: &Pubkey) -> Result<(), String> {
+    if cluster.matcher(authority)?.is_none() {
+        return Err(format!("{authority} is not a registered matcher"));
+    }
+    let admin = cluster.payer.pubkey();
+    cluster.send(&[ix::revoke_matcher(admin, *authority)], &[]).map_err(|e| format!("revoke_matcher: {e}"))?;
+    println!("matcher {authority} revoked");
     Ok(())
 }

@@ -10,13 +10,18 @@
 //! - Against any JSON-RPC endpoint (`--url`, `--keypair`, as Solana's CLI):
 //!   `init` (exchange, shards, markets; `--venue` the demo venue),
 //!   `settle` (a matcher's fills, exactly once), `liquidate` (a liquidator's
-//!   loop), `status`, and the admin commands `set-price`, `register-matcher`.
+//!   loop), `status`, and the admin commands `set-price`, `register-matcher`,
+//!   `revoke-matcher`.
+//! - An owner's, signed by `--keypair`: `account create`, `account show`,
+//!   `accounts --owner`, `deposit`, `withdraw`, `limits`, and `trade` (one
+//!   fill both owners sign, with no matcher).
 
 mod admin;
 mod bench;
 mod demo;
 mod init;
 mod liquidate;
+mod owner;
 mod settle;
 mod status;
 
@@ -135,6 +140,104 @@ enum RpcCommand {
     },
     /// Admin: register a matcher authority.
     RegisterMatcher { authority: String },
+    /// Admin: revoke a matcher at once (its batches are refused from now on).
+    RevokeMatcher { authority: String },
+    /// Owner: create or show your margin accounts.
+    Account {
+        #[command(subcommand)]
+        command: AccountCommand,
+    },
+    /// Every margin account of an owner (default: the signer): address,
+    /// shard, collateral, positions, limits, health.
+    Accounts {
+        #[arg(long)]
+        owner: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Owner: deposit tokens (`12.5`) from your wallet into your margin account.
+    Deposit {
+        #[command(flatten)]
+        slot: SlotArgs,
+        #[arg(long)]
+        amount: String,
+    },
+    /// Owner: withdraw tokens, or `all` from an account without positions.
+    Withdraw {
+        #[command(flatten)]
+        slot: SlotArgs,
+        #[arg(long)]
+        amount: String,
+    },
+    /// Owner: what any matcher, and your own trades, may do on your account.
+    Limits {
+        #[command(flatten)]
+        slot: SlotArgs,
+        #[command(flatten)]
+        limits: owner::LimitsArgs,
+    },
+    /// Owner: one fill with another owner, both signing, no matcher
+    /// (`settle_owner_trade`); the signer is the taker.
+    Trade {
+        #[arg(long)]
+        market: String,
+        /// buy or sell (the taker's side).
+        #[arg(long)]
+        side: Side,
+        #[arg(long)]
+        lots: u32,
+        /// Price in ticks per lot.
+        #[arg(long)]
+        price: u32,
+        #[command(flatten)]
+        slot: SlotArgs,
+        /// The maker owner's keypair file (it signs too).
+        #[arg(long)]
+        maker_keypair: PathBuf,
+        #[arg(long)]
+        maker_shard: u16,
+        #[arg(long, default_value_t = 0)]
+        maker_sub_id: u16,
+        /// The signed trade lapses this many seconds after it is built.
+        #[arg(long, default_value_t = 60)]
+        expires_in_secs: i64,
+    },
+}
+
+#[derive(Subcommand)]
+enum AccountCommand {
+    /// Create your margin account on a shard.
+    Create {
+        #[command(flatten)]
+        slot: SlotArgs,
+    },
+    /// One margin account by address (default: all of the signer's).
+    Show {
+        address: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// Which of the signer's margin accounts: its shard and sub id.
+#[derive(clap::Args)]
+struct SlotArgs {
+    #[arg(long)]
+    shard: u16,
+    #[arg(long, default_value_t = 0)]
+    sub_id: u16,
+}
+
+impl SlotArgs {
+    fn slot(&self) -> owner::Slot {
+        owner::Slot { shard: self.shard, sub_id: self.sub_id }
+    }
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum Side {
+    Buy,
+    Sell,
 }
 
 #[derive(Subcommand)]
@@ -249,5 +352,43 @@ fn rpc(url: &str, keypair: Option<&std::path::Path>, command: RpcCommand) -> Res
             admin::set_price(&cluster, &market, price, expo, confidence)
         }
         RpcCommand::RegisterMatcher { authority } => admin::register_matcher(&cluster, &admin::address(&authority)?),
+        RpcCommand::RevokeMatcher { authority } => admin::revoke_matcher(&cluster, &admin::address(&authority)?),
+        RpcCommand::Account { command: AccountCommand::Create { slot } } => {
+            owner::create_account(&cluster, slot.slot())
+        }
+        RpcCommand::Account { command: AccountCommand::Show { address, json } } => {
+            owner::show(&cluster, None, address.as_deref().map(admin::address).transpose()?, json)
+        }
+        RpcCommand::Accounts { owner, json } => {
+            owner::show(&cluster, owner.as_deref().map(admin::address).transpose()?, None, json)
+        }
+        RpcCommand::Deposit { slot, amount } => owner::deposit(&cluster, slot.slot(), &amount),
+        RpcCommand::Withdraw { slot, amount } => owner::withdraw(&cluster, slot.slot(), &amount).map(|_| ()),
+        RpcCommand::Limits { slot, limits } => owner::limits(&cluster, slot.slot(), &limits),
+        RpcCommand::Trade {
+            market,
+            side,
+            lots,
+            price,
+            slot,
+            maker_keypair,
+            maker_shard,
+            maker_sub_id,
+            expires_in_secs,
+        } => {
+            let maker = solana_keypair::read_keypair_file(&maker_keypair)
+                .map_err(|e| format!("keypair {}: {e}", maker_keypair.display()))?;
+            let args = owner::TradeArgs {
+                market,
+                buy: matches!(side, Side::Buy),
+                lots,
+                price_ticks: price,
+                taker: slot.slot(),
+                maker,
+                maker_slot: owner::Slot { shard: maker_shard, sub_id: maker_sub_id },
+                expires_in_secs,
+            };
+            owner::trade(&cluster, &args)
+        }
     }
 }

@@ -10,7 +10,7 @@ use anchor_lang::prelude::Pubkey;
 use anchor_lang::{Discriminator, Event};
 use bytemuck::Zeroable;
 use clearshard::events::*;
-use clearshard::instructions::{MarketConfig, MatcherLimits};
+use clearshard::instructions::{MarketConfig, MatcherLimits, OwnerTrade};
 use clearshard::state::{Exchange, MarginAccount, Market, Matcher, OracleKind, PriceFeed, Shard};
 use clearshard_client::instructions::{self as ix, BatchPlan, CollateralMove, LiquidationAccounts, TradeSide};
 use clearshard_client::presets::*;
@@ -135,14 +135,14 @@ fn instructions() -> Vec<Value> {
         instruction("settle_cross_batch", batch_args, ix::settle_cross_batch(owner, 2, 5, &plan)),
         instruction(
             "settle_owner_trade",
-            json!({ "taker_buys": true, "quantity_lots": 42, "price_ticks": 60_123 }),
+            json!({ "trade": {
+                "market_slot": 1, "taker_buys": true, "quantity_lots": 42, "price_ticks": 60_123, "expires_at": "-5"
+            }}),
             ix::settle_owner_trade(
                 &TradeSide { owner, account, shard: 5 },
                 &TradeSide { owner: key(11), account: key(13), shard: 6 },
-                1,
-                true,
-                42,
-                60_123,
+                &[0, 1],
+                OwnerTrade { market_slot: 1, taker_buys: true, quantity_lots: 42, price_ticks: 60_123, expires_at: -5 },
             ),
         ),
         instruction("rebalance_vaults", json!({}), ix::rebalance_vaults(1, 2, &[0])),

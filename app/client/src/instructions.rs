@@ -4,7 +4,7 @@ use crate::pda;
 use anchor_lang::prelude::Pubkey;
 use anchor_lang::solana_program::instruction::{AccountMeta, Instruction};
 use anchor_lang::{system_program, InstructionData, ToAccountMetas};
-use clearshard::instructions::{MarketConfig, MatcherLimits};
+use clearshard::instructions::{MarketConfig, MatcherLimits, OwnerTrade};
 use clearshard::state::OracleKind;
 use clearshard::{accounts, instruction, ID};
 
@@ -281,16 +281,22 @@ pub struct TradeSide {
     pub shard: u16,
 }
 
-/// `taker` trades `lots` of `market` with `maker` at `price_ticks`, both
-/// owners signing, no matcher (`settle_owner_trade`).
-pub fn settle_owner_trade(
-    taker: &TradeSide,
-    maker: &TradeSide,
-    market: u16,
-    taker_buys: bool,
-    lots: u32,
-    price_ticks: u32,
-) -> Instruction {
+/// The markets an owner trade in `market` carries for accounts holding
+/// `portfolios`: the traded one first (slot 0), then every other one held.
+pub fn owner_trade_markets(market: u16, portfolios: &[&clearshard_engine::Portfolio]) -> Vec<u16> {
+    let mut markets = vec![market];
+    for p in portfolios.iter().flat_map(|p| p.positions.iter()).filter(|p| p.is_open()) {
+        if !markets.contains(&p.market_id) {
+            markets.push(p.market_id);
+        }
+    }
+    markets
+}
+
+/// `taker` and `maker` trade as `trade` says, both owners signing, no
+/// matcher (`settle_owner_trade`). `markets`: the market traded (slot
+/// `trade.market_slot`) and every other market either account holds.
+pub fn settle_owner_trade(taker: &TradeSide, maker: &TradeSide, markets: &[u16], trade: OwnerTrade) -> Instruction {
     let accounts = accounts::SettleOwnerTrade {
         taker: taker.owner,
         maker: maker.owner,
@@ -298,10 +304,9 @@ pub fn settle_owner_trade(
         taker_shard: pda::shard(taker.shard),
         maker_shard: (maker.shard != taker.shard).then(|| pda::shard(maker.shard)),
     };
-    let mut remaining = market_metas(&[market]);
+    let mut remaining = market_metas(markets);
     remaining.extend([AccountMeta::new(taker.account, false), AccountMeta::new(maker.account, false)]);
-    let data = instruction::SettleOwnerTrade { taker_buys, quantity_lots: lots, price_ticks };
-    build(accounts, data, remaining)
+    build(accounts, instruction::SettleOwnerTrade { trade }, remaining)
 }
 
 /// Rebalances from `from_shard` to `to_shard`; `markets`: every market in

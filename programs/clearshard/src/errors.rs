@@ -202,6 +202,8 @@ pub enum ClearshardError {
     FeedExponentFixed,
     #[msg("an owner trade takes one (market, oracle) pair, then the taker's and the maker's margin accounts")]
     OwnerTradeAccounts,
+    #[msg("the owner trade's signed expiry has passed")]
+    OwnerTradeExpired,
 }
 
 impl From<EngineError> for ClearshardError {

@@ -146,13 +146,8 @@ pub mod clearshard {
         settle_cross_batch::handler(ctx, sequence, market_count, fills)
     }
 
-    pub fn settle_owner_trade<'info>(
-        ctx: Context<'info, SettleOwnerTrade<'info>>,
-        taker_buys: bool,
-        quantity_lots: u32,
-        price_ticks: u32,
-    ) -> Result<()> {
-        settle_owner_trade::handler(ctx, taker_buys, quantity_lots, price_ticks)
+    pub fn settle_owner_trade<'info>(ctx: Context<'info, SettleOwnerTrade<'info>>, trade: OwnerTrade) -> Result<()> {
+        settle_owner_trade::handler(ctx, trade)
     }
 
     pub fn rebalance_vaults<'info>(ctx: Context<'info, RebalanceVaults<'info>>) -> Result<()> {

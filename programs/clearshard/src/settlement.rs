@@ -6,10 +6,10 @@ use crate::cu_trace::checkpoint;
 use crate::errors::ClearshardError;
 use crate::events::BatchSettled;
 use crate::risk::{load_margin_mut, load_markets};
-use crate::state::{Exchange, MarginAccount, Matcher, Shard, PAUSE_SETTLEMENT};
+use crate::state::{Exchange, MarginAccount, Matcher, Shard, PAUSE_DEPOSITS, PAUSE_SETTLEMENT, PAUSE_WITHDRAWALS};
 use anchor_lang::prelude::*;
 use clearshard_engine::batch::{BatchMarket, OpenInterest};
-use clearshard_engine::{settle_fills, Portfolio, MAX_BATCH_ACCOUNTS};
+use clearshard_engine::{settle_fills, Fill, Portfolio, FILL_LEN, MAX_BATCH_ACCOUNTS};
 use std::cell::RefMut;
 
 /// Return data of a refused batch: the fill index (`u16` LE) and the error code (`u32` LE).
@@ -90,6 +90,12 @@ pub fn settle<'info>(
     let now = Clock::get()?.unix_timestamp;
     for shard in shards.iter() {
         exchange.require_open(shard, PAUSE_SETTLEMENT, ClearshardError::SettlementPaused, now)?;
+        // Across shards a fill moves claims from one vault to the other, as a
+        // transfer does: a withdrawal there and a deposit here.
+        if shards.len() > 1 {
+            exchange.require_open(shard, PAUSE_WITHDRAWALS, ClearshardError::WithdrawalsPaused, now)?;
+            exchange.require_open(shard, PAUSE_DEPOSITS, ClearshardError::DepositsPaused, now)?;
+        }
     }
     if let Authority::Matcher { matcher, sequence } = authority {
         shards[0].take_sequence(matcher.index, sequence)?;
@@ -131,6 +137,9 @@ pub fn settle<'info>(
         set_return_data(&refused_fill_data(e.fill, ClearshardError::from(e.cause)));
         error!(ClearshardError::from(e.cause))
     })?;
+    if let Authority::Owners(_) = authority {
+        require_initial_margin_for_gifts(&markets, &portfolios, batch.fills)?;
+    }
     checkpoint();
 
     let mut fees = 0i64;
@@ -149,6 +158,32 @@ pub fn settle<'info>(
     }
     checkpoint();
     Ok(Settled { fills: flows.fills(), fees, volume_lots })
+}
+
+/// An owner trade's price is the owners' to choose: a side that trades worse
+/// than the oracle hands value over off the book, which is a withdrawal, so
+/// it must stay at initial margin (the settlement rule's "not worse" branch,
+/// which lets a matcher's fill reduce an account below it, does not apply).
+fn require_initial_margin_for_gifts(
+    markets: &[BatchMarket],
+    portfolios: &[&mut Portfolio],
+    fills: &[u8],
+) -> Result<()> {
+    let [bytes] = fills.as_chunks::<FILL_LEN>().0 else { return err!(ClearshardError::MalformedBatch) };
+    let fill = Fill::decode(bytes);
+    let market = markets.get(usize::from(fill.market_slot)).ok_or(ClearshardError::MarketIndexOutOfRange)?;
+    let price = market.risk.params.price_per_lot(fill.price_ticks).map_err(ClearshardError::from)?;
+    let oracle = market.risk.oracle_price;
+    let worse_for_taker = if fill.taker_buys { price > oracle } else { price < oracle };
+    let giver = match (worse_for_taker, price == oracle) {
+        (_, true) => return Ok(()),
+        (true, false) => fill.taker,
+        (false, false) => fill.maker,
+    };
+    let account = portfolios.get(usize::from(giver)).ok_or(ClearshardError::AccountIndexOutOfRange)?;
+    let health = account.health(markets).map_err(ClearshardError::from)?;
+    require!(health.initial >= 0, ClearshardError::BreaksInitialMargin);
+    Ok(())
 }
 
 /// An owner trade's two accounts are the signers' own, the taker's on the

@@ -415,8 +415,9 @@ async fn owner_trade_instruction() {
     let (a, b, c) =
         (s.a.trader.keypair.insecure_clone(), s.b.trader.keypair.insecure_clone(), s.c.trader.keypair.insecure_clone());
     let ticks = BTC_TICKS * 8 / 10;
-    let trade =
-        |taker: &Account, maker: &Account| ix::settle_owner_trade(&taker.side(), &maker.side(), BTC, true, 1, ticks);
+    let trade = |taker: &Account, maker: &Account| {
+        ix::settle_owner_trade(&taker.side(), &maker.side(), &[BTC], owner_trade(true, 1, ticks))
+    };
     let (same_shard, cross) = (trade(&s.a, &s.b), trade(&s.a, &s.c));
     s.refused(
         "settle_owner_trade: unsigned taker",

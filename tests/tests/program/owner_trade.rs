@@ -1,11 +1,14 @@
 //! `settle_owner_trade`: two owners sign one fill between their accounts, on
 //! one shard or two, with no matcher at all. Limits, margin, caps and pauses
 //! apply as to a batch; the trade is off the book, so funding never sees it.
+//! The third review's fixes: across shards it is held by either shard's
+//! withdrawal or deposit pause, a side trading worse than the oracle stays at
+//! initial margin, and a signed trade lapses.
 
 use anchor_lang::error::ErrorCode;
 use clearshard::errors::ClearshardError;
-use clearshard::instructions::MatcherLimits;
-use clearshard::state::{Market, PAUSE_SETTLEMENT};
+use clearshard::instructions::{MatcherLimits, OwnerTrade};
+use clearshard::state::{Market, PAUSE_DEPOSITS, PAUSE_SETTLEMENT, PAUSE_WITHDRAWALS};
 use clearshard_client::{instructions as ix, pda};
 use clearshard_tests::*;
 use solana_keypair::Keypair;
@@ -70,8 +73,9 @@ async fn an_owner_trade_without_both_owners_their_limits_or_their_margin_changes
     let poor = v.account(0, 10 * USDC).await;
     let everyone = [&taker, &maker, &far, &poor];
     let before = v.portfolios(&everyone).await;
-    let buy =
-        |taker: ix::TradeSide, maker: ix::TradeSide| ix::settle_owner_trade(&taker, &maker, BTC, true, 10, BTC_TICKS);
+    let buy = |taker: ix::TradeSide, maker: ix::TradeSide| {
+        ix::settle_owner_trade(&taker, &maker, &[BTC], owner_trade(true, 10, BTC_TICKS))
+    };
     let (t, m) = (&taker.trader.keypair, &maker.trader.keypair);
 
     // The maker did not sign.
@@ -167,5 +171,88 @@ async fn a_wash_owner_trade_at_the_band_edge_leaves_the_funding_rate_to_the_book
     v.ex.set_price(BTC, BTC_PRICE, 0, PRICE_EXPO).await.unwrap();
     v.funding_round(BTC).await.unwrap();
     assert_eq!(v.ex.load::<Market>(pda::market(BTC)).await.funding.next_rate, 6_000);
+    v.ex.assert_conserved().await;
+}
+
+#[tokio::test]
+async fn a_cross_shard_trade_is_held_by_either_shards_withdrawal_or_deposit_pause() {
+    let mut v = Venue::new(2).await;
+    let here = v.account(0, 1_000 * USDC).await;
+    let friend = v.account(0, 1_000 * USDC).await;
+    let there = v.account(1, 1_000 * USDC).await;
+    // Across shards a price away from the oracle moves claims between vaults:
+    // out of a shard whose withdrawals are paused, into one whose deposits are.
+    v.pause(Some(0), PAUSE_WITHDRAWALS).await;
+    let r = v.owner_trade(&here, &there, BTC, true, 10, BTC_TICKS * 105 / 100).await;
+    assert_error(r, ClearshardError::WithdrawalsPaused);
+    let r = v.settle_cross(0, 1, &[BTC], &[&here, &there], &[fill(0, 1, 0, true, 10, BTC_TICKS)]).await;
+    assert_error(r, ClearshardError::WithdrawalsPaused);
+    // Within the paused shard value stays in its vault: trading goes on.
+    v.owner_trade(&here, &friend, BTC, true, 10, BTC_TICKS).await.unwrap();
+    v.ex.assert_conserved().await;
+    v.pause(Some(1), PAUSE_DEPOSITS).await;
+    v.pause(Some(0), 0).await;
+    let r = v.owner_trade(&here, &there, BTC, true, 10, BTC_TICKS).await;
+    assert_error(r, ClearshardError::DepositsPaused);
+    assert_eq!(v.ex.margin(there.address).await.portfolio.position(BTC), None);
+    v.ex.assert_conserved().await;
+}
+
+#[tokio::test]
+async fn a_side_trading_worse_than_the_oracle_must_stay_at_initial_margin() {
+    let mut v = Venue::new(1).await;
+    // 100 lots long on 61 USDC; BTC down 2%: below initial, above maintenance.
+    let (long, _) = v.leveraged_long(0, 61 * USDC).await;
+    let friend = v.account(0, 1_000 * USDC).await;
+    v.set_btc(98).await;
+    let oracle_ticks = BTC_TICKS * 98 / 100;
+    let risk = v.ex.risk_markets(&[BTC]).await;
+    let health = v.ex.margin(long.address).await.portfolio.health(&risk[..]).unwrap();
+    assert!(health.initial < 0 && health.maintenance > 0, "{health:?}");
+    let before = v.portfolios(&[&long, &friend]).await;
+
+    // Selling to a friend below the oracle hands it value: a withdrawal the
+    // account's margin does not allow. A matcher's fill there would pass the
+    // settlement rule; an owner trade's price is the owners' own choice.
+    for ticks in [oracle_ticks * 95 / 100, oracle_ticks - 1] {
+        let r = v.owner_trade(&long, &friend, BTC, false, 10, ticks).await;
+        assert_error(r, ClearshardError::BreaksInitialMargin);
+    }
+    assert_eq!(v.portfolios(&[&long, &friend]).await, before);
+    // At the oracle it reduces, still below initial margin, as a batch may.
+    v.owner_trade(&long, &friend, BTC, false, 10, oracle_ticks).await.unwrap();
+    let risk = v.ex.risk_markets(&[BTC]).await;
+    let after = v.ex.margin(long.address).await.portfolio;
+    assert_eq!(after.position(BTC).unwrap().base_lots, 90);
+    assert!(after.health(&risk[..]).unwrap().initial < 0);
+    v.ex.assert_conserved().await;
+}
+
+#[tokio::test]
+async fn a_signed_trade_lapses_at_its_expiry_and_carries_every_market_held() {
+    let mut v = Venue::new(1).await;
+    let taker = v.account(0, 1_000 * USDC).await;
+    let maker = v.account(0, 1_000 * USDC).await;
+    let signers = [&taker.trader.keypair, &maker.trader.keypair];
+    let now = v.ex.now().await;
+    let trade = |expires_at| OwnerTrade { expires_at, ..owner_trade(true, 10, BTC_TICKS) };
+    let late = ix::settle_owner_trade(&taker.side(), &maker.side(), &[BTC], trade(now - 1));
+    assert_error(v.ex.send(&[late], &signers).await, ClearshardError::OwnerTradeExpired);
+    let due = ix::settle_owner_trade(&taker.side(), &maker.side(), &[BTC], trade(now));
+    v.ex.send(&[due], &signers).await.unwrap();
+    v.ex.assert_conserved().await;
+
+    // Holding BTC, an ETH trade must carry BTC too, and may name its market by slot.
+    let eth = OwnerTrade { price_ticks: ETH_TICKS, ..owner_trade(true, 10, ETH_TICKS) };
+    let r = v.ex.send(&[ix::settle_owner_trade(&taker.side(), &maker.side(), &[ETH], eth)], &signers).await;
+    assert_error(r, ClearshardError::MissingMarket);
+    let beyond = OwnerTrade { market_slot: 2, ..eth };
+    let r = v.ex.send(&[ix::settle_owner_trade(&taker.side(), &maker.side(), &[BTC, ETH], beyond)], &signers).await;
+    assert_error(r, ClearshardError::OwnerTradeAccounts);
+    let second = OwnerTrade { market_slot: 1, ..eth };
+    v.ex.send_fresh(&[ix::settle_owner_trade(&taker.side(), &maker.side(), &[BTC, ETH], second)], &signers)
+        .await
+        .unwrap();
+    assert_eq!(v.ex.margin(taker.address).await.portfolio.position(ETH).unwrap().base_lots, 10);
     v.ex.assert_conserved().await;
 }

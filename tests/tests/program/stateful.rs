@@ -306,19 +306,58 @@ impl World {
     /// funding reference never sees it, so a round that counted it would fail.
     async fn owner_trade(&mut self) -> Result<Vec<Pubkey>, String> {
         let pair = self.with_role(Role::Pair);
-        let (x, y) = match self.rng.range(0, 3) {
+        let (mut x, y) = match self.rng.range(0, 3) {
             0 => (pair[0], pair[1]),
             _ => (pair[self.rng.range(0, 2) as usize], pair[self.rng.range(2, 4) as usize]),
         };
-        let slot = self.rng.range(0, 2) as usize;
-        let ticks = self.oracle_ticks(slot) as i64 * (1_000 + self.rng.range(0, 121) as i64 - 60) / 1_000;
-        let (buys, lots) = (self.rng.chance(50), self.rng.range(1, 80) as u32);
+        let cut = self.rng.chance(30);
+        if cut && y != pair[1] {
+            // The weaker of the first owner's accounts gives.
+            let risk = self.v.ex.risk_markets(&MARKETS).await;
+            let mut weakest = i128::MAX;
+            for i in [pair[0], pair[1]] {
+                let health = self.v.ex.margin(self.actors[i].account.address).await.portfolio.health(&risk[..]);
+                if let Some(h) = health.ok().filter(|h| h.initial < weakest) {
+                    (weakest, x) = (h.initial, i);
+                }
+            }
+        }
+        let mut slot = self.rng.range(0, 2) as usize;
+        let mut ticks = self.oracle_ticks(slot) as i64 * (1_000 + self.rng.range(0, 121) as i64 - 60) / 1_000;
+        let (mut buys, mut lots) = (self.rng.chance(50), self.rng.range(1, 80) as u32);
+        if cut {
+            // The taker cuts its position at the band's far edge: value to its friend.
+            let portfolio = self.v.ex.margin(self.actors[x].account.address).await.portfolio;
+            if let Some(p) = portfolio.positions.iter().find(|p| p.is_open()) {
+                slot = MARKETS.iter().position(|m| *m == p.market_id).unwrap_or(0);
+                buys = p.base_lots < 0;
+                lots = p.base_lots.unsigned_abs().clamp(1, 20) as u32;
+                ticks = self.oracle_ticks(slot) as i64 * if buys { 1_049 } else { 951 } / 1_000;
+            }
+        }
         let (taker, maker) = (&self.actors[x].account, &self.actors[y].account);
         let r = self.v.owner_trade(taker, maker, MARKETS[slot], buys, lots, ticks as u32).await;
         let touched = vec![taker.address, maker.address];
         self.note("owner trade", format!("{lots} lots at {ticks} ticks"), &r);
         if r.is_err() {
             return Ok(vec![]);
+        }
+        // A side that traded worse than the oracle handed value over: it
+        // must be left at initial margin, as a withdrawal would.
+        let oracle = i64::from(self.oracle_ticks(slot));
+        let giver = match (ticks.cmp(&oracle), buys) {
+            (std::cmp::Ordering::Equal, _) => None,
+            (std::cmp::Ordering::Greater, true) | (std::cmp::Ordering::Less, false) => Some(touched[0]),
+            _ => Some(touched[1]),
+        };
+        if let Some(giver) = giver {
+            let risk = self.v.ex.risk_markets(&MARKETS).await;
+            let health = self.v.ex.margin(giver).await.portfolio.health(&risk[..]).map_err(|e| format!("{e:?}"))?;
+            if health.initial < 0 {
+                return Err(format!(
+                    "an owner trade at {ticks} (oracle {oracle}) left giver {giver} below initial margin: {health:?}"
+                ));
+            }
         }
         if self.rng.chance(30) {
             // The epoch ends soon after, so a round is likely to read it.
@@ -338,10 +377,20 @@ impl World {
         let matcher = self.v.matcher.insecure_clone();
         let r = self.v.ex.send_fresh(std::slice::from_ref(&last), &[&matcher]).await;
         self.note("replayed batch", String::new(), &r);
-        // A paused shard refuses before it looks at the sequence.
-        let replayed = [ClearshardError::BatchSequenceReplayed, ClearshardError::SettlementPaused].map(u32::from);
-        if !error_code(r.as_ref().err().ok_or("a replayed batch was accepted")?).is_some_and(|c| replayed.contains(&c))
-        {
+        // A paused shard refuses before it looks at the sequence (a cross
+        // batch, on a withdrawal or deposit pause of either shard too).
+        let paused =
+            [ClearshardError::SettlementPaused, ClearshardError::WithdrawalsPaused, ClearshardError::DepositsPaused];
+        let refused_as = |r: &Result<(), BanksClientError>, expected: ClearshardError| {
+            r.as_ref()
+                .err()
+                .and_then(error_code)
+                .is_some_and(|c| c == u32::from(expected) || paused.map(u32::from).contains(&c))
+        };
+        if r.is_ok() {
+            return Err("a replayed batch was accepted".into());
+        }
+        if !refused_as(&r, ClearshardError::BatchSequenceReplayed) {
             return Err(format!("a replay was refused with {r:?}, not BatchSequenceReplayed"));
         }
         // The same batch a whole window ahead, and (once the window has moved
@@ -356,8 +405,10 @@ impl World {
             probe.data[1..9].copy_from_slice(&sequence.to_le_bytes());
             let r = self.v.ex.send(&[probe], &[&matcher]).await;
             self.note("sequence outside the window", String::new(), &r);
-            let code = error_code(r.as_ref().err().ok_or("a batch outside the window was accepted")?);
-            if !code.is_some_and(|c| [u32::from(expected), u32::from(ClearshardError::SettlementPaused)].contains(&c)) {
+            if r.is_ok() {
+                return Err("a batch outside the window was accepted".into());
+            }
+            if !refused_as(&r, expected) {
                 return Err(format!("sequence {sequence} at {window:?} was refused with {r:?}, not {expected:?}"));
             }
         }

@@ -68,6 +68,7 @@ pub async fn run(cfg: BenchConfig<'_>) -> Result<(), String> {
         row(&label, results.get(&format!("program_cu_per_fill_b{size}")), sbf);
     }
     row("settle_cross_batch all-in CU per fill, batch of 32", results.get("program_cross_cu_per_fill_b32"), sbf);
+    row("settle_owner_trade, one fill across shards, all-in CU", results.get("program_settle_owner_trade_cu"), sbf);
     row("liquidate, all-in CU", results.get("program_liquidate_cu"), sbf);
     row("deposit, all-in CU (token CPI inside)", results.get("program_deposit_cu"), sbf);
     row("  of which the SPL Token transfer", results.get("program_deposit_token_cpi_cu"), sbf);

@@ -5,9 +5,10 @@
 //! `cu-trace` checkpoints.
 
 use anchor_lang::solana_program::instruction::Instruction;
+use clearshard::instructions::OwnerTrade;
 use clearshard::state::MAX_SHARDS;
 use clearshard_client::bank::{Metered, ProgramMode, TestExchange, Trader};
-use clearshard_client::instructions::{self as ix, BatchPlan};
+use clearshard_client::instructions::{self as ix, BatchPlan, TradeSide};
 use clearshard_client::packing::{batch_transaction, BatchShape};
 use clearshard_client::pda;
 use clearshard_client::presets::*;
@@ -245,6 +246,23 @@ pub async fn measure() -> Result<Map<String, Value>, String> {
     let units = clearshard_units(&m)?;
     out.insert("program_settle_cross_batch_cu_b32".into(), units.into());
     out.insert("program_cross_cu_per_fill_b32".into(), (units / 32).into());
+
+    // settle_owner_trade: a maker on shard 0 and a taker on shard 1, both
+    // holding both markets and owing funding, sign one fill.
+    v.accrue_funding().await?;
+    let (maker, taker) = (&v.accounts[0], &v.remote[0]);
+    let sides = [(taker, 1), (maker, 0)].map(|((t, a), shard)| TradeSide { owner: t.key(), account: *a, shard });
+    let trade = OwnerTrade {
+        market_slot: 0,
+        taker_buys: true,
+        quantity_lots: 10,
+        price_ticks: BTC_TICKS,
+        expires_at: i64::MAX,
+    };
+    let trade = ix::settle_owner_trade(&sides[0], &sides[1], &[BTC, ETH], trade);
+    let signers = [maker.0.keypair.insecure_clone(), taker.0.keypair.insecure_clone()];
+    let m = v.ex.send_metered(&[trade], &[&signers[0], &signers[1]]).await.map_err(err)?;
+    out.insert("program_settle_owner_trade_cu".into(), clearshard_units(&m)?.into());
 
     // liquidate: a leveraged long after an 8% fall, taken over from shard 3.
     let (liquidate, liquidator) = v.crashed_long().await?;

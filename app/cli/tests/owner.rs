@@ -1,0 +1,117 @@
+//! End to end over JSON-RPC, as an owner: finding its margin accounts,
+//! creating one, moving collateral, setting limits, and trading with another
+//! owner after the venue's only matcher was revoked (`clearshard trade`,
+//! `settle_owner_trade`). Bad input gets a clear error and changes nothing.
+
+mod common;
+
+use clearshard::state::MarginAccount;
+use clearshard_client::pda;
+use clearshard_client::presets::*;
+use common::*;
+use solana_keypair::read_keypair_file;
+use solana_signer::Signer;
+
+fn collateral(net: &Localnet, address: &anchor_lang::prelude::Pubkey) -> i64 {
+    net.cluster().load::<MarginAccount>(address).unwrap().expect("margin account").portfolio.collateral
+}
+
+fn btc_lots(net: &Localnet, address: &anchor_lang::prelude::Pubkey) -> i64 {
+    let account = net.cluster().load::<MarginAccount>(address).unwrap().expect("margin account");
+    account.portfolio.position(BTC).map_or(0, |p| p.base_lots)
+}
+
+fn fails_with(net: &Localnet, key: &str, args: &[&str], message: &str) {
+    let out = net.run(key, args);
+    assert!(!out.status.success(), "{args:?} succeeded:\n{}", text(&out));
+    assert!(text(&out).contains(message), "{args:?}: expected {message:?} in:\n{}", text(&out));
+}
+
+#[test]
+fn owners_find_their_accounts_move_collateral_and_trade_with_no_matcher() {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let net = Localnet::start("owner");
+    let cluster = net.cluster();
+    let (taker, taker_shard) = net.trader(0);
+    // A counterparty on another shard when there is one (home shards follow the keys).
+    let other = (1..TRADERS).find(|i| net.trader(*i).1 != taker_shard).unwrap_or(1);
+    let (maker, maker_shard) = net.trader(other);
+    let maker_name = format!("trader-{other}");
+
+    // The owner finds its margin account without deriving anything.
+    let out = net.run("trader-0", &["accounts", "--json"]);
+    assert_ok(&out);
+    let listed: serde_json::Value = serde_json::from_slice(&out.stdout).expect("accounts --json is JSON");
+    let mine = listed.as_array().expect("a list");
+    assert_eq!(mine.len(), 1);
+    assert_eq!(mine[0]["address"], taker.to_string());
+    assert_eq!(mine[0]["shard"], taker_shard);
+    assert_eq!(mine[0]["collateral"], collateral(&net, &taker));
+    let owner = read_keypair_file(net.key(&maker_name)).unwrap().pubkey().to_string();
+    let out = net.run("admin", &["accounts", "--owner", &owner, "--json"]);
+    assert_ok(&out);
+    let theirs: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(theirs[0]["address"], maker.to_string());
+
+    // Tokens out of the home account, into a second one on another shard,
+    // and all of it out again.
+    let home = taker_shard.to_string();
+    let home_before = collateral(&net, &taker);
+    assert_ok(&net.run("trader-0", &["withdraw", "--shard", &home, "--amount", "5.25"]));
+    assert_eq!(collateral(&net, &taker), home_before - 5_250_000);
+    let spare_shard = (taker_shard + 1) % SHARDS;
+    let shard = spare_shard.to_string();
+    let spare = pda::margin_account(&read_keypair_file(net.key("trader-0")).unwrap().pubkey(), spare_shard, 0);
+    assert_ok(&net.run("trader-0", &["account", "create", "--shard", &shard]));
+    fails_with(&net, "trader-0", &["account", "create", "--shard", &shard], "already exists");
+    fails_with(&net, "trader-0", &["deposit", "--shard", &shard, "--amount", "5.26"], "less than 5.26");
+    let wallet_before = cluster.snapshot().unwrap().totals();
+    assert_ok(&net.run("trader-0", &["deposit", "--shard", &shard, "--amount", "5.25"]));
+    assert_eq!(collateral(&net, &spare), 5_250_000);
+    assert_conserved(&cluster);
+    assert_ok(&net.run("trader-0", &["withdraw", "--shard", &shard, "--amount", "all"]));
+    assert_eq!(collateral(&net, &spare), 0);
+    assert_eq!(cluster.snapshot().unwrap().totals(), wallet_before);
+    assert_conserved(&cluster);
+
+    // Bad input: a clear error, and the chain as it was.
+    let before = cluster.snapshot().unwrap().totals();
+    fails_with(&net, "trader-0", &["deposit", "--shard", &shard, "--amount", "1.2345678"], "at most 6 decimals");
+    fails_with(&net, "trader-0", &["withdraw", "--shard", &shard, "--amount", "all"], "no collateral");
+    fails_with(&net, "trader-0", &["deposit", "--shard", "99", "--amount", "1"], "no shard 99");
+    let empty_shard = ((taker_shard + 2) % SHARDS).to_string();
+    fails_with(&net, "trader-0", &["deposit", "--shard", &empty_shard, "--amount", "1"], "`account create` first");
+    fails_with(&net, "trader-0", &["limits", "--shard", &shard, "--markets", "DOGE-PERP"], "no market \"DOGE-PERP\"");
+    assert_eq!(cluster.snapshot().unwrap().totals(), before);
+
+    // The venue's only matcher is revoked; the two owners trade anyway.
+    let matcher = read_keypair_file(net.key("matcher")).unwrap().pubkey().to_string();
+    assert_ok(&net.run("admin", &["revoke-matcher", &matcher]));
+    assert_eq!(cluster.matcher(&matcher.parse().unwrap()).unwrap().expect("matcher record").active, 0);
+    assert_ok(&net.run("admin", &["set-price", "--market", "BTC-PERP", "--price", &BTC_PRICE.to_string()]));
+    let maker_key = net.key(&maker_name);
+    let (taker_shard_arg, maker_shard_arg) = (taker_shard.to_string(), maker_shard.to_string());
+    let (lots_before, maker_lots_before) = (btc_lots(&net, &taker), btc_lots(&net, &maker));
+    let trade = |side: &str| {
+        let mut args = vec!["trade", "--market", "BTC-PERP", "--side", side, "--lots", "10"];
+        args.extend(["--price", "60000", "--shard", &taker_shard_arg, "--maker-shard", &maker_shard_arg]);
+        args.extend(["--maker-keypair", maker_key.to_str().unwrap()]);
+        net.run("trader-0", &args)
+    };
+    assert_ok(&trade("buy"));
+    assert_eq!(btc_lots(&net, &taker), lots_before + 10);
+    assert_eq!(btc_lots(&net, &maker), maker_lots_before - 10);
+    assert_conserved(&cluster);
+    assert_ok(&trade("sell"));
+    assert_eq!((btc_lots(&net, &taker), btc_lots(&net, &maker)), (lots_before, maker_lots_before));
+    assert_conserved(&cluster);
+
+    // Revoked limits stop the owner's own trades too, with the program's error.
+    assert_ok(&net.run("trader-0", &["limits", "--shard", &taker_shard_arg, "--revoke"]));
+    let out = trade("buy");
+    assert!(!out.status.success() && text(&out).contains("OwnerLimitsExpired"), "{}", text(&out));
+    assert_ok(&net.run("trader-0", &["limits", "--shard", &taker_shard_arg, "--markets", "BTC-PERP,ETH-PERP"]));
+    assert_ok(&trade("buy"));
+    assert_eq!(btc_lots(&net, &taker), lots_before + 10);
+    assert_conserved(&cluster);
+}
