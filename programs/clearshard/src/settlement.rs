@@ -6,7 +6,7 @@ use crate::cu_trace::checkpoint;
 use crate::errors::ClearshardError;
 use crate::events::BatchSettled;
 use crate::risk::{load_margin_mut, load_markets};
-use crate::state::{Exchange, MarginAccount, Matcher, Shard, PAUSE_DEPOSITS, PAUSE_SETTLEMENT, PAUSE_WITHDRAWALS};
+use crate::state::{Exchange, MarginAccount, Matcher, Shard, PAUSE_SETTLEMENT};
 use anchor_lang::prelude::*;
 use clearshard_engine::batch::{BatchMarket, OpenInterest};
 use clearshard_engine::{settle_fills, Fill, Portfolio, FILL_LEN, MAX_BATCH_ACCOUNTS};
@@ -90,12 +90,11 @@ pub fn settle<'info>(
     let now = Clock::get()?.unix_timestamp;
     for shard in shards.iter() {
         exchange.require_open(shard, PAUSE_SETTLEMENT, ClearshardError::SettlementPaused, now)?;
-        // Across shards a fill moves claims from one vault to the other, as a
-        // transfer does: a withdrawal there and a deposit here.
-        if shards.len() > 1 {
-            exchange.require_open(shard, PAUSE_WITHDRAWALS, ClearshardError::WithdrawalsPaused, now)?;
-            exchange.require_open(shard, PAUSE_DEPOSITS, ClearshardError::DepositsPaused, now)?;
-        }
+    }
+    // Across shards a fill moves claims between the vaults, either way.
+    if let [a, b] = shards {
+        exchange.require_value_may_move(a, b, now)?;
+        exchange.require_value_may_move(b, a, now)?;
     }
     if let Authority::Matcher { matcher, sequence } = authority {
         shards[0].take_sequence(matcher.index, sequence)?;

@@ -12,6 +12,7 @@ mod liquidation;
 mod matrix;
 mod oracle;
 mod owner_trade;
+mod paused_value;
 mod pauses;
 mod reserve;
 mod settlement;

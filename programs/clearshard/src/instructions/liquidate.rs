@@ -34,10 +34,14 @@ impl Liquidate<'_> {
         let (liqee, liqor) = (self.liqee.load()?, self.liqor.load()?);
         require_keys_neq!(liqee.owner, liqor.owner, ClearshardError::SelfLiquidation);
         let exchange = self.exchange.load()?;
-        for (shard, account) in [(&self.liqee_shard, &liqee), (&self.liqor_shard, &liqor)] {
-            let shard = shard.load()?;
+        let (liqee_shard, liqor_shard) = (self.liqee_shard.load()?, self.liqor_shard.load()?);
+        for (shard, account) in [(&liqee_shard, &liqee), (&liqor_shard, &liqor)] {
             shard.require_holds(account)?;
-            exchange.require_open(&shard, PAUSE_SETTLEMENT, ClearshardError::SettlementPaused, now)?;
+            exchange.require_open(shard, PAUSE_SETTLEMENT, ClearshardError::SettlementPaused, now)?;
+        }
+        // The liquidator's reward crosses to its shard.
+        if liqee.shard != liqor.shard {
+            exchange.require_value_may_move(&liqee_shard, &liqor_shard, now)?;
         }
         Ok(())
     }

@@ -48,9 +48,10 @@ pub fn handler<'info>(ctx: Context<'info, SocializeLoss<'info>>) -> Result<()> {
     if remaining == 0 {
         return Ok(());
     }
-    let shard_count = bankrupt.exchange.load()?.shard_count;
-    require!(shard_infos.len() == usize::from(shard_count), ClearshardError::ShardsIncomplete);
+    let exchange = *bankrupt.exchange.load()?;
+    require!(shard_infos.len() == usize::from(exchange.shard_count), ClearshardError::ShardsIncomplete);
     let own_shard = bankrupt.shard.key();
+    let now = Clock::get()?.unix_timestamp;
     let mut open_lots = [0u64; MAX_MARKETS as usize];
     let mut from_other_shards: u64 = 0;
     let markets = &arose[..market_count];
@@ -59,7 +60,10 @@ pub fn handler<'info>(ctx: Context<'info, SocializeLoss<'info>>) -> Result<()> {
         let shard_index = if info.key() == own_shard {
             add_open_lots(&*loader.load()?, markets, &mut open_lots)?
         } else {
-            // The fund's share of fees held here covers the loss first.
+            // Value crosses from here to the account's shard: the fund's
+            // share of fees held here covers the loss first, then every lot
+            // here bears its part.
+            exchange.require_value_may_move(&*loader.load()?, &*bankrupt.shard.load()?, now)?;
             let mut shard = loader.load_mut()?;
             let taken = shard.take_insurance(remaining);
             remaining = remaining.saturating_sub(taken);

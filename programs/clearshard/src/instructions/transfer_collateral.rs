@@ -1,6 +1,6 @@
 use crate::errors::ClearshardError;
 use crate::events::CollateralMoved;
-use crate::state::{seeds, Exchange, MarginAccount, Shard, PAUSE_DEPOSITS, PAUSE_WITHDRAWALS};
+use crate::state::{seeds, Exchange, MarginAccount, Shard};
 use crate::{risk, vault};
 use anchor_lang::prelude::*;
 use anchor_spl::token::{Token, TokenAccount};
@@ -41,8 +41,7 @@ impl TransferCollateral<'_> {
         to_shard.require_holds(&*self.to_account.load()?)?;
         let exchange = self.exchange.load()?;
         let now = Clock::get()?.unix_timestamp;
-        exchange.require_open(&from_shard, PAUSE_WITHDRAWALS, ClearshardError::WithdrawalsPaused, now)?;
-        exchange.require_open(&to_shard, PAUSE_DEPOSITS, ClearshardError::DepositsPaused, now)
+        exchange.require_value_may_move(&from_shard, &to_shard, now)
     }
 }
 

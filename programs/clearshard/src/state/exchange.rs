@@ -1,4 +1,4 @@
-use super::{PauseWindow, Shard};
+use super::{PauseWindow, Shard, PAUSE_DEPOSITS, PAUSE_WITHDRAWALS};
 use crate::errors::ClearshardError;
 use anchor_lang::prelude::*;
 
@@ -93,5 +93,16 @@ impl Exchange {
             return Err(paused_error.into());
         }
         Ok(())
+    }
+
+    /// The one rule for value crossing between shards (a transfer, a fill
+    /// across shards, a cross-shard liquidator's reward, the insurance share
+    /// or a socialized loss drawn from other shards): it leaves `from` as a
+    /// withdrawal would and enters `to` as a deposit would, so either pause
+    /// holds it. What crosses only through a market's funding or loss index
+    /// settles when each account is next touched, as it would unpaused.
+    pub fn require_value_may_move(&self, from: &Shard, to: &Shard, now: i64) -> Result<()> {
+        self.require_open(from, PAUSE_WITHDRAWALS, ClearshardError::WithdrawalsPaused, now)?;
+        self.require_open(to, PAUSE_DEPOSITS, ClearshardError::DepositsPaused, now)
     }
 }
