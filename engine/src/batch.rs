@@ -29,6 +29,9 @@ pub struct BatchMarket {
     /// The oracle held inside the circuit breaker's band: owners' adverse
     /// cost is measured from it (`RiskMarket::banded_oracle`).
     pub cost_oracle: u64,
+    /// The market was wound down: its positions close at the settlement
+    /// price and no fill trades it.
+    pub wound_down: bool,
 }
 
 /// Open interest of one shard in one market, in lots.
@@ -47,7 +50,7 @@ impl MarketLookup for [BatchMarket] {
 impl BatchMarket {
     pub fn new(risk: RiskMarket, open_interest: [OpenInterest; MAX_GROUPS]) -> Self {
         let (min_price, max_price) = risk.params.band(risk.oracle_price);
-        BatchMarket { risk, min_price, max_price, open_interest, cost_oracle: risk.banded_oracle() }
+        BatchMarket { risk, min_price, max_price, open_interest, cost_oracle: risk.banded_oracle(), wound_down: false }
     }
 }
 
@@ -173,6 +176,9 @@ pub fn settle_fills(
         }
         let slot = fill.market_slot as usize;
         let market = markets.get(slot).ok_or(fail(EngineError::MarketIndexOutOfRange))?;
+        if market.wound_down {
+            return Err(fail(EngineError::MarketWoundDown));
+        }
         let params = &market.risk.params;
         if fill.quantity_lots == 0 || fill.price_ticks == 0 {
             return Err(fail(EngineError::ZeroQuantityOrPrice));

@@ -67,6 +67,10 @@ pub enum EngineError {
     /// A shard has settled fills two epochs past the round's: the round's
     /// window (the epoch after the one it reads) is over.
     FundingRoundExpired,
+    /// The market was wound down: it trades no more.
+    MarketWoundDown,
+    /// The account holds no position in that market.
+    NoPositionToClose,
 }
 
 /// A failed batch: which fill, and why. Health failures name the last fill

@@ -27,7 +27,10 @@ crate::idl::on_chain_type! {
         /// Oracle prices older than this block settlement.
         pub max_staleness_secs: u32,
         pub base_decimals: u8,
-        pub _padding: [u8; 3],
+        pub _padding: u8,
+        /// Anyone may wind the market down once no matcher's batch has
+        /// settled it on any shard for this long (minutes).
+        pub liveness_timeout_mins: u16,
         /// Fee a liquidatee pays on the notional a liquidator takes over; below
         /// the maintenance ratio, so that liquidation always restores health.
         pub liquidation_fee_bps: u16,
@@ -51,7 +54,17 @@ pub enum InvalidMarketParams {
     OracleLimits,
     Liquidation,
     Funding,
+    LivenessTimeout,
 }
+
+/// A market's liveness timeout is at least an hour, so that a matcher's
+/// brief outage winds nothing down...
+pub const MIN_LIVENESS_TIMEOUT_MINS: u16 = 60;
+/// ... and shorter than the day every pause window must leave open between
+/// windows (`PAUSE_GAP_SECS`), so no chain of pauses can hold it off.
+pub const MAX_LIVENESS_TIMEOUT_MINS: u16 = 23 * 60;
+/// Twelve hours.
+pub const DEFAULT_LIVENESS_TIMEOUT_MINS: u16 = 12 * 60;
 
 impl MarketParams {
     /// The circuit breaker's band, in bps of the reference: how far the
@@ -80,7 +93,8 @@ impl MarketParams {
             max_confidence_bps: 100,
             max_staleness_secs: 60,
             base_decimals,
-            _padding: [0; 3],
+            _padding: 0,
+            liveness_timeout_mins: DEFAULT_LIVENESS_TIMEOUT_MINS,
             liquidation_fee_bps: 250,
             liquidation_insurance_share_bps: 5_000,
             funding_min_volume_lots: 10_000,
@@ -113,6 +127,9 @@ impl MarketParams {
         }
         if self.funding_min_volume_lots == 0 {
             return Err(InvalidMarketParams::Funding);
+        }
+        if !(MIN_LIVENESS_TIMEOUT_MINS..=MAX_LIVENESS_TIMEOUT_MINS).contains(&self.liveness_timeout_mins) {
+            return Err(InvalidMarketParams::LivenessTimeout);
         }
         Ok(())
     }
@@ -155,6 +172,8 @@ mod tests {
         assert_eq!(bad(|p| p.max_staleness_secs = 0), Err(InvalidMarketParams::OracleLimits));
         assert_eq!(bad(|p| p.liquidation_fee_bps = 500), Err(InvalidMarketParams::Liquidation));
         assert_eq!(bad(|p| p.funding_min_volume_lots = 0), Err(InvalidMarketParams::Funding));
+        assert_eq!(bad(|p| p.liveness_timeout_mins = 59), Err(InvalidMarketParams::LivenessTimeout));
+        assert_eq!(bad(|p| p.liveness_timeout_mins = 23 * 60 + 1), Err(InvalidMarketParams::LivenessTimeout));
     }
 
     #[test]

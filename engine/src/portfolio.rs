@@ -69,6 +69,17 @@ impl Portfolio {
         Ok(Booking { position, collateral_change })
     }
 
+    /// Closes the whole position in `market` at its price (a wound-down
+    /// market's settlement price), against the market's own book, with no
+    /// fee: through [`Portfolio::book`], so accruals settle first.
+    pub fn close_at_price(&mut self, market: &RiskMarket) -> Result<Booking, EngineError> {
+        let lots = self.position(market.id).ok_or(EngineError::NoPositionToClose)?.base_lots;
+        let size = lots.unsigned_abs();
+        let notional =
+            i64::try_from(crate::math::mul(size, market.oracle_price)?).map_err(|_| EngineError::Overflow)?;
+        self.book(market, lots.checked_neg().ok_or(EngineError::Overflow)?, market.oracle_price, notional, 0)
+    }
+
     /// The markets whose liquidations realized a loss against this account,
     /// in ascending id, with that loss: where a deficit arose.
     pub fn loss_markets(&self) -> impl Iterator<Item = (u16, u64)> + '_ {

@@ -200,6 +200,7 @@ fn notional_overflow_is_refused() {
         max_price: u64::MAX,
         cost_oracle: u64::MAX / 2,
         open_interest: Default::default(),
+        wound_down: false,
     };
     let mut pfs = [trader(0), trader(0)];
     pfs[0].limits.max_deviation_bps = 10_000;
@@ -300,4 +301,27 @@ fn round_trips_stop_at_the_adverse_cost_budget() {
     exact[0].limits.max_adverse_cost = 4_968 + 330 + 12;
     settle(&m, &mut exact, &fill(0, 1, 0, true, 11, 1_030)).unwrap();
     assert_eq!(exact[0].cost_window.spent, exact[0].limits.max_adverse_cost);
+}
+
+#[test]
+fn a_wound_down_market_trades_no_more_and_closes_at_its_price() {
+    let mut pfs = [trader(100_000), trader(100_000)];
+    let open = fill(0, 1, 0, true, 10, 1_000);
+    settle(&[market(0, 1_000)], &mut pfs, &open).unwrap();
+    let wound = BatchMarket { wound_down: true, ..market(0, 1_100) };
+    let before = pfs;
+    let refused = settle(std::slice::from_ref(&wound), &mut pfs, &fill(0, 1, 0, false, 10, 1_100));
+    assert_eq!(refused.unwrap_err(), FillError { fill: 0, cause: EngineError::MarketWoundDown });
+    assert_eq!(pfs, before);
+
+    // Each side closes alone at the settlement price, with no fee: the long
+    // gains 10 × 100, the short loses as much, and the cash nets to zero.
+    let (long_before, short_before) = (pfs[0].collateral, pfs[1].collateral);
+    let long = pfs[0].close_at_price(&wound.risk).unwrap();
+    let short = pfs[1].close_at_price(&wound.risk).unwrap();
+    assert_eq!((long.position.base_before, long.position.base_after), (10, 0));
+    assert_eq!((long.collateral_change, short.collateral_change), (11_000, -11_000));
+    assert_eq!((long.position.realized, short.position.realized), (1_000, -1_000));
+    assert_eq!(pfs[0].collateral - long_before + pfs[1].collateral - short_before, 0);
+    assert_eq!(pfs[0].close_at_price(&wound.risk), Err(EngineError::NoPositionToClose));
 }

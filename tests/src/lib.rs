@@ -278,6 +278,17 @@ impl Venue {
         self.ex.send_fresh(&[ix::update_funding(market, &shards)], &[]).await
     }
 
+    /// Winds `market` down over every shard, with its built-in feed.
+    pub async fn wind_down(&mut self, market: u16) -> Result<(), BanksClientError> {
+        let shards: Vec<u16> = (0..self.ex.shard_count).collect();
+        self.ex.send_fresh(&[ix::wind_down_market(market, pda::price_feed(market), &shards)], &[]).await
+    }
+
+    /// Closes `account`'s position in wound-down `market`.
+    pub async fn close_at_settlement(&mut self, account: &Account, market: u16) -> Result<(), BanksClientError> {
+        self.ex.send_fresh(&[ix::close_at_settlement(account.address, account.shard, market)], &[]).await
+    }
+
     pub async fn next_sequence(&mut self, shard: u16) -> u64 {
         self.sequence_window(shard).await.next
     }

@@ -47,6 +47,7 @@ fn market_config_json(c: &MarketConfig) -> Value {
         "liquidation_fee_bps": c.liquidation_fee_bps,
         "liquidation_insurance_share_bps": c.liquidation_insurance_share_bps,
         "funding_min_volume_lots": c.funding_min_volume_lots.to_string(),
+        "liveness_timeout_mins": c.liveness_timeout_mins,
     })
 }
 
@@ -160,6 +161,8 @@ fn instructions() -> Vec<Value> {
         ),
         instruction("update_funding", json!({}), ix::update_funding(0, &[0, 1, 2])),
         instruction("socialize_loss", json!({}), ix::socialize_loss(account, 5, &[1], 4)),
+        instruction("wind_down_market", json!({}), ix::wind_down_market(1, key(13), &[0, 1, 2])),
+        instruction("close_at_settlement", json!({}), ix::close_at_settlement(account, 5, 1)),
     ]
 }
 
@@ -194,6 +197,8 @@ fn accounts() -> Vec<Value> {
     shard.markets[2].open_interest = 31;
     shard.markets[15].last_price = 60_000 * 100;
     shard.markets[3].funding.previous.premium = -8;
+    shard.markets[4].last_batch_at = 1_790_000_000;
+    shard.markets[4].last_oracle_price = 61_000;
     let mut margin = MarginAccount::zeroed();
     margin.owner = key(23);
     margin.shard = 9;
@@ -215,6 +220,9 @@ fn accounts() -> Vec<Value> {
     market.name[..7].copy_from_slice(b"BTC-PER");
     market.funding.rate = -3;
     market.funding.next_shard = 17;
+    market.wound_down = 1;
+    market.settlement_price = 59_999;
+    market.wind_down_cash = -12;
     let mut matcher = Matcher::zeroed();
     matcher.authority = key(25);
     matcher.index = 15;
@@ -243,7 +251,8 @@ fn accounts() -> Vec<Value> {
                 "index": "9", "vault": key(22).to_string(), "collateral_claims": "-1234567890123", "insurance_owed": "77",
                 "sequences.1.next": (1u64 << 50).to_string(), "sequences.15.used": u64::MAX.to_string(),
                 "markets.2.open_interest": "31", "markets.15.last_price": "6000000",
-                "markets.3.funding.previous.premium": "-8"
+                "markets.3.funding.previous.premium": "-8", "markets.4.last_batch_at": "1790000000",
+                "markets.4.last_oracle_price": "61000"
             }),
         ),
         account(
@@ -261,7 +270,8 @@ fn accounts() -> Vec<Value> {
             json!({
                 "id": "2", "oracle": key(24).to_string(), "test_market": "1", "pending.params_due": "-7", "pending.oracle": key(27).to_string(), "priced": "1", "listed_from": "1700000000", "params.base_lot_size": "10000", "params.maker_fee_bps": "-1",
                 "params.liquidation_insurance_share_bps": "5000", "funding.rate": "-3", "funding.next_shard": "17",
-                "name.0": "66"
+                "name.0": "66", "wound_down": "1", "settlement_price": "59999", "wind_down_cash": "-12",
+                "params.liveness_timeout_mins": "720"
             }),
         ),
         account(
@@ -339,6 +349,16 @@ fn events() -> Vec<Value> {
                 fees: 3,
             },
             json!({ "maker_account": key(41).to_string(), "taker_buys": "false", "price_ticks": "60001", "fees": "3" }),
+        ),
+        event(
+            "MarketWoundDown",
+            &MarketWoundDown { market: 3, settlement_price: 61_234, fallback: true, silent_since: -2 },
+            json!({ "market": "3", "settlement_price": "61234", "fallback": "true", "silent_since": "-2" }),
+        ),
+        event(
+            "ClosedAtSettlement",
+            &ClosedAtSettlement { account: key(42), market: 1, lots: -30, price: 7, realized: -8, accruals: 9 },
+            json!({ "account": key(42).to_string(), "lots": "-30", "realized": "-8", "accruals": "9" }),
         ),
         event(
             "VaultsRebalanced",

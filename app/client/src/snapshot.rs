@@ -10,6 +10,7 @@ use clearshard::state::{MarginAccount, Market, Shard};
 pub struct Totals {
     pub vault_tokens: u128,
     pub insurance_tokens: u128,
+    /// Accounts' collateral, and the cash of wound-down markets' books.
     pub collateral: i128,
     pub fees: i128,
     /// The insurance fund's share of liquidation fees still in shard vaults.
@@ -58,12 +59,19 @@ impl Snapshot {
             t.fees += shard.markets.iter().map(|m| m.fees as i128).sum::<i128>();
             t.insurance_owed += shard.insurance_owed as i128;
         }
+        // A wound-down market's book holds the other side of every position
+        // closed at the settlement price.
+        for market in &self.markets {
+            t.collateral += market.wind_down_cash as i128;
+            t.net_base_lots[market.id as usize] += market.wind_down_lots as i128;
+        }
         for (_, margin) in &self.margins {
             t.collateral += margin.portfolio.collateral as i128;
             for p in margin.portfolio.positions.iter().filter(|p| p.is_open()) {
                 let market = &self.markets[p.market_id as usize];
                 t.net_base_lots[p.market_id as usize] += p.base_lots as i128;
-                let index = market.funding.index_at(self.now).unwrap_or(p.funding_snapshot);
+                let funded_until = if market.is_wound_down() { self.now.min(market.wound_down_at) } else { self.now };
+                let index = market.funding.index_at(funded_until).unwrap_or(p.funding_snapshot);
                 let funding = index as i128 - p.funding_snapshot as i128;
                 let loss = market.cumulative_loss as i128 - p.loss_snapshot as i128;
                 t.unsettled_funding -= p.base_lots as i128 * funding;

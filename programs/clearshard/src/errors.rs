@@ -204,6 +204,16 @@ pub enum ClearshardError {
     OwnerTradeAccounts,
     #[msg("the owner trade's signed expiry has passed")]
     OwnerTradeExpired,
+    #[msg("the market was wound down: it trades no more, and its positions close at the settlement price")]
+    MarketWoundDown,
+    #[msg("a matcher's batch settled the market, or it was listed or a pause ended, within its liveness timeout")]
+    MarketStillLive,
+    #[msg("the market is not wound down: positions close by trading")]
+    MarketNotWoundDown,
+    #[msg("the oracle is unusable and has not been silent for the liveness timeout, or no price was ever accepted")]
+    NoSettlementPrice,
+    #[msg("the account holds no position in that market")]
+    NoPositionToClose,
 }
 
 impl From<EngineError> for ClearshardError {
@@ -240,6 +250,8 @@ impl From<EngineError> for ClearshardError {
             EngineError::ShardOutOfOrder => ClearshardError::ShardOutOfOrder,
             EngineError::FundingRoundComplete => ClearshardError::FundingRoundComplete,
             EngineError::FundingRoundExpired => ClearshardError::FundingRoundExpired,
+            EngineError::MarketWoundDown => ClearshardError::MarketWoundDown,
+            EngineError::NoPositionToClose => ClearshardError::NoPositionToClose,
         }
     }
 }

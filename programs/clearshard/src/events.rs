@@ -161,3 +161,27 @@ pub struct LossSocialized {
     pub per_lot: i64,
     pub open_lots: u64,
 }
+
+/// A market was wound down: every position closes at `settlement_price`.
+#[event]
+pub struct MarketWoundDown {
+    pub market: u16,
+    pub settlement_price: u64,
+    /// The oracle was dead: the last price a trade was checked against.
+    pub fallback: bool,
+    /// The last matcher's batch, listing or pause that kept the market live.
+    pub silent_since: i64,
+}
+
+/// A position in a wound-down market closed at its settlement price.
+#[event]
+pub struct ClosedAtSettlement {
+    pub account: Pubkey,
+    pub market: u16,
+    /// The position's signed size before (long positive).
+    pub lots: i64,
+    pub price: u64,
+    pub realized: i64,
+    /// Funding and socialized loss settled first (negative: received).
+    pub accruals: i64,
+}

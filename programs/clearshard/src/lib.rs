@@ -181,4 +181,12 @@ pub mod clearshard {
     pub fn deposit_insurance(ctx: Context<DepositInsurance>, amount: u64) -> Result<()> {
         deposit_insurance::handler(ctx, amount)
     }
+
+    pub fn wind_down_market<'info>(ctx: Context<'info, WindDownMarket<'info>>) -> Result<()> {
+        wind_down_market::handler(ctx)
+    }
+
+    pub fn close_at_settlement(ctx: Context<CloseAtSettlement>) -> Result<()> {
+        close_at_settlement::handler(ctx)
+    }
 }

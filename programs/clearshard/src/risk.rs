@@ -10,14 +10,25 @@ use clearshard_engine::{RiskMarket, MAX_BATCH_MARKETS};
 use std::cell::RefMut;
 
 /// Reads `(market, oracle)` account pairs and returns each market with its
-/// oracle price per lot (see `Market::fresh_price`). A market listed twice is
-/// refused, so a caller cannot weigh one twice. At most `MAX_BATCH_MARKETS`
-/// pairs: as many as an account can hold positions in.
+/// oracle price per lot (see `Market::priced_risk`: a wound-down market is
+/// at its settlement price). A market listed twice is refused, so a caller
+/// cannot weigh one twice. At most `MAX_BATCH_MARKETS` pairs: as many as an
+/// account can hold positions in.
 pub fn load_markets<'info>(
     pairs: &'info [AccountInfo<'info>],
     quote_decimals: u8,
     now_unix: i64,
 ) -> Result<Vec<RiskMarket>> {
+    Ok(load_up_to(pairs, MAX_BATCH_MARKETS, quote_decimals, now_unix)?.into_iter().map(|(m, _)| m).collect())
+}
+
+/// Like [`load_markets`], with whether each market was wound down (a batch
+/// trades none that was).
+pub fn load_markets_with_status<'info>(
+    pairs: &'info [AccountInfo<'info>],
+    quote_decimals: u8,
+    now_unix: i64,
+) -> Result<Vec<(RiskMarket, bool)>> {
     load_up_to(pairs, MAX_BATCH_MARKETS, quote_decimals, now_unix)
 }
 
@@ -28,7 +39,7 @@ pub fn load_every_market<'info>(
     quote_decimals: u8,
     now_unix: i64,
 ) -> Result<Vec<RiskMarket>> {
-    load_up_to(pairs, usize::from(MAX_MARKETS), quote_decimals, now_unix)
+    Ok(load_up_to(pairs, usize::from(MAX_MARKETS), quote_decimals, now_unix)?.into_iter().map(|(m, _)| m).collect())
 }
 
 fn load_up_to<'info>(
@@ -36,19 +47,18 @@ fn load_up_to<'info>(
     limit: usize,
     quote_decimals: u8,
     now_unix: i64,
-) -> Result<Vec<RiskMarket>> {
+) -> Result<Vec<(RiskMarket, bool)>> {
     if !pairs.len().is_multiple_of(2) || pairs.len() / 2 > limit {
         return Err(ClearshardError::MalformedBatch.into());
     }
-    let mut markets: Vec<RiskMarket> = Vec::with_capacity(pairs.len() / 2);
+    let mut markets: Vec<(RiskMarket, bool)> = Vec::with_capacity(pairs.len() / 2);
     for [market, oracle] in pairs.as_chunks::<2>().0 {
         let market = *AccountLoader::<Market>::try_from(market)?.load()?;
-        if markets.iter().any(|m| m.id == market.id) {
+        if markets.iter().any(|(m, _)| m.id == market.id) {
             return Err(ClearshardError::DuplicateMarket.into());
         }
         require!(now_unix >= market.listed_from, ClearshardError::MarketNotYetListed);
-        let (oracle_price, reference_price) = market.fresh_price(oracle, quote_decimals, now_unix)?;
-        markets.push(market.risk(oracle_price, reference_price, now_unix)?);
+        markets.push((market.priced_risk(oracle, quote_decimals, now_unix)?, market.is_wound_down()));
     }
     Ok(markets)
 }

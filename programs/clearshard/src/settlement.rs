@@ -5,7 +5,7 @@
 use crate::cu_trace::checkpoint;
 use crate::errors::ClearshardError;
 use crate::events::BatchSettled;
-use crate::risk::{load_margin_mut, load_markets};
+use crate::risk::{load_margin_mut, load_markets_with_status};
 use crate::state::{Exchange, MarginAccount, Matcher, Shard, PAUSE_SETTLEMENT};
 use anchor_lang::prelude::*;
 use clearshard_engine::batch::{BatchMarket, OpenInterest};
@@ -105,12 +105,13 @@ pub fn settle<'info>(
     let (market_infos, margin_infos) =
         batch.remaining.split_at_checked(pairs).ok_or(ClearshardError::MalformedBatch)?;
     require!(margin_infos.len() <= MAX_BATCH_ACCOUNTS, ClearshardError::MalformedBatch);
-    let markets: Vec<BatchMarket> = load_markets(market_infos, exchange.quote_decimals, now)?
+    let markets: Vec<BatchMarket> = load_markets_with_status(market_infos, exchange.quote_decimals, now)?
         .into_iter()
-        .map(|risk| {
+        .map(|(risk, wound_down)| {
             let open_interest =
                 |s: Option<&&mut Shard>| s.map_or(OpenInterest::default(), |s| s.open_interest(risk.id));
-            BatchMarket::new(risk, [open_interest(shards.first()), open_interest(shards.get(1))])
+            let market = BatchMarket::new(risk, [open_interest(shards.first()), open_interest(shards.get(1))]);
+            BatchMarket { wound_down, ..market }
         })
         .collect();
     checkpoint();

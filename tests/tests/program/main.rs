@@ -20,3 +20,4 @@ mod socialize;
 mod stateful;
 mod sweep;
 mod timelock;
+mod wind_down;

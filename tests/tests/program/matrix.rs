@@ -613,4 +613,28 @@ async fn permissionless_instructions() {
     let foreign = s.v.ex.token_account(foreign_mint, &funder.pubkey(), 5).await;
     let wrong_mint = ix::deposit_insurance(funder.pubkey(), foreign, 1);
     s.refused("deposit_insurance: another mint", wrong_mint, &[&funder], Program(ClearshardError::WrongMint)).await;
+
+    // wind_down_market: a live market, a forged shard (a silence of the
+    // caller's making), a forged market; close_at_settlement: a live market,
+    // a forged market (a settlement price of the caller's choosing), a
+    // forged account or shard.
+    let wind_down = ix::wind_down_market(BTC, pda::price_feed(BTC), &[0, 1]);
+    s.refused("wind_down: live market", wind_down.clone(), &[], Program(ClearshardError::MarketStillLive)).await;
+    for (cell, index, forged) in
+        [("wind_down: forged shard", 4, forged_shard_1), ("wind_down: forged market", 1, forged_market)]
+    {
+        s.refused(cell, with(wind_down.clone(), index, forged), &[], Anchor(ErrorCode::AccountOwnedByWrongProgram))
+            .await;
+    }
+    let close = ix::close_at_settlement(s.a.address, 0, BTC);
+    s.refused("close_at_settlement: live market", close.clone(), &[], Program(ClearshardError::MarketNotWoundDown))
+        .await;
+    let forged_account = s.forged(s.a.address).await;
+    for (cell, index, forged) in [
+        ("close_at_settlement: forged market", 1, forged_market),
+        ("close_at_settlement: forged account", 2, forged_account),
+        ("close_at_settlement: forged shard", 3, forged_shard_0),
+    ] {
+        s.refused(cell, with(close.clone(), index, forged), &[], Anchor(ErrorCode::AccountOwnedByWrongProgram)).await;
+    }
 }

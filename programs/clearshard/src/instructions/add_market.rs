@@ -22,6 +22,8 @@ pub struct MarketConfig {
     pub liquidation_fee_bps: u16,
     pub liquidation_insurance_share_bps: u16,
     pub funding_min_volume_lots: u64,
+    /// Minutes without a matcher's batch after which anyone may wind the market down.
+    pub liveness_timeout_mins: u16,
 }
 
 impl From<MarketParams> for MarketConfig {
@@ -41,6 +43,7 @@ impl From<MarketParams> for MarketConfig {
             liquidation_fee_bps: p.liquidation_fee_bps,
             liquidation_insurance_share_bps: p.liquidation_insurance_share_bps,
             funding_min_volume_lots: p.funding_min_volume_lots,
+            liveness_timeout_mins: p.liveness_timeout_mins,
         }
     }
 }
@@ -59,7 +62,8 @@ impl MarketConfig {
             max_confidence_bps: self.max_confidence_bps,
             max_staleness_secs: self.max_staleness_secs,
             base_decimals: self.base_decimals,
-            _padding: [0; 3],
+            _padding: 0,
+            liveness_timeout_mins: self.liveness_timeout_mins,
             liquidation_fee_bps: self.liquidation_fee_bps,
             liquidation_insurance_share_bps: self.liquidation_insurance_share_bps,
             funding_min_volume_lots: self.funding_min_volume_lots,

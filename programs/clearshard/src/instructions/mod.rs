@@ -6,6 +6,7 @@ pub mod add_shard;
 pub mod apply_market_change;
 pub mod bankrupt_account;
 pub mod cancel_market_change;
+pub mod close_at_settlement;
 pub mod close_margin_account;
 pub mod collateral_accounts;
 pub mod create_margin_account;
@@ -31,6 +32,7 @@ pub mod sweep_fees;
 pub mod transfer_collateral;
 pub mod update_funding;
 pub mod update_market;
+pub mod wind_down_market;
 pub mod withdraw;
 
 #[allow(ambiguous_glob_reexports)]
@@ -45,6 +47,8 @@ pub use apply_market_change::*;
 pub use bankrupt_account::*;
 #[allow(ambiguous_glob_reexports)]
 pub use cancel_market_change::*;
+#[allow(ambiguous_glob_reexports)]
+pub use close_at_settlement::*;
 #[allow(ambiguous_glob_reexports)]
 pub use close_margin_account::*;
 #[allow(ambiguous_glob_reexports)]
@@ -92,3 +96,5 @@ pub use transfer_collateral::*;
 pub use update_funding::*;
 #[allow(ambiguous_glob_reexports)]
 pub use update_market::*;
+#[allow(ambiguous_glob_reexports)]
+pub use wind_down_market::*;

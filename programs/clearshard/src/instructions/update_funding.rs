@@ -29,6 +29,7 @@ pub fn handler<'info>(ctx: Context<'info, UpdateFunding<'info>>) -> Result<()> {
     require!(exchange.live_pause(now) & PAUSE_SETTLEMENT == 0, ClearshardError::SettlementPaused);
     require!(!remaining_accounts.is_empty(), ClearshardError::ShardsIncomplete);
     let mut market = accounts.market.load_mut()?;
+    require!(!market.is_wound_down(), ClearshardError::MarketWoundDown);
     let mut shards = Vec::with_capacity(remaining_accounts.len());
     for info in remaining_accounts {
         let shard = AccountLoader::<Shard>::try_from(info)?;

@@ -59,10 +59,10 @@ impl OracleKind {
 /// A perpetual market. Written by the admin and the funding crank; read-only
 /// in settlement.
 ///
-/// Layout (384 bytes): id 2, bump 1, oracle kind 1, test flag 1, priced 1,
-/// padding 2, oracle 32, params 56, name 16, Pyth feed id 32, socialized loss
-/// index 8, funding 80 (index, rates, and the round under way), a queued
-/// change 144, listed from 8.
+/// Layout (416 bytes): id 2, bump 1, oracle kind 1, test flag 1, priced 1,
+/// wound down 1, padding 1, oracle 32, params 56, name 16, Pyth feed id 32,
+/// socialized loss index 8, funding 80 (index, rates, and the round under
+/// way), a queued change 144, listed from 8, the wind-down 32.
 #[account(zero_copy)]
 #[derive(Debug)]
 pub struct Market {
@@ -75,7 +75,9 @@ pub struct Market {
     /// 1 once the market has had a price source: from then on every switch
     /// waits out the timelock. Never cleared.
     pub priced: u8,
-    pub _padding: [u8; 2],
+    /// 1 once wound down (`wind_down_market`); never cleared.
+    pub wound_down: u8,
+    pub _padding: u8,
     /// The price account settlement and margin read for this market.
     pub oracle: Pubkey,
     pub params: MarketParams,
@@ -91,8 +93,17 @@ pub struct Market {
     /// No batch trades the market before this time: a listing waits out the
     /// timelock like any change that can move value.
     pub listed_from: i64,
+    /// When the market was wound down: funding stops there.
+    pub wound_down_at: i64,
+    /// The price per lot every position closes at once wound down.
+    pub settlement_price: u64,
+    /// The other side of every position closed at the settlement price: the
+    /// lots it took (long positive) and its quote balance. Both return to
+    /// zero once every position is closed, since longs and shorts match.
+    pub wind_down_lots: i64,
+    pub wind_down_cash: i64,
 }
-const _: () = assert!(core::mem::size_of::<Market>() == 384);
+const _: () = assert!(core::mem::size_of::<Market>() == 416);
 
 impl Market {
     pub const SPACE: usize = 8 + core::mem::size_of::<Market>();
@@ -119,12 +130,14 @@ impl Market {
     /// the circuit breaker's `reference_price`) and `now_unix`: funding is
     /// settled up to that second.
     pub fn risk(&self, oracle_price: u64, reference_price: u64, now_unix: i64) -> Result<RiskMarket> {
+        // Funding stops at the wind-down.
+        let funded_until = if self.is_wound_down() { now_unix.min(self.wound_down_at) } else { now_unix };
         Ok(RiskMarket {
             id: self.id,
             params: self.params,
             oracle_price,
             reference_price,
-            cumulative_funding: self.funding.index_at(now_unix).map_err(ClearshardError::from)?,
+            cumulative_funding: self.funding.index_at(funded_until).map_err(ClearshardError::from)?,
             cumulative_loss: self.cumulative_loss,
         })
     }
@@ -144,6 +157,65 @@ impl Market {
         }
         let min_volume = self.params.funding_min_volume_lots;
         Ok(self.funding.complete(shard_count, min_volume, now_unix).map_err(ClearshardError::from)?)
+    }
+
+    pub fn is_wound_down(&self) -> bool {
+        self.wound_down != 0
+    }
+
+    /// The market as risk math sees it at `now_unix`: at its fresh oracle
+    /// price, or once wound down at its settlement price (the oracle is not
+    /// read: a dead feed must not keep anyone in).
+    pub fn priced_risk<'info>(
+        &self,
+        oracle: &'info AccountInfo<'info>,
+        quote_decimals: u8,
+        now_unix: i64,
+    ) -> Result<RiskMarket> {
+        if self.is_wound_down() {
+            require_keys_eq!(oracle.key(), self.oracle, ClearshardError::WrongOracle);
+            return self.risk(self.settlement_price, self.settlement_price, now_unix);
+        }
+        let (oracle_price, reference_price) = self.fresh_price(oracle, quote_decimals, now_unix)?;
+        self.risk(oracle_price, reference_price, now_unix)
+    }
+
+    /// The settlement price a wind-down at `now_unix` fixes: the fresh oracle
+    /// held inside the circuit breaker's band (one print cannot set it); or,
+    /// if the oracle is unusable and has published nothing for the liveness
+    /// timeout, `last_accepted`, the last oracle price a trade was checked
+    /// against. Returns the price and whether it is that fallback.
+    pub fn settlement_price_at<'info>(
+        &self,
+        oracle: &'info AccountInfo<'info>,
+        quote_decimals: u8,
+        now_unix: i64,
+        last_accepted: u64,
+    ) -> Result<(u64, bool)> {
+        if let Ok((price, reference)) = self.fresh_price(oracle, quote_decimals, now_unix) {
+            return Ok((self.risk(price, reference, now_unix)?.banded_oracle(), false));
+        }
+        require_keys_eq!(oracle.key(), self.oracle, ClearshardError::WrongOracle);
+        // A feed that cannot even be read as this market's (wrong owner or
+        // feed id) is refused as such: only a dead feed falls back.
+        let (_, _, publish_time) = OracleKind::from_byte(self.oracle_kind)?.read(self, oracle)?;
+        let silent = now_unix.saturating_sub(publish_time) >= self.liveness_timeout_secs();
+        require!(silent && last_accepted > 0, ClearshardError::NoSettlementPrice);
+        Ok((last_accepted, true))
+    }
+
+    pub fn liveness_timeout_secs(&self) -> i64 {
+        i64::from(self.params.liveness_timeout_mins).saturating_mul(60)
+    }
+
+    /// Books one position closed at the settlement price: the wind-down
+    /// book takes the other side of `lots_closed` (the position's signed
+    /// size) and of the cash the position received.
+    pub fn book_close(&mut self, lots_closed: i64, cash_to_position: i64) -> Result<()> {
+        let overflow = || error!(ClearshardError::MathOverflow);
+        self.wind_down_lots = self.wind_down_lots.checked_add(lots_closed).ok_or_else(overflow)?;
+        self.wind_down_cash = self.wind_down_cash.checked_sub(cash_to_position).ok_or_else(overflow)?;
+        Ok(())
     }
 
     /// Spreads `per_lot` of socialized loss over every open lot.

@@ -28,6 +28,18 @@ impl PauseWindow {
         self.started_at.saturating_add(MAX_PAUSE_SECS)
     }
 
+    /// When the current or last window ended, or will end at the latest
+    /// (its lapse) while its pauses are not all lifted: a wind-down counts a
+    /// market's silence from there, since no batch could settle before.
+    pub fn ends_at(&self) -> i64 {
+        let lifted = self.next_from.saturating_sub(PAUSE_GAP_SECS);
+        if lifted >= self.started_at {
+            lifted
+        } else {
+            self.lapses_at()
+        }
+    }
+
     /// The flags of `flags` in force at `now`: none once the window lapsed.
     pub fn live(&self, flags: u8, now: i64) -> u8 {
         if now < self.lapses_at() {

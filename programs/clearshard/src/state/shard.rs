@@ -9,8 +9,8 @@ use clearshard_engine::{PositionChange, RiskMarket, SequenceStatus, SequenceWind
 
 /// What one shard holds of one market.
 ///
-/// Layout (96 bytes): long and short open interest, fees, fills, last price,
-/// funding sums of the current and the previous epoch.
+/// Layout (120 bytes): long and short open interest, fees, fills, last price,
+/// funding sums of the current and the previous epoch, liveness stamps.
 #[zero_copy]
 #[derive(Debug, Default)]
 pub struct ShardMarket {
@@ -27,14 +27,21 @@ pub struct ShardMarket {
     /// The fills' volume and premium over the oracle, by funding epoch: what
     /// a funding round reads.
     pub funding: ShardFunding,
+    /// When a matcher's batch last settled a fill of this market here: what
+    /// a wind-down proves silence from (owner trades do not keep a market live).
+    pub last_batch_at: i64,
+    /// The oracle price per lot the last trade here was checked against, and
+    /// when: a wound-down market's fallback price if its oracle has died.
+    pub last_oracle_price: u64,
+    pub last_oracle_at: i64,
 }
-const _: () = assert!(core::mem::size_of::<ShardMarket>() == 96);
+const _: () = assert!(core::mem::size_of::<ShardMarket>() == 120);
 
 /// One shard: the unit of write locking. Settlement, deposits and withdrawals
 /// of its margin accounts write it; batches on other shards never do.
 ///
-/// Layout (1856 bytes): header 8, vault 32, claims 8, account count 8,
-/// insurance owed 8, matcher sequence windows 16×16, per-market stats 16×96.
+/// Layout (2240 bytes): header 8, vault 32, claims 8, account count 8,
+/// insurance owed 8, matcher sequence windows 16×16, per-market stats 16×120.
 #[account(zero_copy)]
 #[derive(Debug)]
 pub struct Shard {
@@ -54,7 +61,7 @@ pub struct Shard {
     pub sequences: [SequenceWindow; MAX_MATCHERS as usize],
     pub markets: [ShardMarket; MAX_MARKETS as usize],
 }
-const _: () = assert!(core::mem::size_of::<Shard>() == 1856);
+const _: () = assert!(core::mem::size_of::<Shard>() == 2240);
 
 impl Shard {
     pub const SPACE: usize = 8 + core::mem::size_of::<Shard>();
@@ -176,12 +183,13 @@ impl Shard {
         m.open_interest = m.open_interest.checked_add_signed(flow.long_delta).ok_or_else(overflow)?;
         m.short_open_interest = m.short_open_interest.checked_add_signed(flow.short_delta).ok_or_else(overflow)?;
         m.fees = m.fees.checked_add(flow.fees).ok_or_else(overflow)?;
-        if flow.fills > 0 {
-            m.funding.record(epoch_of(now_unix), &flow.funding(oracle_price));
-        }
+        m.last_oracle_price = oracle_price;
+        m.last_oracle_at = now_unix;
         m.fills = m.fills.wrapping_add(u64::from(flow.fills));
         if flow.fills > 0 {
+            m.funding.record(epoch_of(now_unix), &flow.funding(oracle_price));
             m.last_price = flow.last_price;
+            m.last_batch_at = now_unix;
         }
         Ok(())
     }

@@ -1,0 +1,51 @@
+use crate::errors::ClearshardError;
+use crate::events::ClosedAtSettlement;
+use crate::state::{seeds, Exchange, MarginAccount, Market, Shard, PAUSE_SETTLEMENT};
+use anchor_lang::prelude::*;
+
+/// Permissionless: closes one account's whole position in a wound-down
+/// market at the settlement price, with no fee, against the market's
+/// wind-down book (which nets to zero once every position is closed).
+/// Funding (frozen at the wind-down) and socialized loss settle first,
+/// through the one booking primitive. The price is fixed, so the outcome is
+/// the same whoever calls, in whatever order; an account left with negative
+/// collateral goes through `resolve_bankruptcy` and `socialize_loss`.
+#[derive(Accounts)]
+pub struct CloseAtSettlement<'info> {
+    #[account(address = seeds::EXCHANGE_ADDRESS)]
+    pub exchange: AccountLoader<'info, Exchange>,
+    #[account(mut)]
+    pub market: AccountLoader<'info, Market>,
+    #[account(mut)]
+    pub margin_account: AccountLoader<'info, MarginAccount>,
+    #[account(mut, constraint = shard.load()?.index == margin_account.load()?.shard
+        @ ClearshardError::MarginAccountOfAnotherShard)]
+    pub shard: AccountLoader<'info, Shard>,
+}
+
+pub fn handler(ctx: Context<CloseAtSettlement>) -> Result<()> {
+    let accounts = ctx.accounts;
+    let now = Clock::get()?.unix_timestamp;
+    let mut shard = accounts.shard.load_mut()?;
+    accounts.exchange.load()?.require_open(&shard, PAUSE_SETTLEMENT, ClearshardError::SettlementPaused, now)?;
+    let mut market = accounts.market.load_mut()?;
+    require!(market.is_wound_down(), ClearshardError::MarketNotWoundDown);
+    let risk = market.risk(market.settlement_price, market.settlement_price, now)?;
+
+    let mut margin = accounts.margin_account.load_mut()?;
+    let booking = margin.portfolio.close_at_price(&risk).map_err(ClearshardError::from)?;
+    let change = booking.position;
+    let cash = booking.collateral_change.checked_add(change.accruals).ok_or(ClearshardError::MathOverflow)?;
+    market.book_close(change.base_before, cash)?;
+    shard.add_claims(booking.collateral_change)?;
+    shard.book_position_change(market.id, &change)?;
+    emit!(ClosedAtSettlement {
+        account: accounts.margin_account.key(),
+        market: market.id,
+        lots: change.base_before,
+        price: market.settlement_price,
+        realized: change.realized,
+        accruals: change.accruals,
+    });
+    Ok(())
+}

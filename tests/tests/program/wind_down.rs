@@ -1,0 +1,222 @@
+//! The exit without a matcher (#15 §1–3): once no matcher's batch has
+//! settled a market on any shard for its liveness timeout, anyone winds it
+//! down at a settlement price, anyone closes its positions there, and every
+//! owner withdraws everything. Conservation is checked after every step.
+
+use clearshard::errors::ClearshardError;
+use clearshard::state::{Market, MAX_SHARDS, PAUSE_SETTLEMENT};
+use clearshard_client::packing::table_transaction;
+use clearshard_client::{instructions as ix, pda};
+use clearshard_engine::market::DEFAULT_LIVENESS_TIMEOUT_MINS;
+use clearshard_tests::*;
+
+const TIMEOUT: i64 = DEFAULT_LIVENESS_TIMEOUT_MINS as i64 * 60;
+
+async fn btc(v: &mut Venue) -> Market {
+    v.ex.load::<Market>(pda::market(BTC)).await
+}
+
+/// Two fresh accounts on `shard` that trade `lots` of BTC in a matcher's batch.
+async fn traded_pair(v: &mut Venue, shard: u16, lots: u32) -> (Account, Account) {
+    let (a, b) = (v.account(shard, 1_000 * USDC).await, v.account(shard, 1_000 * USDC).await);
+    v.settle(shard, &[BTC], &[&a, &b], &[fill(0, 1, 0, true, lots, BTC_TICKS)]).await.unwrap();
+    (a, b)
+}
+
+#[tokio::test]
+async fn a_market_winds_down_once_every_shard_fell_silent_and_trades_no_more() {
+    let mut v = Venue::new(2).await;
+    let (a0, b0) = traded_pair(&mut v, 0, 10).await;
+    v.ex.advance_clock(TIMEOUT / 2).await;
+    v.set_btc(100).await;
+    let (a1, b1) = traded_pair(&mut v, 1, 10).await;
+    // Shard 0 has been silent past the timeout, shard 1 only half of it.
+    v.ex.advance_clock(TIMEOUT / 2 + 1).await;
+    v.set_btc(100).await;
+    assert_error(v.wind_down(BTC).await, ClearshardError::MarketStillLive);
+    // An owner trade, which anyone can sign for both sides, keeps nothing live.
+    v.ex.advance_clock(TIMEOUT / 2 - 20).await;
+    v.set_btc(100).await;
+    v.owner_trade(&a1, &b1, BTC, false, 5, BTC_TICKS).await.unwrap();
+    v.ex.advance_clock(20).await;
+    v.set_btc(103).await;
+
+    // No caller picks the shards that prove silence, nor the oracle.
+    for (shards, expected) in [
+        (&[0u16][..], ClearshardError::ShardsIncomplete),
+        (&[1, 0], ClearshardError::ShardOutOfOrder),
+        (&[0, 0], ClearshardError::ShardOutOfOrder),
+        (&[0, 1, 1], ClearshardError::ShardsIncomplete),
+    ] {
+        let r = v.ex.send_fresh(&[ix::wind_down_market(BTC, pda::price_feed(BTC), shards)], &[]).await;
+        assert_error(r, expected);
+    }
+    let r = v.ex.send_fresh(&[ix::wind_down_market(BTC, pda::price_feed(ETH), &[0, 1])], &[]).await;
+    assert_error(r, ClearshardError::WrongOracle);
+    assert_eq!(btc(&mut v).await.wound_down, 0);
+
+    // The settlement price is the fresh oracle, held inside the breaker's band.
+    let expected = v.ex.risk_markets(&[BTC]).await[0].banded_oracle();
+    let index = v.funding_index(BTC).await;
+    v.wind_down(BTC).await.unwrap();
+    let now = v.ex.now().await;
+    let m = btc(&mut v).await;
+    assert_eq!((m.wound_down, m.settlement_price, m.wound_down_at), (1, expected, now));
+    v.ex.assert_conserved().await;
+
+    // Once, and then the market trades no more; ETH trades on.
+    assert_error(v.wind_down(BTC).await, ClearshardError::MarketWoundDown);
+    let r = v.settle(0, &[BTC], &[&a0, &b0], &[fill(0, 1, 0, false, 10, BTC_TICKS * 103 / 100)]).await;
+    assert_error(r, ClearshardError::MarketWoundDown);
+    assert_error(v.owner_trade(&a1, &b1, BTC, true, 1, BTC_TICKS).await, ClearshardError::MarketWoundDown);
+    assert_error(v.funding_round(BTC).await, ClearshardError::MarketWoundDown);
+    v.ex.set_price(ETH, ETH_PRICE, 0, PRICE_EXPO).await.unwrap();
+    v.settle(0, &[BTC, ETH], &[&a0, &b0], &[fill(0, 1, 1, true, 10, ETH_TICKS)]).await.unwrap();
+    // Funding stops at the wind-down.
+    v.ex.advance_clock(3_600).await;
+    assert_eq!(v.funding_index(BTC).await, index);
+    v.ex.assert_conserved().await;
+}
+
+#[tokio::test]
+async fn every_owner_closes_at_the_settlement_price_and_withdraws_everything() {
+    let mut v = Venue::new(2).await;
+    let (long0, short1) = (v.account(0, 1_000 * USDC).await, v.account(1, 1_000 * USDC).await);
+    let (short0, long1) = (v.account(0, 1_000 * USDC).await, v.account(1, 1_000 * USDC).await);
+    v.settle_cross(0, 1, &[BTC], &[&long0, &short1], &[fill(0, 1, 0, true, 20, BTC_TICKS)]).await.unwrap();
+    v.settle_cross(0, 1, &[BTC], &[&short0, &long1], &[fill(0, 1, 0, false, 30, BTC_TICKS)]).await.unwrap();
+    v.ex.advance_clock(TIMEOUT + 1).await;
+    v.set_btc(104).await;
+    v.wind_down(BTC).await.unwrap();
+    let price = btc(&mut v).await.settlement_price as i64;
+    let entry = btc_market().tick_size as i64 * i64::from(BTC_TICKS);
+    assert!(price > entry);
+
+    // Closing on a live market, or through another shard, is refused.
+    assert_error(v.close_at_settlement(&long0, ETH).await, ClearshardError::MarketNotWoundDown);
+    let r = v.ex.send_fresh(&[ix::close_at_settlement(long0.address, 1, BTC)], &[]).await;
+    assert_error(r, ClearshardError::MarginAccountOfAnotherShard);
+
+    // Anyone closes, in any order: each owner receives its lots × the price
+    // (no funding accrued: no round ran), realizing (price − entry) × lots.
+    let accounts = [&long1, &short0, &long0, &short1];
+    for a in accounts {
+        let before = v.ex.margin(a.address).await.portfolio;
+        let lots = before.position(BTC).unwrap().base_lots;
+        v.close_at_settlement(a, BTC).await.unwrap();
+        let after = v.ex.margin(a.address).await.portfolio;
+        assert_eq!(after.collateral, before.collateral + lots * price);
+        assert_eq!(after.realized_pnl - before.realized_pnl, lots * (price - entry));
+        assert_eq!(after.position(BTC), None);
+        assert_error(v.close_at_settlement(a, BTC).await, ClearshardError::NoPositionToClose);
+        v.ex.assert_conserved().await;
+    }
+    let m = btc(&mut v).await;
+    assert_eq!((m.wind_down_lots, m.wind_down_cash), (0, 0));
+    for s in 0..2 {
+        let oi = v.ex.shard(s).await.open_interest(BTC);
+        assert_eq!((oi.long, oi.short), (0, 0));
+    }
+
+    // Shard 0's shorts lost more than its long gained: its vault sends the
+    // difference over, and then every owner withdraws its whole equity.
+    v.ex.send_fresh(&[ix::rebalance_vaults(0, 1, &[BTC])], &[]).await.unwrap();
+    v.ex.assert_conserved().await;
+    for a in accounts {
+        let equity = v.ex.margin(a.address).await.portfolio.collateral;
+        let wallet = v.ex.token_balance(a.trader.token_account).await;
+        v.ex.withdraw(&a.trader, a.address, a.shard, equity as u64, &[]).await.unwrap();
+        assert_eq!(v.ex.token_balance(a.trader.token_account).await, wallet + equity as u64);
+        v.ex.assert_conserved().await;
+    }
+    // The vaults hold only the venue's fees and the fund's share.
+    let t = v.ex.assert_conserved().await;
+    assert_eq!((t.collateral, t.vault_tokens as i128), (0, t.fees + t.insurance_owed));
+}
+
+#[tokio::test]
+async fn a_dead_oracle_falls_back_to_the_last_accepted_price_only_after_the_timeout() {
+    let mut v = Venue::new(1).await;
+    v.set_btc(104).await;
+    let accepted = v.ex.risk_markets(&[BTC]).await[0].oracle_price;
+    let (a, b) = traded_pair(&mut v, 0, 10).await;
+    // A print no trade was checked against is not an accepted price.
+    v.ex.advance_clock(TIMEOUT / 2).await;
+    v.set_btc(90).await;
+    // Silent past the timeout, but the oracle published within it: wait.
+    v.ex.advance_clock(TIMEOUT / 2 + 1).await;
+    assert_error(v.wind_down(BTC).await, ClearshardError::NoSettlementPrice);
+    v.ex.advance_clock(TIMEOUT / 2).await;
+    v.wind_down(BTC).await.unwrap();
+    assert_eq!(btc(&mut v).await.settlement_price, accepted);
+    // A wound-down market reads no oracle: the dead feed keeps no one in.
+    for account in [&a, &b] {
+        v.close_at_settlement(account, BTC).await.unwrap();
+        v.ex.assert_conserved().await;
+    }
+    let equity = v.ex.margin(a.address).await.portfolio.collateral as u64;
+    v.ex.withdraw(&a.trader, a.address, 0, equity, &[]).await.unwrap();
+    v.ex.assert_conserved().await;
+}
+
+#[tokio::test]
+async fn a_bankrupt_account_is_resolved_at_the_settlement_price() {
+    let mut v = Venue::new(1).await;
+    v.ex.fund_insurance(100 * USDC).await;
+    let (long, maker) = v.leveraged_long(0, 61 * USDC).await;
+    // BTC falls 15% and holds for hours: the breaker's average follows, so
+    // the settlement price is the oracle (one print would be held at 5%).
+    v.ex.advance_clock(TIMEOUT + 1 - 8 * 3_600).await;
+    for _ in 0..8 {
+        v.set_btc(85).await;
+        v.ex.advance_clock(3_600).await;
+    }
+    v.set_btc(85).await;
+    let oracle = v.ex.risk_markets(&[BTC]).await[0];
+    assert_eq!(oracle.banded_oracle(), oracle.oracle_price);
+    v.wind_down(BTC).await.unwrap();
+    assert_eq!(btc(&mut v).await.settlement_price, oracle.oracle_price);
+    v.close_at_settlement(&long, BTC).await.unwrap();
+    v.close_at_settlement(&maker, BTC).await.unwrap();
+    let deficit = -v.ex.margin(long.address).await.portfolio.collateral;
+    assert!(deficit > 0);
+    let fund = v.ex.totals().await.insurance_fund();
+    v.ex.send_fresh(&[ix::resolve_bankruptcy(long.address, 0)], &[]).await.unwrap();
+    assert_eq!(v.ex.margin(long.address).await.portfolio.collateral, 0);
+    let t = v.ex.assert_conserved().await;
+    assert_eq!(t.insurance_fund(), fund - i128::from(deficit));
+}
+
+#[tokio::test]
+async fn silence_counts_from_the_end_of_the_last_pause() {
+    let mut v = Venue::new(1).await;
+    traded_pair(&mut v, 0, 10).await;
+    v.ex.advance_clock(3_600).await;
+    v.pause(None, PAUSE_SETTLEMENT).await;
+    v.ex.advance_clock(3_600).await;
+    v.pause(None, 0).await;
+    v.ex.advance_clock(TIMEOUT - 7_200 + 1).await;
+    v.set_btc(100).await;
+    assert_error(v.wind_down(BTC).await, ClearshardError::MarketStillLive);
+    v.ex.advance_clock(7_200).await;
+    v.set_btc(100).await;
+    v.wind_down(BTC).await.unwrap();
+    v.ex.assert_conserved().await;
+}
+
+/// The proof reads every shard in one transaction at the largest venue the
+/// program accepts (through a lookup table, as a client sends it).
+#[tokio::test]
+async fn wind_down_fits_one_transaction_at_the_most_shards_accepted() {
+    let mut v = Venue::new(MAX_SHARDS).await;
+    v.ex.advance_clock(TIMEOUT + 1).await;
+    v.set_btc(100).await;
+    let shards: Vec<u16> = (0..MAX_SHARDS).collect();
+    let wind_down = ix::wind_down_market(BTC, pda::price_feed(BTC), &shards);
+    let keys: Vec<_> = wind_down.accounts.iter().map(|a| a.pubkey).collect();
+    let table = v.ex.create_lookup_table(&keys).await;
+    let blockhash = v.ex.blockhash().await;
+    let tx = table_transaction(&v.matcher, &[wind_down], &table, blockhash).unwrap();
+    v.ex.send_versioned(tx).await.unwrap();
+    assert_eq!(btc(&mut v).await.wound_down, 1);
+}
