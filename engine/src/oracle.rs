@@ -54,6 +54,17 @@ impl OracleReading {
         }
     }
 
+    /// The feed's own moving average `reference` per lot, refused if it
+    /// cannot be scaled (a wind-down's price must be a price).
+    pub fn average_per_lot(
+        &self,
+        reference: i64,
+        market: &MarketParams,
+        quote_decimals: u8,
+    ) -> Result<u64, EngineError> {
+        self.scale(reference, market, quote_decimals)
+    }
+
     fn scale(&self, price: i64, market: &MarketParams, quote_decimals: u8) -> Result<u64, EngineError> {
         if price <= 0 {
             return Err(EngineError::InvalidOraclePrice);

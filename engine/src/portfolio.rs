@@ -77,7 +77,16 @@ impl Portfolio {
         let size = lots.unsigned_abs();
         let notional =
             i64::try_from(crate::math::mul(size, market.oracle_price)?).map_err(|_| EngineError::Overflow)?;
-        self.book(market, lots.checked_neg().ok_or(EngineError::Overflow)?, market.oracle_price, notional, 0)
+        let booking =
+            self.book(market, lots.checked_neg().ok_or(EngineError::Overflow)?, market.oracle_price, notional, 0)?;
+        // A close that leaves the account under water records where the
+        // deficit arose, as a liquidation does, so that it can be socialized.
+        if self.collateral < 0 {
+            let loss = booking.position.realized.min(-1).unsigned_abs();
+            let recorded = self.liquidation_losses.get_mut(usize::from(market.id)).ok_or(EngineError::MissingMarket)?;
+            *recorded = recorded.saturating_add(loss);
+        }
+        Ok(booking)
     }
 
     /// The markets whose liquidations realized a loss against this account,

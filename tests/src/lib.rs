@@ -278,10 +278,33 @@ impl Venue {
         self.ex.send_fresh(&[ix::update_funding(market, &shards)], &[]).await
     }
 
-    /// Winds `market` down over every shard, with its built-in feed.
+    /// One `wind_down_market` call on `market` over every shard, with its
+    /// built-in feed: it arms the wind-down, or completes an armed one.
     pub async fn wind_down(&mut self, market: u16) -> Result<(), BanksClientError> {
         let shards: Vec<u16> = (0..self.ex.shard_count).collect();
         self.ex.send_fresh(&[ix::wind_down_market(market, pda::price_feed(market), &shards)], &[]).await
+    }
+
+    /// Arms `market`'s wind-down, waits out its timeout while the feeds go
+    /// on publishing their last prices, and completes it.
+    pub async fn wind_down_fully(&mut self, market: u16) -> Result<(), BanksClientError> {
+        self.wind_down(market).await?;
+        let armed = self.ex.load::<clearshard::state::Market>(pda::market(market)).await;
+        self.ex.advance_clock(i64::from(armed.params.liveness_timeout_mins) * 60).await;
+        for id in [BTC, ETH] {
+            let feed = self.ex.load::<clearshard::state::PriceFeed>(pda::price_feed(id)).await;
+            self.ex.set_price(id, feed.price, feed.confidence, feed.expo).await?;
+        }
+        self.wind_down(market).await
+    }
+
+    /// What `market`'s wind-down would fix as its price from the feed now:
+    /// the feed's moving average per lot.
+    pub async fn feed_average(&mut self, market: u16) -> u64 {
+        let feed = self.ex.load::<clearshard::state::PriceFeed>(pda::price_feed(market)).await;
+        let params = self.ex.load::<clearshard::state::Market>(pda::market(market)).await.params;
+        let quote_decimals = self.ex.exchange().await.quote_decimals;
+        feed.reading().average_per_lot(feed.ema_price, &params, quote_decimals).expect("average")
     }
 
     /// Closes `account`'s position in wound-down `market`.

@@ -223,6 +223,7 @@ fn accounts() -> Vec<Value> {
     market.wound_down = 1;
     market.settlement_price = 59_999;
     market.wind_down_cash = -12;
+    market.wind_down_armed_at = 1_795_000_000;
     let mut matcher = Matcher::zeroed();
     matcher.authority = key(25);
     matcher.index = 15;
@@ -270,7 +271,7 @@ fn accounts() -> Vec<Value> {
             json!({
                 "id": "2", "oracle": key(24).to_string(), "test_market": "1", "pending.params_due": "-7", "pending.oracle": key(27).to_string(), "priced": "1", "listed_from": "1700000000", "params.base_lot_size": "10000", "params.maker_fee_bps": "-1",
                 "params.liquidation_insurance_share_bps": "5000", "funding.rate": "-3", "funding.next_shard": "17",
-                "name.0": "66", "wound_down": "1", "settlement_price": "59999", "wind_down_cash": "-12",
+                "name.0": "66", "wound_down": "1", "settlement_price": "59999", "wind_down_cash": "-12", "wind_down_armed_at": "1795000000",
                 "params.liveness_timeout_mins": "720"
             }),
         ),
@@ -349,6 +350,11 @@ fn events() -> Vec<Value> {
                 fees: 3,
             },
             json!({ "maker_account": key(41).to_string(), "taker_buys": "false", "price_ticks": "60001", "fees": "3" }),
+        ),
+        event(
+            "WindDownArmed",
+            &WindDownArmed { market: 4, due: 1_795_043_200, silent_since: -3 },
+            json!({ "market": "4", "due": "1795043200", "silent_since": "-3" }),
         ),
         event(
             "MarketWoundDown",

@@ -21,13 +21,17 @@ pub fn decode<T: ZeroCopy + Discriminator>(data: &[u8]) -> Result<T, DecodeError
 }
 
 /// A market as the program's risk checks see it at `now`, priced by its
-/// built-in feed.
+/// built-in feed (once wound down, at its settlement price).
 pub fn risk_market(
     market: &clearshard::state::Market,
     feed: &clearshard::state::PriceFeed,
     quote_decimals: u8,
     now: i64,
 ) -> Result<clearshard_engine::RiskMarket, clearshard_engine::EngineError> {
+    if market.is_wound_down() {
+        let price = market.settlement_price;
+        return market.risk(price, price, now).map_err(|_| clearshard_engine::EngineError::Overflow);
+    }
     let reading = feed.reading();
     let price = reading.price_per_lot(&market.params, quote_decimals)?;
     let reference = reading.reference_per_lot(feed.ema_price, &market.params, quote_decimals, price);

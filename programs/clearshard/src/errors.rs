@@ -210,10 +210,10 @@ pub enum ClearshardError {
     MarketStillLive,
     #[msg("the market is not wound down: positions close by trading")]
     MarketNotWoundDown,
-    #[msg("the oracle is unusable and has not been silent for the liveness timeout, or no price was ever accepted")]
-    NoSettlementPrice,
     #[msg("the account holds no position in that market")]
     NoPositionToClose,
+    #[msg("the wind-down was armed less than the market's liveness timeout ago")]
+    WindDownNotDue,
 }
 
 impl From<EngineError> for ClearshardError {

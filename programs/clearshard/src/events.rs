@@ -162,6 +162,14 @@ pub struct LossSocialized {
     pub open_lots: u64,
 }
 
+/// A market's wind-down was armed: it completes at `due` if still silent.
+#[event]
+pub struct WindDownArmed {
+    pub market: u16,
+    pub due: i64,
+    pub silent_since: i64,
+}
+
 /// A market was wound down: every position closes at `settlement_price`.
 #[event]
 pub struct MarketWoundDown {

@@ -151,7 +151,7 @@ pub fn settle<'info>(
                 Authority::Matcher { .. } => *flow,
                 Authority::Owners(_) => flow.off_book(),
             };
-            shard.apply_flow(market.risk.id, &flow, market.risk.oracle_price, now)?;
+            shard.apply_flow(market.risk.id, &flow, (market.risk.oracle_price, market.cost_oracle), now)?;
             fees = fees.checked_add(flow.fees).ok_or(ClearshardError::MathOverflow)?;
             volume_lots = volume_lots.wrapping_add(flow.volume_lots);
         }

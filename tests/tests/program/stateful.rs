@@ -4,7 +4,12 @@
 //! self-dealing pair of owners (also trading with no matcher, off the
 //! book), a malicious matcher (random fills, replays,
 //! gaps, bystanders) and a griefer (permissionless instructions with chosen
-//! accounts, and valid instructions with one account swapped). After every
+//! accounts, and valid instructions with one account swapped, and tries to
+//! wind live markets down and close positions in them). In a quarter of
+//! the cases the matcher falls silent at a random step of the second half
+//! (now and then with the feeds): every market winds down, anyone closes
+//! every position in random order, the world goes on, and at the end every
+//! owner withdraws its whole collateral (`stateful/wind_down.rs`). After every
 //! step the invariants are checked, among them that every funding rate set is
 //! the one a reference model computes from the accepted fills alone (crank
 //! pages come at random moments: the clock now and then jumps half an
@@ -35,6 +40,9 @@ use clearshard_tests::*;
 use solana_program_test::BanksClientError;
 use solana_signer::Signer;
 use std::collections::BTreeMap;
+
+#[path = "stateful/wind_down.rs"]
+mod wind_down;
 
 const SHARDS: u16 = 8;
 const STEPS: usize = 40;
@@ -169,6 +177,7 @@ impl World {
             77..=79 => self.limits().await,
             80..=91 => self.swapped_account().await,
             92..=94 => self.settle_account().await,
+            95..=96 => self.griefer_wind_down().await,
             _ => self.pause().await,
         }
     }
@@ -848,7 +857,7 @@ fn pick_sequence(rng: &mut Rng, window: &SequenceWindow) -> (u64, Option<&'stati
         .collect();
     match rng.range(0, 100) {
         0..=11 => (window.next + rng.range(1, 8), Some("sequence ahead")),
-        12..=23 if !holes.is_empty() => (*rng.pick(&holes), Some("sequence into a hole")),
+        12..=35 if !holes.is_empty() => (*rng.pick(&holes), Some("sequence into a hole")),
         _ => (window.next, None),
     }
 }
@@ -857,8 +866,18 @@ fn pick_sequence(rng: &mut Rng, window: &SequenceWindow) -> (u64, Option<&'stati
 async fn run_case(seed: u64, tally: &mut Tally) -> Result<(), String> {
     let mut world = World::new(seed).await;
     let mut sequences_before = world.check(&[], &[]).await.map_err(|e| format!("seed {seed} at setup: {e}"))?;
+    // A quarter of the cases lose their matcher at a random step of their
+    // second half (the first keeps the batches' own coverage).
+    let half = steps() as u64 / 2;
+    // (Drawn apart from the world's own draws, which stay as they were.)
+    let mut fate = clearshard_client::rng::Rng::new(seed ^ 0x0051_1E47);
+    let silent_at = fate.chance(25).then(|| fate.range(half, half.max(1) * 2) as usize);
     for step in 0..steps() {
-        let checked = match world.step().await {
+        let stepped = match silent_at == Some(step) {
+            true => world.matcher_goes_silent().await,
+            false => world.step().await,
+        };
+        let checked = match stepped {
             Ok(touched) => world.check(&touched, &sequences_before).await,
             Err(e) => Err(e),
         };
@@ -872,7 +891,11 @@ async fn run_case(seed: u64, tally: &mut Tally) -> Result<(), String> {
             }
         }
     }
-    if let Err(cause) = world.every_owner_can_leave().await {
+    let left = match world.every_owner_can_leave().await {
+        Ok(()) if silent_at.is_some() => world.every_owner_withdraws_everything().await,
+        other => other,
+    };
+    if let Err(cause) = left {
         return Err(format!(
             "seed {seed}, at the end: {cause}\n  replay: STATEFUL_SEED={seed} cargo test -p clearshard-tests --test stateful"
         ));
@@ -922,6 +945,9 @@ async fn run_share(share: u64) {
             "rebalance_vaults",
             "withdraw",
             "every owner can leave",
+            "wind_down_market",
+            "close_at_settlement",
+            "withdraw everything",
         ];
         // Bankruptcies are rarer: required of long runs only.
         let rare: &[&str] = if seeds.len() >= 1_000 { &["resolve_bankruptcy", "socialize_loss"] } else { &[] };

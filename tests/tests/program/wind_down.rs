@@ -1,10 +1,11 @@
 //! The exit without a matcher (#15 §1–3): once no matcher's batch has
-//! settled a market on any shard for its liveness timeout, anyone winds it
-//! down at a settlement price, anyone closes its positions there, and every
-//! owner withdraws everything. Conservation is checked after every step.
+//! settled a market on any shard for its liveness timeout, anyone arms its
+//! wind-down and, a timeout later, completes it at a settlement price;
+//! anyone closes its positions there, and every owner withdraws everything.
+//! Conservation is checked after every step.
 
 use clearshard::errors::ClearshardError;
-use clearshard::state::{Market, MAX_SHARDS, PAUSE_SETTLEMENT};
+use clearshard::state::{Market, FEED_DEATH_SECS, MAX_SHARDS, PAUSE_SETTLEMENT};
 use clearshard_client::packing::table_transaction;
 use clearshard_client::{instructions as ix, pda};
 use clearshard_engine::market::DEFAULT_LIVENESS_TIMEOUT_MINS;
@@ -55,13 +56,22 @@ async fn a_market_winds_down_once_every_shard_fell_silent_and_trades_no_more() {
     assert_error(r, ClearshardError::WrongOracle);
     assert_eq!(btc(&mut v).await.wound_down, 0);
 
-    // The settlement price is the fresh oracle, held inside the breaker's band.
-    let expected = v.ex.risk_markets(&[BTC]).await[0].banded_oracle();
+    // The first call arms the wind-down; it completes a timeout later, at
+    // the feed's moving average.
+    v.wind_down(BTC).await.unwrap();
+    assert_eq!((btc(&mut v).await.wound_down, btc(&mut v).await.wind_down_armed_at), (0, v.ex.now().await));
+    assert_error(v.wind_down(BTC).await, ClearshardError::WindDownNotDue);
+    v.ex.advance_clock(TIMEOUT).await;
+    v.set_btc(103).await;
+    let expected = v.feed_average(BTC).await;
     let index = v.funding_index(BTC).await;
     v.wind_down(BTC).await.unwrap();
     let now = v.ex.now().await;
     let m = btc(&mut v).await;
     assert_eq!((m.wound_down, m.settlement_price, m.wound_down_at), (1, expected, now));
+    // The print was 103% but the average had not followed: it is the price.
+    let par = btc_market().tick_size * u64::from(BTC_TICKS);
+    assert!(expected > par && expected < par * 103 / 100, "{expected}");
     v.ex.assert_conserved().await;
 
     // Once, and then the market trades no more; ETH trades on.
@@ -70,7 +80,15 @@ async fn a_market_winds_down_once_every_shard_fell_silent_and_trades_no_more() {
     assert_error(r, ClearshardError::MarketWoundDown);
     assert_error(v.owner_trade(&a1, &b1, BTC, true, 1, BTC_TICKS).await, ClearshardError::MarketWoundDown);
     assert_error(v.funding_round(BTC).await, ClearshardError::MarketWoundDown);
+    let liquidation = ix::LiquidationAccounts {
+        liquidator: b1.trader.key(),
+        liqee: (a1.address, a1.shard),
+        liqor: (b1.address, b1.shard),
+    };
+    let r = v.ex.send_fresh(&[ix::liquidate(&liquidation, BTC, 1, &[BTC])], &[&b1.trader.keypair]).await;
+    assert_error(r, ClearshardError::MarketWoundDown);
     v.ex.set_price(ETH, ETH_PRICE, 0, PRICE_EXPO).await.unwrap();
+    v.allow_markets(&[&a0, &b0], 0b11).await;
     v.settle(0, &[BTC, ETH], &[&a0, &b0], &[fill(0, 1, 1, true, 10, ETH_TICKS)]).await.unwrap();
     // Funding stops at the wind-down.
     v.ex.advance_clock(3_600).await;
@@ -87,7 +105,7 @@ async fn every_owner_closes_at_the_settlement_price_and_withdraws_everything() {
     v.settle_cross(0, 1, &[BTC], &[&short0, &long1], &[fill(0, 1, 0, false, 30, BTC_TICKS)]).await.unwrap();
     v.ex.advance_clock(TIMEOUT + 1).await;
     v.set_btc(104).await;
-    v.wind_down(BTC).await.unwrap();
+    v.wind_down_fully(BTC).await.unwrap();
     let price = btc(&mut v).await.settlement_price as i64;
     let entry = btc_market().tick_size as i64 * i64::from(BTC_TICKS);
     assert!(price > entry);
@@ -135,18 +153,23 @@ async fn every_owner_closes_at_the_settlement_price_and_withdraws_everything() {
 }
 
 #[tokio::test]
-async fn a_dead_oracle_falls_back_to_the_last_accepted_price_only_after_the_timeout() {
+async fn a_dead_feed_falls_back_to_the_last_accepted_price_only_after_a_week() {
     let mut v = Venue::new(1).await;
     v.set_btc(104).await;
-    let accepted = v.ex.risk_markets(&[BTC]).await[0].oracle_price;
+    let accepted = v.ex.risk_markets(&[BTC]).await[0].banded_oracle();
     let (a, b) = traded_pair(&mut v, 0, 10).await;
     // A print no trade was checked against is not an accepted price.
     v.ex.advance_clock(TIMEOUT / 2).await;
     v.set_btc(90).await;
-    // Silent past the timeout, but the oracle published within it: wait.
-    v.ex.advance_clock(TIMEOUT / 2 + 1).await;
-    assert_error(v.wind_down(BTC).await, ClearshardError::NoSettlementPrice);
-    v.ex.advance_clock(TIMEOUT / 2).await;
+    // Silent past the timeout, but the feed is only quiet (a weekend, an
+    // outage): no wind-down, and no fallback, before a week without a trade.
+    v.ex.advance_clock(TIMEOUT).await;
+    assert_error(v.wind_down(BTC).await, ClearshardError::StaleOracle);
+    v.ex.advance_clock(FEED_DEATH_SECS - TIMEOUT * 3 / 2 - 60).await;
+    assert_error(v.wind_down(BTC).await, ClearshardError::StaleOracle);
+    v.ex.advance_clock(TIMEOUT).await;
+    v.wind_down(BTC).await.unwrap();
+    v.ex.advance_clock(TIMEOUT).await;
     v.wind_down(BTC).await.unwrap();
     assert_eq!(btc(&mut v).await.settlement_price, accepted);
     // A wound-down market reads no oracle: the dead feed keeps no one in.
@@ -159,38 +182,50 @@ async fn a_dead_oracle_falls_back_to_the_last_accepted_price_only_after_the_time
     v.ex.assert_conserved().await;
 }
 
+/// A close that leaves the account under water records where the deficit
+/// arose, so the fund covers it and the rest is socialized over the lots
+/// still open.
 #[tokio::test]
-async fn a_bankrupt_account_is_resolved_at_the_settlement_price() {
+async fn a_bankrupt_close_is_covered_by_the_fund_then_socialized() {
     let mut v = Venue::new(1).await;
-    v.ex.fund_insurance(100 * USDC).await;
     let (long, maker) = v.leveraged_long(0, 61 * USDC).await;
-    // BTC falls 15% and holds for hours: the breaker's average follows, so
-    // the settlement price is the oracle (one print would be held at 5%).
+    v.ex.fund_insurance(USDC).await;
+    // BTC falls 15% and holds for hours: the feed's average follows.
     v.ex.advance_clock(TIMEOUT + 1 - 8 * 3_600).await;
     for _ in 0..8 {
         v.set_btc(85).await;
         v.ex.advance_clock(3_600).await;
     }
     v.set_btc(85).await;
-    let oracle = v.ex.risk_markets(&[BTC]).await[0];
-    assert_eq!(oracle.banded_oracle(), oracle.oracle_price);
-    v.wind_down(BTC).await.unwrap();
-    assert_eq!(btc(&mut v).await.settlement_price, oracle.oracle_price);
+    v.wind_down_fully(BTC).await.unwrap();
+    let price = btc(&mut v).await.settlement_price;
+    assert_eq!(price, v.feed_average(BTC).await);
     v.close_at_settlement(&long, BTC).await.unwrap();
-    v.close_at_settlement(&maker, BTC).await.unwrap();
-    let deficit = -v.ex.margin(long.address).await.portfolio.collateral;
-    assert!(deficit > 0);
-    let fund = v.ex.totals().await.insurance_fund();
-    v.ex.send_fresh(&[ix::resolve_bankruptcy(long.address, 0)], &[]).await.unwrap();
-    assert_eq!(v.ex.margin(long.address).await.portfolio.collateral, 0);
+    v.ex.assert_conserved().await;
+    let closed = v.ex.margin(long.address).await.portfolio;
+    assert!(closed.collateral < -(USDC as i64), "{}", closed.collateral);
+    assert_eq!(closed.loss_markets().map(|(m, _)| m).collect::<Vec<_>>(), vec![BTC]);
+
+    let socialize = ix::socialize_loss(long.address, 0, &[BTC], 1);
+    v.ex.send_fresh(&[socialize], &[]).await.unwrap();
     let t = v.ex.assert_conserved().await;
-    assert_eq!(t.insurance_fund(), fund - i128::from(deficit));
+    assert_eq!(v.ex.margin(long.address).await.portfolio.collateral, 0);
+    assert_eq!(t.insurance_fund(), 0);
+    // The maker's lots bear the rest: its close pays it.
+    let share = btc(&mut v).await.cumulative_loss * 100;
+    let before = v.ex.margin(maker.address).await.portfolio.collateral;
+    v.close_at_settlement(&maker, BTC).await.unwrap();
+    let after = v.ex.margin(maker.address).await.portfolio.collateral;
+    assert_eq!(after, before - 100 * price as i64 - share);
+    let m = btc(&mut v).await;
+    assert_eq!((m.wind_down_lots, m.wind_down_cash), (0, 0));
+    v.ex.assert_conserved().await;
 }
 
 #[tokio::test]
-async fn silence_counts_from_the_end_of_the_last_pause() {
+async fn silence_counts_from_the_last_pause_and_an_armed_wind_down_is_voided_or_lapses() {
     let mut v = Venue::new(1).await;
-    traded_pair(&mut v, 0, 10).await;
+    let (a, b) = traded_pair(&mut v, 0, 10).await;
     v.ex.advance_clock(3_600).await;
     v.pause(None, PAUSE_SETTLEMENT).await;
     v.ex.advance_clock(3_600).await;
@@ -201,6 +236,26 @@ async fn silence_counts_from_the_end_of_the_last_pause() {
     v.ex.advance_clock(7_200).await;
     v.set_btc(100).await;
     v.wind_down(BTC).await.unwrap();
+    let armed = btc(&mut v).await.wind_down_armed_at;
+    assert_eq!(armed, v.ex.now().await);
+
+    // The matcher comes back: the next call, a timeout on, arms afresh.
+    v.settle(0, &[BTC], &[&a, &b], &[fill(1, 0, 0, true, 10, BTC_TICKS)]).await.unwrap();
+    v.ex.advance_clock(TIMEOUT + 1).await;
+    v.set_btc(100).await;
+    v.wind_down(BTC).await.unwrap();
+    let m = btc(&mut v).await;
+    assert_eq!((m.wound_down, m.wind_down_armed_at), (0, v.ex.now().await));
+    // An arming not completed within two timeouts lapses and is armed afresh.
+    v.ex.advance_clock(2 * TIMEOUT + 1).await;
+    v.set_btc(100).await;
+    v.wind_down(BTC).await.unwrap();
+    let m = btc(&mut v).await;
+    assert_eq!((m.wound_down, m.wind_down_armed_at), (0, v.ex.now().await));
+    v.ex.advance_clock(TIMEOUT).await;
+    v.set_btc(100).await;
+    v.wind_down(BTC).await.unwrap();
+    assert_eq!(btc(&mut v).await.wound_down, 1);
     v.ex.assert_conserved().await;
 }
 
@@ -218,5 +273,5 @@ async fn wind_down_fits_one_transaction_at_the_most_shards_accepted() {
     let blockhash = v.ex.blockhash().await;
     let tx = table_transaction(&v.matcher, &[wind_down], &table, blockhash).unwrap();
     v.ex.send_versioned(tx).await.unwrap();
-    assert_eq!(btc(&mut v).await.wound_down, 1);
+    assert_eq!(btc(&mut v).await.wind_down_armed_at, v.ex.now().await);
 }

@@ -1,3 +1,4 @@
+use crate::errors::ClearshardError;
 use crate::events::MarketConfigured;
 use crate::state::{seeds, Exchange, Market};
 use anchor_lang::prelude::*;
@@ -17,6 +18,8 @@ pub struct ApplyMarketChange<'info> {
 pub fn handler(ctx: Context<ApplyMarketChange>) -> Result<()> {
     let exchange = ctx.accounts.exchange.load()?;
     let mut market = ctx.accounts.market.load_mut()?;
+    // A wound-down market's terms are final.
+    require!(!market.is_wound_down(), ClearshardError::MarketWoundDown);
     market.apply_due_changes(Clock::get()?.unix_timestamp, &exchange)?;
     emit!(MarketConfigured { market: market.id, oracle: market.oracle });
     Ok(())

@@ -26,10 +26,10 @@ pub struct CloseAtSettlement<'info> {
 pub fn handler(ctx: Context<CloseAtSettlement>) -> Result<()> {
     let accounts = ctx.accounts;
     let now = Clock::get()?.unix_timestamp;
-    let mut shard = accounts.shard.load_mut()?;
-    accounts.exchange.load()?.require_open(&shard, PAUSE_SETTLEMENT, ClearshardError::SettlementPaused, now)?;
     let mut market = accounts.market.load_mut()?;
     require!(market.is_wound_down(), ClearshardError::MarketNotWoundDown);
+    let mut shard = accounts.shard.load_mut()?;
+    accounts.exchange.load()?.require_open(&shard, PAUSE_SETTLEMENT, ClearshardError::SettlementPaused, now)?;
     let risk = market.risk(market.settlement_price, market.settlement_price, now)?;
 
     let mut margin = accounts.margin_account.load_mut()?;

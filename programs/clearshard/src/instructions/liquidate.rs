@@ -55,7 +55,11 @@ pub fn handler<'info>(ctx: Context<'info, Liquidate<'info>>, market_id: u16, lot
     let now = Clock::get()?.unix_timestamp;
     accounts.validate(now)?;
     let exchange = *accounts.exchange.load()?;
-    let markets = risk::load_markets(remaining_accounts, exchange.quote_decimals, now)?;
+    let loaded = risk::load_markets_with_status(remaining_accounts, exchange.quote_decimals, now)?;
+    // A wound-down market's positions close at its settlement price, for
+    // free and by anyone (`close_at_settlement`): none is liquidated.
+    require!(!loaded.iter().any(|(m, wound_down)| m.id == market_id && *wound_down), ClearshardError::MarketWoundDown);
+    let markets: Vec<_> = loaded.into_iter().map(|(m, _)| m).collect();
 
     let mut liqee = accounts.liqee.load_mut()?;
     let mut liqor = accounts.liqor.load_mut()?;

@@ -22,6 +22,8 @@ pub struct SetMarketOracle<'info> {
 
 pub fn handler(ctx: Context<SetMarketOracle>, kind: OracleKind, feed_id: [u8; 32]) -> Result<()> {
     let mut market = ctx.accounts.market.load_mut()?;
+    // A wound-down market's terms are final.
+    require!(!market.is_wound_down(), ClearshardError::MarketWoundDown);
     let oracle = ctx.accounts.oracle.key();
     // The default key is how an unpriced market reads: never a source.
     require_keys_neq!(oracle, Pubkey::default(), ClearshardError::WrongOracle);

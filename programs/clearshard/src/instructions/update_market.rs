@@ -22,6 +22,8 @@ pub struct UpdateMarket<'info> {
 pub fn handler(ctx: Context<UpdateMarket>, config: MarketConfig) -> Result<()> {
     let params = config.to_params()?;
     let mut market = ctx.accounts.market.load_mut()?;
+    // A wound-down market's terms are final.
+    require!(!market.is_wound_down(), ClearshardError::MarketWoundDown);
     market.require_same_units(&params)?;
     let due = ctx.accounts.exchange.load()?.due(Clock::get()?.unix_timestamp)?;
     match due {

@@ -1,16 +1,22 @@
 use crate::errors::ClearshardError;
-use crate::events::MarketWoundDown;
+use crate::events::{MarketWoundDown, WindDownArmed};
 use crate::state::{seeds, Exchange, Market, Shard};
 use anchor_lang::prelude::*;
 
 /// Permissionless: winds a market down once no matcher has served it for
-/// its liveness timeout. The proof reads every shard, read-only, in index
-/// order, in this one transaction (41 shards fit with a lookup table), so
-/// no caller picks a subset, an order or a moment between pages. Silence
-/// runs from the last matcher's batch on any shard, the listing, or the end
-/// of the last pause window, whichever is latest. It fixes the settlement
-/// price (`Market::settlement_price_at`) and stops funding; from then on no
-/// batch trades the market and anyone closes its positions at that price
+/// its liveness timeout T, in two calls T apart. The proof reads every
+/// shard, read-only, in index order, in this one transaction (41 shards fit
+/// with a lookup table), so no caller picks a subset, an order or a moment
+/// between pages. Silence runs from the last matcher's batch on any shard,
+/// the listing, or the end of the last pause window, whichever is latest.
+/// The first call arms the wind-down; the second, between T and 2T later,
+/// completes it if the market is still silent (a batch or pause since
+/// arming voids it, and a lapsed arming is armed afresh). Both need a
+/// settlement price (`Market::settlement_price_at`): a market whose feed
+/// went quiet (a weekend, an outage) is silent because nobody could trade,
+/// so it is never wound down before it has been readable and unserved for T.
+/// Completing fixes the price and stops funding; from then on no batch
+/// trades the market and anyone closes its positions at that price
 /// (`close_at_settlement`). Remaining accounts: every shard in index order.
 #[derive(Accounts)]
 pub struct WindDownMarket<'info> {
@@ -44,10 +50,20 @@ pub fn handler<'info>(ctx: Context<'info, WindDownMarket<'info>>) -> Result<()> 
             (last_accepted, accepted_at) = (stats.last_oracle_price, stats.last_oracle_at);
         }
     }
-    require!(now.saturating_sub(silent_since) >= market.liveness_timeout_secs(), ClearshardError::MarketStillLive);
+    let timeout = market.liveness_timeout_secs();
+    require!(now.saturating_sub(silent_since) >= timeout, ClearshardError::MarketStillLive);
 
     let oracle: &'info AccountInfo<'info> = accounts.oracle.as_ref();
-    let (price, fallback) = market.settlement_price_at(oracle, exchange.quote_decimals, now, last_accepted)?;
+    let accepted = (last_accepted, accepted_at);
+    let (price, fallback) = market.settlement_price_at(oracle, exchange.quote_decimals, now, accepted)?;
+    let armed = market.wind_down_armed_at;
+    let lapsed = armed == 0 || silent_since >= armed || now.saturating_sub(armed) > timeout.saturating_mul(2);
+    if lapsed {
+        market.wind_down_armed_at = now;
+        emit!(WindDownArmed { market: market.id, due: now.saturating_add(timeout), silent_since });
+        return Ok(());
+    }
+    require!(now.saturating_sub(armed) >= timeout, ClearshardError::WindDownNotDue);
     market.wound_down = 1;
     market.wound_down_at = now;
     market.settlement_price = price;

@@ -7,6 +7,11 @@ use clearshard_engine::funding::{Funding, FundingRate, ShardFunding};
 use clearshard_engine::oracle::{OracleReading, PythPriceUpdate};
 use clearshard_engine::{MarketParams, RiskMarket};
 
+/// A wind-down falls back to the last accepted price only once no trade has
+/// accepted one for a week: longer than any weekend or outage a market
+/// should be wound down through.
+pub const FEED_DEATH_SECS: i64 = 7 * 86_400;
+
 /// The Pyth Solana receiver program, owner of `PriceUpdateV2` accounts.
 pub const PYTH_RECEIVER_ID: Pubkey = pubkey!("rec5EKMGg6MxZYaMdyBfgwp4d5rB9T1VQH5pJv5LtFJ");
 
@@ -59,10 +64,10 @@ impl OracleKind {
 /// A perpetual market. Written by the admin and the funding crank; read-only
 /// in settlement.
 ///
-/// Layout (416 bytes): id 2, bump 1, oracle kind 1, test flag 1, priced 1,
+/// Layout (424 bytes): id 2, bump 1, oracle kind 1, test flag 1, priced 1,
 /// wound down 1, padding 1, oracle 32, params 56, name 16, Pyth feed id 32,
 /// socialized loss index 8, funding 80 (index, rates, and the round under
-/// way), a queued change 144, listed from 8, the wind-down 32.
+/// way), a queued change 144, listed from 8, the wind-down 40.
 #[account(zero_copy)]
 #[derive(Debug)]
 pub struct Market {
@@ -95,6 +100,9 @@ pub struct Market {
     pub listed_from: i64,
     /// When the market was wound down: funding stops there.
     pub wound_down_at: i64,
+    /// When a wind-down was armed (0: none): it completes a timeout later,
+    /// if the market stayed silent and its price readable meanwhile.
+    pub wind_down_armed_at: i64,
     /// The price per lot every position closes at once wound down.
     pub settlement_price: u64,
     /// The other side of every position closed at the settlement price: the
@@ -103,7 +111,7 @@ pub struct Market {
     pub wind_down_lots: i64,
     pub wind_down_cash: i64,
 }
-const _: () = assert!(core::mem::size_of::<Market>() == 416);
+const _: () = assert!(core::mem::size_of::<Market>() == 424);
 
 impl Market {
     pub const SPACE: usize = 8 + core::mem::size_of::<Market>();
@@ -180,28 +188,46 @@ impl Market {
         self.risk(oracle_price, reference_price, now_unix)
     }
 
-    /// The settlement price a wind-down at `now_unix` fixes: the fresh oracle
-    /// held inside the circuit breaker's band (one print cannot set it); or,
-    /// if the oracle is unusable and has published nothing for the liveness
-    /// timeout, `last_accepted`, the last oracle price a trade was checked
-    /// against. Returns the price and whether it is that fallback.
+    /// The settlement price a wind-down at `now_unix` fixes: the feed's own
+    /// moving average, read fresh and narrow (a print, or a moment chosen
+    /// between prints, moves it by the average's drift only); or, once no
+    /// trade has accepted a price for `FEED_DEATH_SECS` and the feed is
+    /// unusable for whatever reason, `last_accepted`, the last (banded)
+    /// oracle price a trade was checked against at `accepted_at`. Returns the
+    /// price and whether it is that fallback.
     pub fn settlement_price_at<'info>(
         &self,
         oracle: &'info AccountInfo<'info>,
         quote_decimals: u8,
         now_unix: i64,
-        last_accepted: u64,
+        (last_accepted, accepted_at): (u64, i64),
     ) -> Result<(u64, bool)> {
-        if let Ok((price, reference)) = self.fresh_price(oracle, quote_decimals, now_unix) {
-            return Ok((self.risk(price, reference, now_unix)?.banded_oracle(), false));
-        }
         require_keys_eq!(oracle.key(), self.oracle, ClearshardError::WrongOracle);
-        // A feed that cannot even be read as this market's (wrong owner or
-        // feed id) is refused as such: only a dead feed falls back.
-        let (_, _, publish_time) = OracleKind::from_byte(self.oracle_kind)?.read(self, oracle)?;
-        let silent = now_unix.saturating_sub(publish_time) >= self.liveness_timeout_secs();
-        require!(silent && last_accepted > 0, ClearshardError::NoSettlementPrice);
-        Ok((last_accepted, true))
+        match self.fresh_average(oracle, quote_decimals, now_unix) {
+            Ok(average) => Ok((average, false)),
+            Err(e) => {
+                let dead = now_unix.saturating_sub(accepted_at) >= FEED_DEATH_SECS && last_accepted > 0;
+                if dead {
+                    Ok((last_accepted, true))
+                } else {
+                    Err(e)
+                }
+            }
+        }
+    }
+
+    /// The feed's moving average per lot, with the checks a price gets.
+    fn fresh_average<'info>(
+        &self,
+        oracle: &'info AccountInfo<'info>,
+        quote_decimals: u8,
+        now_unix: i64,
+    ) -> Result<u64> {
+        let (reading, average, publish_time) = OracleKind::from_byte(self.oracle_kind)?.read(self, oracle)?;
+        let age = now_unix.saturating_sub(publish_time);
+        require!(age >= 0 && age <= i64::from(self.params.max_staleness_secs), ClearshardError::StaleOracle);
+        reading.price_per_lot(&self.params, quote_decimals).map_err(ClearshardError::from)?;
+        Ok(reading.average_per_lot(average, &self.params, quote_decimals).map_err(ClearshardError::from)?)
     }
 
     pub fn liveness_timeout_secs(&self) -> i64 {

@@ -30,8 +30,9 @@ pub struct ShardMarket {
     /// When a matcher's batch last settled a fill of this market here: what
     /// a wind-down proves silence from (owner trades do not keep a market live).
     pub last_batch_at: i64,
-    /// The oracle price per lot the last trade here was checked against, and
-    /// when: a wound-down market's fallback price if its oracle has died.
+    /// The oracle price per lot (held inside the breaker's band) the last
+    /// trade here was checked against, and when: a wound-down market's
+    /// fallback price if its feed has died.
     pub last_oracle_price: u64,
     pub last_oracle_at: i64,
 }
@@ -173,8 +174,16 @@ impl Shard {
     }
 
     /// Books what a batch did to this shard's market stats, its fills into
-    /// the funding epoch of `now_unix` at the batch's `oracle_price`.
-    pub fn apply_flow(&mut self, market_id: u16, flow: &MarketFlow, oracle_price: u64, now_unix: i64) -> Result<()> {
+    /// the funding epoch of `now_unix` at the batch's `oracle_price`, and
+    /// stamps `accepted_price` (the oracle held inside the breaker's band) as
+    /// the last price a trade here was checked against.
+    pub fn apply_flow(
+        &mut self,
+        market_id: u16,
+        flow: &MarketFlow,
+        (oracle_price, accepted_price): (u64, u64),
+        now_unix: i64,
+    ) -> Result<()> {
         if flow.fills == 0 && flow.fees == 0 && flow.long_delta == 0 && flow.short_delta == 0 {
             return Ok(());
         }
@@ -183,7 +192,7 @@ impl Shard {
         m.open_interest = m.open_interest.checked_add_signed(flow.long_delta).ok_or_else(overflow)?;
         m.short_open_interest = m.short_open_interest.checked_add_signed(flow.short_delta).ok_or_else(overflow)?;
         m.fees = m.fees.checked_add(flow.fees).ok_or_else(overflow)?;
-        m.last_oracle_price = oracle_price;
+        m.last_oracle_price = accepted_price;
         m.last_oracle_at = now_unix;
         m.fills = m.fills.wrapping_add(u64::from(flow.fills));
         if flow.fills > 0 {

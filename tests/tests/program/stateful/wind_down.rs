@@ -1,0 +1,176 @@
+//! The stateful suite's exit without a matcher: the matcher goes silent at
+//! a random step, the markets wind down, anyone closes every position in
+//! random order, and owners leave; a griefer keeps trying to wind a live
+//! market down and to close positions in live markets.
+
+use super::*;
+use clearshard::state::FEED_DEATH_SECS;
+use clearshard_engine::market::DEFAULT_LIVENESS_TIMEOUT_MINS;
+
+const TIMEOUT: i64 = DEFAULT_LIVENESS_TIMEOUT_MINS as i64 * 60;
+
+impl World {
+    /// When the last matcher's batch, listing or pause kept `market` live,
+    /// as `wind_down_market` must count it.
+    fn silent_since(snapshot: &Snapshot, exchange: &clearshard::state::Exchange, market: u16) -> i64 {
+        let stamps = snapshot.shards.iter().map(|s| s.markets[usize::from(market)].last_batch_at);
+        let listed = snapshot.markets[usize::from(market)].listed_from;
+        stamps.fold(listed.max(exchange.pause.ends_at()), i64::max)
+    }
+
+    /// A griefer winds a market down early (every shard, or a subset or
+    /// order of its choosing) and closes an account in a market that may be
+    /// live: each outcome must be the one the rules give.
+    pub(super) async fn griefer_wind_down(&mut self) -> Result<Vec<Pubkey>, String> {
+        let market = MARKETS[self.rng.range(0, 2) as usize];
+        let (snapshot, exchange, now) = (self.v.ex.snapshot().await, self.v.ex.exchange().await, self.v.ex.now().await);
+        let wound_down = snapshot.markets[usize::from(market)].is_wound_down();
+        let live = now - Self::silent_since(&snapshot, &exchange, market) < TIMEOUT;
+        let mut shards: Vec<u16> = (0..SHARDS).collect();
+        let chosen = self.rng.chance(30);
+        if chosen {
+            if self.rng.chance(50) {
+                shards.swap(0, self.rng.range(1, u64::from(SHARDS)) as usize);
+            } else {
+                shards.truncate(self.rng.range(0, u64::from(SHARDS)) as usize);
+            }
+        }
+        let r = self.v.ex.send_fresh(&[ix::wind_down_market(market, pda::price_feed(market), &shards)], &[]).await;
+        self.note("griefer wind_down", format!("market {market}, shards {shards:?}"), &r);
+        let code = r.as_ref().err().and_then(error_code);
+        let expected = |e: ClearshardError| code == Some(u32::from(e));
+        match () {
+            _ if wound_down && !expected(ClearshardError::MarketWoundDown) => {
+                return Err(format!("a second wind-down of market {market}: {r:?}"))
+            }
+            _ if r.is_ok() && (live || chosen) => {
+                return Err(format!("market {market} wound down while live ({live}) or with shards {shards:?}"))
+            }
+            _ if !wound_down && !chosen && live && !expected(ClearshardError::MarketStillLive) => {
+                return Err(format!("a live market {market} was refused with {r:?}, not MarketStillLive"))
+            }
+            _ => {}
+        }
+
+        let i = self.rng.range(0, self.actors.len() as u64) as usize;
+        let account = &self.actors[i].account;
+        let (address, shard) = (account.address, account.shard);
+        let holds = self.v.ex.margin_if_open(address).await.is_some_and(|m| m.portfolio.position(market).is_some());
+        let wound_down = self.v.ex.load::<Market>(pda::market(market)).await.is_wound_down();
+        let r = self.v.ex.send_fresh(&[ix::close_at_settlement(address, shard, market)], &[]).await;
+        self.note("griefer close", format!("account {i}, market {market}"), &r);
+        let code = r.as_ref().err().and_then(error_code);
+        if !wound_down && code != Some(u32::from(ClearshardError::MarketNotWoundDown)) {
+            return Err(format!("closing account {i} in live market {market}: {r:?}"));
+        }
+        if wound_down && !holds && r.is_ok() {
+            return Err(format!("account {i} closed with no position in market {market}"));
+        }
+        Ok(if r.is_ok() { vec![address] } else { vec![] })
+    }
+
+    /// The matcher goes silent: the admin lifts its pauses, the clock runs
+    /// past the timeout (the feeds now and then die with it), anyone winds
+    /// every market down, and anyone closes every position in random order,
+    /// with conservation checked after each close.
+    pub(super) async fn matcher_goes_silent(&mut self) -> Result<Vec<Pubkey>, String> {
+        for shard in 0..SHARDS {
+            self.set_pause(Some(shard), 0).await?;
+        }
+        self.set_pause(None, 0).await?;
+        // Now and then the feeds die with the matcher: the fallback price
+        // needs a week without an accepted trade.
+        let dead_feed = self.rng.chance(30);
+        let wait = TIMEOUT + self.rng.range(1, 3_600) as i64 + if dead_feed { FEED_DEATH_SECS } else { 0 };
+        self.v.ex.advance_clock(wait).await;
+        self.log.push(format!("the matcher falls silent: clock +{wait}s, feeds dead: {dead_feed}"));
+        let mut feeds_live = !dead_feed;
+        if feeds_live {
+            self.publish_prices().await?;
+        }
+        // Armed by anyone, completed a timeout later.
+        for completing in [false, true] {
+            if completing {
+                self.v.ex.advance_clock(TIMEOUT).await;
+                if feeds_live {
+                    self.publish_prices().await?;
+                }
+            }
+            for market in MARKETS {
+                // The griefer may have wound it down, or armed it early enough
+                // that the first call completes.
+                if self.v.ex.load::<Market>(pda::market(market)).await.is_wound_down() {
+                    continue;
+                }
+                let mut r = self.v.wind_down(market).await;
+                self.note("wind_down_market", format!("market {market}, completing: {completing}"), &r);
+                let snapshot = self.v.ex.snapshot().await;
+                let never_priced = snapshot.shards.iter().all(|s| s.markets[usize::from(market)].last_oracle_at == 0);
+                let stale = r.as_ref().err().and_then(error_code) == Some(u32::from(ClearshardError::StaleOracle));
+                if !completing && !feeds_live && never_priced && stale {
+                    // No trade ever accepted a price: the market waits for its feed.
+                    feeds_live = true;
+                    self.publish_prices().await?;
+                    r = self.v.wind_down(market).await;
+                    self.note("wind_down_market", format!("market {market}, feed back"), &r);
+                }
+                r.map_err(|e| format!("silent market {market} was not wound down (completing: {completing}): {e:?}"))?;
+            }
+        }
+        for market in MARKETS {
+            if !self.v.ex.load::<Market>(pda::market(market)).await.is_wound_down() {
+                return Err(format!("market {market} armed and completed but not wound down"));
+            }
+        }
+        let mut open = vec![];
+        for (i, actor) in self.actors.iter().enumerate() {
+            let Some(margin) = self.v.ex.margin_if_open(actor.account.address).await else { continue };
+            open.extend(MARKETS.iter().filter(|m| margin.portfolio.position(**m).is_some()).map(|m| (i, *m)));
+        }
+        let mut touched = vec![];
+        while !open.is_empty() {
+            let (i, market) = open.swap_remove(self.rng.range(0, open.len() as u64) as usize);
+            let account = &self.actors[i].account;
+            let (address, shard) = (account.address, account.shard);
+            let r = self.v.ex.send_fresh(&[ix::close_at_settlement(address, shard, market)], &[]).await;
+            self.note("close_at_settlement", format!("account {i}, market {market}"), &r);
+            r.map_err(|e| format!("closing account {i} in wound-down market {market}: {e:?}"))?;
+            touched.push(address);
+            let totals = self.v.ex.snapshot().await.totals();
+            if !totals.conserved() {
+                return Err(format!("conservation broken after closing account {i}: {totals:?}"));
+            }
+        }
+        let snapshot = self.v.ex.snapshot().await;
+        for market in MARKETS {
+            let m = &snapshot.markets[usize::from(market)];
+            let oi = snapshot.shards.iter().map(|s| s.open_interest(market)).any(|oi| oi.long != 0 || oi.short != 0);
+            if (m.wind_down_lots, m.wind_down_cash) != (0, 0) || oi {
+                return Err(format!("market {market} closed out but its book or open interest is not empty"));
+            }
+        }
+        Ok(touched)
+    }
+
+    /// After a wind-down and every close, each owner with no account under
+    /// water withdraws its whole collateral (once the keeper rebalanced).
+    pub(super) async fn every_owner_withdraws_everything(&mut self) -> Result<(), String> {
+        let snapshot = self.v.ex.snapshot().await;
+        if snapshot.margins.iter().any(|(_, m)| m.portfolio.collateral < 0) {
+            return Ok(());
+        }
+        for i in 0..self.actors.len() {
+            let account = &self.actors[i].account;
+            let Some(margin) = self.v.ex.margin_if_open(account.address).await else { continue };
+            let amount = margin.portfolio.collateral as u64;
+            if amount == 0 {
+                continue;
+            }
+            let (trader, address, shard) = (trader(account), account.address, account.shard);
+            let r = self.v.ex.withdraw(&trader, address, shard, amount, &[]).await;
+            self.note("withdraw everything", format!("account {i}: {amount}"), &r);
+            r.map_err(|e| format!("account {i} could not withdraw its {amount} after the wind-down: {e:?}"))?;
+        }
+        Ok(())
+    }
+}
