@@ -65,6 +65,9 @@ pub const MIN_LIVENESS_TIMEOUT_MINS: u16 = 60;
 pub const MAX_LIVENESS_TIMEOUT_MINS: u16 = 23 * 60;
 /// Twelve hours.
 pub const DEFAULT_LIVENESS_TIMEOUT_MINS: u16 = 12 * 60;
+/// A test market (priced by its venue's admin, who is trusted outright
+/// there) may time out after a minute, so a local run can wind one down.
+pub const MIN_TEST_LIVENESS_TIMEOUT_MINS: u16 = 1;
 
 impl MarketParams {
     /// The circuit breaker's band, in bps of the reference: how far the
@@ -102,6 +105,11 @@ impl MarketParams {
     }
 
     pub fn validate(&self) -> Result<(), InvalidMarketParams> {
+        self.validate_with(MIN_LIVENESS_TIMEOUT_MINS)
+    }
+
+    /// `validate`, with a liveness timeout of at least `min_liveness_mins`.
+    pub fn validate_with(&self, min_liveness_mins: u16) -> Result<(), InvalidMarketParams> {
         if self.tick_size == 0 || self.base_lot_size == 0 {
             return Err(InvalidMarketParams::ZeroLotOrTick);
         }
@@ -128,7 +136,7 @@ impl MarketParams {
         if self.funding_min_volume_lots == 0 {
             return Err(InvalidMarketParams::Funding);
         }
-        if !(MIN_LIVENESS_TIMEOUT_MINS..=MAX_LIVENESS_TIMEOUT_MINS).contains(&self.liveness_timeout_mins) {
+        if !(min_liveness_mins..=MAX_LIVENESS_TIMEOUT_MINS).contains(&self.liveness_timeout_mins) {
             return Err(InvalidMarketParams::LivenessTimeout);
         }
         Ok(())
@@ -174,6 +182,10 @@ mod tests {
         assert_eq!(bad(|p| p.funding_min_volume_lots = 0), Err(InvalidMarketParams::Funding));
         assert_eq!(bad(|p| p.liveness_timeout_mins = 59), Err(InvalidMarketParams::LivenessTimeout));
         assert_eq!(bad(|p| p.liveness_timeout_mins = 23 * 60 + 1), Err(InvalidMarketParams::LivenessTimeout));
+        let short = MarketParams { liveness_timeout_mins: 1, ..sample() };
+        assert_eq!(short.validate_with(MIN_TEST_LIVENESS_TIMEOUT_MINS), Ok(()));
+        let zero = MarketParams { liveness_timeout_mins: 0, ..sample() };
+        assert_eq!(zero.validate_with(MIN_TEST_LIVENESS_TIMEOUT_MINS), Err(InvalidMarketParams::LivenessTimeout));
     }
 
     #[test]

@@ -224,6 +224,7 @@ fn accounts() -> Vec<Value> {
     market.settlement_price = 59_999;
     market.wind_down_cash = -12;
     market.wind_down_armed_at = 1_795_000_000;
+    market.delist_due = 1_796_000_000;
     let mut matcher = Matcher::zeroed();
     matcher.authority = key(25);
     matcher.index = 15;
@@ -272,7 +273,7 @@ fn accounts() -> Vec<Value> {
                 "id": "2", "oracle": key(24).to_string(), "test_market": "1", "pending.params_due": "-7", "pending.oracle": key(27).to_string(), "priced": "1", "listed_from": "1700000000", "params.base_lot_size": "10000", "params.maker_fee_bps": "-1",
                 "params.liquidation_insurance_share_bps": "5000", "funding.rate": "-3", "funding.next_shard": "17",
                 "name.0": "66", "wound_down": "1", "settlement_price": "59999", "wind_down_cash": "-12", "wind_down_armed_at": "1795000000",
-                "params.liveness_timeout_mins": "720"
+                "params.liveness_timeout_mins": "720", "delist_due": "1796000000"
             }),
         ),
         account(
@@ -358,8 +359,8 @@ fn events() -> Vec<Value> {
         ),
         event(
             "MarketWoundDown",
-            &MarketWoundDown { market: 3, settlement_price: 61_234, fallback: true, silent_since: -2 },
-            json!({ "market": "3", "settlement_price": "61234", "fallback": "true", "silent_since": "-2" }),
+            &MarketWoundDown { market: 3, settlement_price: 61_234, fallback: true, silent_since: -2, delisted: true },
+            json!({ "market": "3", "settlement_price": "61234", "fallback": "true", "silent_since": "-2", "delisted": "true" }),
         ),
         event(
             "ClosedAtSettlement",

@@ -103,7 +103,13 @@ pub fn apply_market_change(id: u16) -> Instruction {
     build(accounts, instruction::ApplyMarketChange {}, vec![])
 }
 
-/// Drops a market's queued change.
+/// Announces `id`'s delisting: anyone winds it down once the timelock has run.
+pub fn delist_market(admin: Pubkey, id: u16) -> Instruction {
+    let accounts = accounts::DelistMarket { admin, exchange: pda::exchange(), market: pda::market(id) };
+    build(accounts, instruction::DelistMarket {}, vec![])
+}
+
+/// Drops a market's queued change (a delisting too).
 pub fn cancel_market_change(admin: Pubkey, id: u16) -> Instruction {
     let accounts = accounts::CancelMarketChange { admin, exchange: pda::exchange(), market: pda::market(id) };
     build(accounts, instruction::CancelMarketChange {}, vec![])

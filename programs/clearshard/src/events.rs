@@ -53,7 +53,7 @@ pub struct AdminChanged {
 }
 
 /// A change that can move value, announced: it applies at `due` at the
-/// earliest (`part`: 0 parameters, 1 price source).
+/// earliest (`part`: 0 parameters, 1 price source, 2 the delisting).
 #[event]
 pub struct MarketChangeQueued {
     pub market: u16,
@@ -179,6 +179,8 @@ pub struct MarketWoundDown {
     pub fallback: bool,
     /// The last matcher's batch, listing or pause that kept the market live.
     pub silent_since: i64,
+    /// The admin's delisting, not silence, wound it down.
+    pub delisted: bool,
 }
 
 /// A position in a wound-down market closed at its settlement price.

@@ -189,4 +189,8 @@ pub mod clearshard {
     pub fn close_at_settlement(ctx: Context<CloseAtSettlement>) -> Result<()> {
         close_at_settlement::handler(ctx)
     }
+
+    pub fn delist_market(ctx: Context<DelistMarket>) -> Result<()> {
+        delist_market::handler(ctx)
+    }
 }

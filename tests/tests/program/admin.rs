@@ -39,6 +39,7 @@ async fn only_the_admin_administers() {
         ix::add_market(me, 2, "SOL-PERP", btc_market(), true),
         ix::propose_admin(me, me),
         ix::update_market(me, BTC, btc_market()),
+        ix::delist_market(me, BTC),
         ix::set_price(me, BTC, 1, 0, 0),
         ix::set_pause(me, None, clearshard::state::PAUSE_ALL),
         ix::register_matcher(me, me),
@@ -49,6 +50,7 @@ async fn only_the_admin_administers() {
     }
     assert_eq!(v.ex.exchange().await.pause_flags, 0);
     assert_eq!(v.ex.load::<Matcher>(pda::matcher(&v.matcher.pubkey())).await.active, 1);
+    assert_eq!(v.ex.load::<Market>(pda::market(BTC)).await.delist_due, 0);
     v.ex.assert_conserved().await;
 }
 
@@ -79,6 +81,18 @@ async fn markets_are_listed_in_order_with_valid_parameters() {
         );
     }
     assert_eq!(v.ex.load::<Market>(pda::market(BTC)).await.params.maintenance_margin_bps, 500);
+    // A test market may time out after a minute; a production market not
+    // under an hour, and neither never.
+    let minute = MarketConfig { liveness_timeout_mins: 1, ..btc_market() };
+    v.ex.send_admin(&[ix::update_market(admin, BTC, minute)]).await.unwrap();
+    assert_eq!(v.ex.load::<Market>(pda::market(BTC)).await.params.liveness_timeout_mins, 1);
+    let never = MarketConfig { liveness_timeout_mins: 0, ..btc_market() };
+    let r = v.ex.send_admin(&[ix::update_market(admin, BTC, never)]).await;
+    assert_error(r, ClearshardError::InvalidMarketParams);
+    let r = v.ex.send_admin(&[ix::add_market(admin, 2, "SOL-PERP", minute, false)]).await;
+    assert_error(r, ClearshardError::InvalidMarketParams);
+    let hour = MarketConfig { liveness_timeout_mins: 60, ..btc_market() };
+    v.ex.send_admin(&[ix::add_market(admin, 2, "SOL-PERP", hour, false)]).await.unwrap();
 }
 
 #[tokio::test]

@@ -136,6 +136,7 @@ async fn admin_instructions() {
         ("add_market", ix::add_market(a, 2, "SOL-PERP", btc_market(), true)),
         ("propose_admin", ix::propose_admin(a, s.intruder.pubkey())),
         ("cancel_market_change", ix::cancel_market_change(a, BTC)),
+        ("delist_market", ix::delist_market(a, BTC)),
         ("update_market", ix::update_market(a, BTC, btc_market())),
         ("set_market_oracle", ix::set_market_oracle(a, BTC, OracleKind::Builtin, pda::price_feed(BTC), [0; 32])),
         ("set_price", ix::set_price(a, BTC, 1, 0, 0)),

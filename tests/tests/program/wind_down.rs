@@ -6,10 +6,12 @@
 
 use clearshard::errors::ClearshardError;
 use clearshard::state::{Market, FEED_DEATH_SECS, MAX_SHARDS, PAUSE_SETTLEMENT};
+use clearshard_client::bank::Governance;
 use clearshard_client::packing::table_transaction;
 use clearshard_client::{instructions as ix, pda};
 use clearshard_engine::market::DEFAULT_LIVENESS_TIMEOUT_MINS;
 use clearshard_tests::*;
+use solana_signer::Signer;
 
 const TIMEOUT: i64 = DEFAULT_LIVENESS_TIMEOUT_MINS as i64 * 60;
 
@@ -274,4 +276,75 @@ async fn wind_down_fits_one_transaction_at_the_most_shards_accepted() {
     let tx = table_transaction(&v.matcher, &[wind_down], &table, blockhash).unwrap();
     v.ex.send_versioned(tx).await.unwrap();
     assert_eq!(btc(&mut v).await.wind_down_armed_at, v.ex.now().await);
+}
+
+/// The admin's delisting: announced a timelock ahead while the matcher
+/// serves; once due, anyone winds the market down in one call with no
+/// silence, at the feed's average. A cancelled delisting, one a pause
+/// interrupted, and one nobody carried out within a day of its due time
+/// wind nothing down: then only silence does.
+#[tokio::test]
+async fn the_admin_delists_through_the_timelock() {
+    const HOUR: i64 = 3_600;
+    let mut v = Venue::governed(1, Governance { timelock_secs: HOUR as u32, test_venue: true }).await;
+    v.ex.advance_clock(HOUR).await;
+    v.set_btc(100).await;
+    let (a, b) = traded_pair(&mut v, 0, 10).await;
+    let admin = v.ex.admin.pubkey();
+    let delist = ix::delist_market(admin, BTC);
+    let serve = |lots| [fill(1, 0, 0, lots % 2 == 0, lots, BTC_TICKS)];
+
+    // Cancelled: due, but it winds nothing down.
+    v.ex.send_admin(std::slice::from_ref(&delist)).await.unwrap();
+    assert_eq!(btc(&mut v).await.delist_due, v.ex.now().await + HOUR);
+    v.ex.send_admin(&[ix::cancel_market_change(admin, BTC)]).await.unwrap();
+    v.ex.advance_clock(HOUR).await;
+    v.set_btc(100).await;
+    assert_error(v.wind_down(BTC).await, ClearshardError::MarketStillLive);
+    // A pause since it was queued voids it.
+    v.ex.refresh_blockhash().await;
+    v.ex.send_admin(std::slice::from_ref(&delist)).await.unwrap();
+    v.ex.advance_clock(60).await;
+    v.pause(None, PAUSE_SETTLEMENT).await;
+    v.ex.advance_clock(60).await;
+    v.pause(None, 0).await;
+    v.ex.advance_clock(HOUR).await;
+    v.set_btc(100).await;
+    assert_error(v.wind_down(BTC).await, ClearshardError::MarketStillLive);
+    // Not carried out within a day of its due time: lapsed.
+    v.ex.refresh_blockhash().await;
+    v.ex.send_admin(std::slice::from_ref(&delist)).await.unwrap();
+    v.ex.advance_clock(HOUR + 86_400 - 60).await;
+    v.set_btc(100).await;
+    v.allow_markets(&[&a, &b], 0b11).await;
+    v.settle(0, &[BTC], &[&a, &b], &serve(2)).await.unwrap();
+    v.ex.advance_clock(61).await;
+    v.set_btc(100).await;
+    assert_error(v.wind_down(BTC).await, ClearshardError::MarketStillLive);
+    assert_eq!(btc(&mut v).await.wound_down, 0);
+    v.ex.assert_conserved().await;
+
+    // Queued again: the matcher serves up to the due time, then anyone
+    // winds the market down in one call, at the feed's moving average.
+    v.ex.refresh_blockhash().await;
+    v.ex.send_admin(std::slice::from_ref(&delist)).await.unwrap();
+    v.ex.advance_clock(HOUR - 1).await;
+    v.set_btc(102).await;
+    v.settle(0, &[BTC], &[&a, &b], &serve(3)).await.unwrap();
+    assert_error(v.wind_down(BTC).await, ClearshardError::MarketStillLive);
+    v.ex.advance_clock(1).await;
+    v.set_btc(102).await;
+    let expected = v.feed_average(BTC).await;
+    v.wind_down(BTC).await.unwrap();
+    let m = btc(&mut v).await;
+    assert_eq!((m.wound_down, m.settlement_price, m.wound_down_at), (1, expected, v.ex.now().await));
+    assert_eq!(m.wind_down_armed_at, 0);
+    v.ex.assert_conserved().await;
+    assert_error(v.settle(0, &[BTC], &[&a, &b], &serve(4)).await, ClearshardError::MarketWoundDown);
+    assert_error(v.ex.send_admin(std::slice::from_ref(&delist)).await, ClearshardError::MarketWoundDown);
+    for account in [&a, &b] {
+        v.close_at_settlement(account, BTC).await.unwrap();
+        v.ex.assert_conserved().await;
+    }
+    assert_eq!(btc(&mut v).await.wind_down_lots, 0);
 }

@@ -3,6 +3,7 @@ use crate::events::MarketConfigured;
 use crate::state::{seeds, Exchange, Market, OracleKind, PriceFeed, MAX_MARKETS};
 use anchor_lang::prelude::*;
 use clearshard_engine::funding::Funding;
+use clearshard_engine::market::{MIN_LIVENESS_TIMEOUT_MINS, MIN_TEST_LIVENESS_TIMEOUT_MINS};
 use clearshard_engine::MarketParams;
 
 /// Market parameters as instruction data (see `MarketParams` for meanings).
@@ -49,7 +50,8 @@ impl From<MarketParams> for MarketConfig {
 }
 
 impl MarketConfig {
-    pub fn to_params(self) -> Result<MarketParams> {
+    /// The parameters, validated; a test market may time out after a minute.
+    pub fn to_params(self, test_market: bool) -> Result<MarketParams> {
         let params = MarketParams {
             tick_size: self.tick_size,
             base_lot_size: self.base_lot_size,
@@ -68,7 +70,8 @@ impl MarketConfig {
             liquidation_insurance_share_bps: self.liquidation_insurance_share_bps,
             funding_min_volume_lots: self.funding_min_volume_lots,
         };
-        params.validate().map_err(|_| error!(ClearshardError::InvalidMarketParams))?;
+        let min_liveness = if test_market { MIN_TEST_LIVENESS_TIMEOUT_MINS } else { MIN_LIVENESS_TIMEOUT_MINS };
+        params.validate_with(min_liveness).map_err(|_| error!(ClearshardError::InvalidMarketParams))?;
         Ok(params)
     }
 }
@@ -104,7 +107,7 @@ pub fn handler(
     require!(id == exchange.market_count, ClearshardError::MarketIdNotNext);
     require!(id < MAX_MARKETS, ClearshardError::TooManyMarkets);
     require!(!test_market || exchange.test_venue == 1, ClearshardError::NotATestVenue);
-    let params = config.to_params()?;
+    let params = config.to_params(test_market)?;
     exchange.market_count = exchange.market_count.saturating_add(1);
     let mut market = ctx.accounts.market.load_init()?;
     market.id = id;

@@ -10,6 +10,7 @@ pub mod close_at_settlement;
 pub mod close_margin_account;
 pub mod collateral_accounts;
 pub mod create_margin_account;
+pub mod delist_market;
 pub mod deposit;
 pub mod deposit_insurance;
 pub mod initialize_exchange;
@@ -55,6 +56,8 @@ pub use close_margin_account::*;
 pub use collateral_accounts::*;
 #[allow(ambiguous_glob_reexports)]
 pub use create_margin_account::*;
+#[allow(ambiguous_glob_reexports)]
+pub use delist_market::*;
 #[allow(ambiguous_glob_reexports)]
 pub use deposit_insurance::*;
 #[allow(ambiguous_glob_reexports)]

@@ -20,8 +20,8 @@ pub struct UpdateMarket<'info> {
 }
 
 pub fn handler(ctx: Context<UpdateMarket>, config: MarketConfig) -> Result<()> {
-    let params = config.to_params()?;
     let mut market = ctx.accounts.market.load_mut()?;
+    let params = config.to_params(market.test_market == 1)?;
     // A wound-down market's terms are final.
     require!(!market.is_wound_down(), ClearshardError::MarketWoundDown);
     market.require_same_units(&params)?;

@@ -17,7 +17,9 @@ use anchor_lang::prelude::*;
 /// so it is never wound down before it has been readable and unserved for T.
 /// Completing fixes the price and stops funding; from then on no batch
 /// trades the market and anyone closes its positions at that price
-/// (`close_at_settlement`). Remaining accounts: every shard in index order.
+/// (`close_at_settlement`). The admin's delisting, once due
+/// (`delist_market`), completes it in one call with no silence needed.
+/// Remaining accounts: every shard in index order.
 #[derive(Accounts)]
 pub struct WindDownMarket<'info> {
     #[account(address = seeds::EXCHANGE_ADDRESS)]
@@ -50,12 +52,19 @@ pub fn handler<'info>(ctx: Context<'info, WindDownMarket<'info>>) -> Result<()> 
             (last_accepted, accepted_at) = (stats.last_oracle_price, stats.last_oracle_at);
         }
     }
+
+    let delisted = market.delisting_is_due(now, &exchange);
     let timeout = market.liveness_timeout_secs();
-    require!(now.saturating_sub(silent_since) >= timeout, ClearshardError::MarketStillLive);
+    require!(delisted || now.saturating_sub(silent_since) >= timeout, ClearshardError::MarketStillLive);
 
     let oracle: &'info AccountInfo<'info> = accounts.oracle.as_ref();
     let accepted = (last_accepted, accepted_at);
     let (price, fallback) = market.settlement_price_at(oracle, exchange.quote_decimals, now, accepted)?;
+    if delisted {
+        market.wind_down(now, price);
+        emit!(MarketWoundDown { market: market.id, settlement_price: price, fallback, silent_since, delisted });
+        return Ok(());
+    }
     let armed = market.wind_down_armed_at;
     let lapsed = armed == 0 || silent_since >= armed || now.saturating_sub(armed) > timeout.saturating_mul(2);
     if lapsed {
@@ -64,9 +73,7 @@ pub fn handler<'info>(ctx: Context<'info, WindDownMarket<'info>>) -> Result<()> 
         return Ok(());
     }
     require!(now.saturating_sub(armed) >= timeout, ClearshardError::WindDownNotDue);
-    market.wound_down = 1;
-    market.wound_down_at = now;
-    market.settlement_price = price;
-    emit!(MarketWoundDown { market: market.id, settlement_price: price, fallback, silent_since });
+    market.wind_down(now, price);
+    emit!(MarketWoundDown { market: market.id, settlement_price: price, fallback, silent_since, delisted });
     Ok(())
 }

@@ -64,10 +64,11 @@ impl OracleKind {
 /// A perpetual market. Written by the admin and the funding crank; read-only
 /// in settlement.
 ///
-/// Layout (424 bytes): id 2, bump 1, oracle kind 1, test flag 1, priced 1,
+/// Layout (432 bytes): id 2, bump 1, oracle kind 1, test flag 1, priced 1,
 /// wound down 1, padding 1, oracle 32, params 56, name 16, Pyth feed id 32,
 /// socialized loss index 8, funding 80 (index, rates, and the round under
-/// way), a queued change 144, listed from 8, the wind-down 40.
+/// way), a queued change 144, listed from 8, the wind-down 40, a queued
+/// delisting 8.
 #[account(zero_copy)]
 #[derive(Debug)]
 pub struct Market {
@@ -110,8 +111,11 @@ pub struct Market {
     /// zero once every position is closed, since longs and shorts match.
     pub wind_down_lots: i64,
     pub wind_down_cash: i64,
+    /// When the admin's delisting may wind the market down (0: none queued):
+    /// announced a timelock ahead, like any change that moves value.
+    pub delist_due: i64,
 }
-const _: () = assert!(core::mem::size_of::<Market>() == 424);
+const _: () = assert!(core::mem::size_of::<Market>() == 432);
 
 impl Market {
     pub const SPACE: usize = 8 + core::mem::size_of::<Market>();
@@ -228,6 +232,14 @@ impl Market {
         require!(age >= 0 && age <= i64::from(self.params.max_staleness_secs), ClearshardError::StaleOracle);
         reading.price_per_lot(&self.params, quote_decimals).map_err(ClearshardError::from)?;
         Ok(reading.average_per_lot(average, &self.params, quote_decimals).map_err(ClearshardError::from)?)
+    }
+
+    /// Winds the market down at `now`: from then on every position closes at
+    /// `price` and funding stops.
+    pub fn wind_down(&mut self, now: i64, price: u64) {
+        self.wound_down = 1;
+        self.wound_down_at = now;
+        self.settlement_price = price;
     }
 
     pub fn liveness_timeout_secs(&self) -> i64 {

@@ -1,7 +1,7 @@
 //! Changes to a live market that can move value (its parameters, its price
 //! source) wait out the exchange's timelock, so that owners can leave first.
 
-use super::{Exchange, Market, OracleKind};
+use super::{Exchange, Market, OracleKind, MIN_TIMELOCK_SECS};
 use crate::errors::ClearshardError;
 use anchor_lang::prelude::*;
 use clearshard_engine::MarketParams;
@@ -23,9 +23,10 @@ pub struct PendingMarketChange {
 }
 const _: () = assert!(core::mem::size_of::<PendingMarketChange>() == 144);
 
-/// Which part of a market a queued change replaces (in events).
+/// Which part of a market a queued change replaces, or its delisting (in events).
 pub const CHANGE_PARAMS: u8 = 0;
 pub const CHANGE_ORACLE: u8 = 1;
+pub const CHANGE_DELISTING: u8 = 2;
 
 impl Market {
     /// Whether `params` only stop things: the same parameters with a lower or
@@ -71,10 +72,26 @@ impl Market {
         Ok(())
     }
 
-    /// Drops whatever is queued; refuses if nothing is.
+    /// Drops whatever is queued, a delisting too; refuses if nothing is.
     pub fn cancel_changes(&mut self) -> Result<()> {
-        require!(self.pending.params_due != 0 || self.pending.oracle_due != 0, ClearshardError::NoChangeQueued);
+        let queued = self.pending.params_due != 0 || self.pending.oracle_due != 0 || self.delist_due != 0;
+        require!(queued, ClearshardError::NoChangeQueued);
         self.pending = PendingMarketChange::default();
+        self.delist_due = 0;
         Ok(())
+    }
+
+    /// Whether the admin's delisting may wind the market down at `now`: it
+    /// is due, has not lapsed (due for at most a timelock, at least a day: a
+    /// delisting nobody carried out is not kept for a moment of the admin's
+    /// choosing), and nothing anywhere was paused since it was queued
+    /// (owners could leave all along). Otherwise only silence winds it down.
+    pub fn delisting_is_due(&self, now: i64, exchange: &Exchange) -> bool {
+        let window = i64::from(exchange.timelock_secs.max(MIN_TIMELOCK_SECS));
+        let queued_at = self.delist_due.saturating_sub(i64::from(exchange.timelock_secs));
+        self.delist_due != 0
+            && now >= self.delist_due
+            && now.saturating_sub(self.delist_due) <= window
+            && exchange.require_unpaused_since(queued_at).is_ok()
     }
 }
