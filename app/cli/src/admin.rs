@@ -1,5 +1,6 @@
-//! The admin's commands over JSON-RPC: prices of the built-in feeds and
-//! matcher registration and revocation (the rest of the setup is `init`).
+//! The admin's commands over JSON-RPC: prices of the built-in feeds,
+//! matcher registration and revocation, and a market's delisting (the rest
+//! of the setup is `init`).
 
 use crate::settle::market_name;
 use anchor_lang::prelude::Pubkey;
@@ -45,5 +46,14 @@ pub fn revoke_matcher(cluster: &Cluster, authority: &Pubkey) -> Result<(), Strin
     let admin = cluster.payer.pubkey();
     cluster.send(&[ix::revoke_matcher(admin, *authority)], &[]).map_err(|e| format!("revoke_matcher: {e}"))?;
     println!("matcher {authority} revoked");
+    Ok(())
+}
+
+pub fn delist(cluster: &Cluster, market: &str) -> Result<(), String> {
+    let id = market_id(cluster, market)?;
+    let admin = cluster.payer.pubkey();
+    cluster.send(&[ix::delist_market(admin, id)], &[]).map_err(|e| format!("delist_market: {e}"))?;
+    let due = cluster.load::<clearshard::state::Market>(&clearshard_client::pda::market(id))?.map(|m| m.delist_due);
+    println!("market {id}: delisting due at {}; then `clearshard wind-down --market {market}`", due.unwrap_or(0));
     Ok(())
 }

@@ -13,12 +13,16 @@
 //!   loop), `status`, and the admin commands `set-price`, `register-matcher`,
 //!   `revoke-matcher`.
 //! - An owner's, signed by `--keypair`: `account create`, `account show`,
-//!   `accounts --owner`, `deposit`, `withdraw`, `limits`, and `trade` (one
-//!   fill both owners sign, with no matcher).
+//!   `accounts --owner`, `deposit`, `withdraw`, `limits`, `trade` (one
+//!   fill both owners sign, with no matcher), and `exit` (close what a
+//!   wind-down lets close, withdraw everything).
+//! - Anyone's: `wind-down` (a market no matcher serves); the admin's
+//!   `delist` announces one a timelock ahead.
 
 mod admin;
 mod bench;
 mod demo;
+mod exit;
 mod init;
 mod liquidate;
 mod owner;
@@ -142,6 +146,25 @@ enum RpcCommand {
     RegisterMatcher { authority: String },
     /// Admin: revoke a matcher at once (its batches are refused from now on).
     RevokeMatcher { authority: String },
+    /// Admin: announce a market's delisting; once the timelock has run,
+    /// `wind-down` completes it in one call.
+    Delist {
+        #[arg(long)]
+        market: String,
+    },
+    /// Anyone: wind a market down once no matcher has settled it on any
+    /// shard for its liveness timeout (two calls a timeout apart), or once
+    /// its delisting is due.
+    WindDown {
+        #[arg(long)]
+        market: String,
+        /// After arming, wait out the timeout and complete it.
+        #[arg(long)]
+        wait: bool,
+    },
+    /// Owner: close every position in wound-down markets at the settlement
+    /// price, withdraw everything, and print what came back.
+    Exit,
     /// Owner: create or show your margin accounts.
     Account {
         #[command(subcommand)]
@@ -353,6 +376,9 @@ fn rpc(url: &str, keypair: Option<&std::path::Path>, command: RpcCommand) -> Res
         }
         RpcCommand::RegisterMatcher { authority } => admin::register_matcher(&cluster, &admin::address(&authority)?),
         RpcCommand::RevokeMatcher { authority } => admin::revoke_matcher(&cluster, &admin::address(&authority)?),
+        RpcCommand::Delist { market } => admin::delist(&cluster, &market),
+        RpcCommand::WindDown { market, wait } => exit::wind_down(&cluster, &market, wait),
+        RpcCommand::Exit => exit::exit(&cluster),
         RpcCommand::Account { command: AccountCommand::Create { slot } } => {
             owner::create_account(&cluster, slot.slot())
         }

@@ -26,20 +26,20 @@ pub struct Slot {
 }
 
 /// The venue as an owner's command needs it.
-struct Venue<'a> {
-    cluster: &'a Cluster,
-    exchange: Exchange,
-    markets: Vec<Market>,
+pub(crate) struct Venue<'a> {
+    pub cluster: &'a Cluster,
+    pub exchange: Exchange,
+    pub markets: Vec<Market>,
 }
 
 impl<'a> Venue<'a> {
-    fn read(cluster: &'a Cluster) -> Result<Self, String> {
+    pub fn read(cluster: &'a Cluster) -> Result<Self, String> {
         let exchange = cluster.exchange()?;
         let markets = cluster.markets(exchange.market_count)?;
         Ok(Venue { cluster, exchange, markets })
     }
 
-    fn owner(&self) -> Pubkey {
+    pub fn owner(&self) -> Pubkey {
         self.cluster.payer.pubkey()
     }
 
@@ -66,7 +66,7 @@ impl<'a> Venue<'a> {
     }
 
     /// A market named by id or name.
-    fn market(&self, name: &str) -> Result<&Market, String> {
+    pub fn market(&self, name: &str) -> Result<&Market, String> {
         self.markets
             .iter()
             .find(|m| m.id.to_string() == name || market_name(m) == name)
@@ -91,11 +91,21 @@ impl<'a> Venue<'a> {
         Ok(amount)
     }
 
-    fn wallet(&self) -> Pubkey {
+    pub fn wallet(&self) -> Pubkey {
         get_associated_token_address(&self.owner(), &self.exchange.collateral_mint)
     }
 
-    fn movement(&self, address: Pubkey, shard: u16) -> CollateralMove {
+    /// Creates the owner's wallet if it is missing (a withdrawal pays into it).
+    pub fn create_wallet(&self) -> anchor_lang::solana_program::instruction::Instruction {
+        spl_associated_token_account::instruction::create_associated_token_account_idempotent(
+            &self.owner(),
+            &self.owner(),
+            &self.exchange.collateral_mint,
+            &anchor_spl::token::ID,
+        )
+    }
+
+    pub fn movement(&self, address: Pubkey, shard: u16) -> CollateralMove {
         CollateralMove { owner: self.owner(), margin_account: address, shard, owner_token: self.wallet() }
     }
 }
@@ -251,14 +261,8 @@ pub fn withdraw(cluster: &Cluster, slot: Slot, amount: &str) -> Result<u64, Stri
             .ok_or_else(|| format!("{address} holds no collateral to withdraw"))?,
         text => venue.tokens(text)?,
     };
-    let wallet = spl_associated_token_account::instruction::create_associated_token_account_idempotent(
-        &venue.owner(),
-        &venue.owner(),
-        &venue.exchange.collateral_mint,
-        &anchor_spl::token::ID,
-    );
     let take = ix::withdraw(&venue.movement(address, slot.shard), amount, &markets);
-    cluster.send(&[wallet, take], &[]).map_err(|e| format!("withdraw: {e}"))?;
+    cluster.send(&[venue.create_wallet(), take], &[]).map_err(|e| format!("withdraw: {e}"))?;
     println!("withdrew {} from {address} to {}", format_usdc(amount.into()), venue.wallet());
     Ok(amount)
 }

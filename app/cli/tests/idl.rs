@@ -84,6 +84,7 @@ fn instructions() -> Vec<Value> {
         ),
         instruction("apply_market_change", json!({}), ix::apply_market_change(3)),
         instruction("cancel_market_change", json!({}), ix::cancel_market_change(admin, 3)),
+        instruction("delist_market", json!({}), ix::delist_market(admin, 3)),
         instruction("add_shard", json!({ "index": 513 }), ix::add_shard(admin, mint, 513)),
         instruction(
             "add_market",

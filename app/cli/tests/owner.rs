@@ -1,16 +1,21 @@
 //! End to end over JSON-RPC, as an owner: finding its margin accounts,
 //! creating one, moving collateral, setting limits, and trading with another
 //! owner after the venue's only matcher was revoked (`clearshard trade`,
-//! `settle_owner_trade`). Bad input gets a clear error and changes nothing.
+//! `settle_owner_trade`), and leaving once the matcher stops (`wind-down`,
+//! `delist`, `exit`). Bad input gets a clear error and changes nothing.
 
 mod common;
 
-use clearshard::state::MarginAccount;
-use clearshard_client::pda;
+use anchor_lang::prelude::Pubkey;
+use anchor_spl::associated_token::get_associated_token_address;
+use clearshard::instructions::MarketConfig;
+use clearshard::state::{MarginAccount, Market};
 use clearshard_client::presets::*;
+use clearshard_client::{instructions as ix, pda};
 use common::*;
 use solana_keypair::read_keypair_file;
 use solana_signer::Signer;
+use std::time::Duration;
 
 fn collateral(net: &Localnet, address: &anchor_lang::prelude::Pubkey) -> i64 {
     net.cluster().load::<MarginAccount>(address).unwrap().expect("margin account").portfolio.collateral
@@ -114,4 +119,93 @@ fn owners_find_their_accounts_move_collateral_and_trade_with_no_matcher() {
     assert_ok(&trade("buy"));
     assert_eq!(btc_lots(&net, &taker), lots_before + 10);
     assert_conserved(&cluster);
+}
+
+/// Every owner's equity at the markets' settlement prices: collateral plus
+/// what closing every position there pays, funding and loss settled first.
+fn equity_at_settlement(net: &Localnet, owner: &Pubkey) -> i128 {
+    let cluster = net.cluster();
+    let exchange = cluster.exchange().unwrap();
+    let markets = cluster.markets(exchange.market_count).unwrap();
+    let risk = cluster.risk_markets(exchange.quote_decimals, &markets).unwrap();
+    let mut equity = 0;
+    for (_, account) in cluster.margin_accounts(Some(owner)).unwrap() {
+        let mut settled = account.portfolio;
+        settled.settle_funding(&risk[..]).unwrap();
+        equity += settled.health(&risk[..]).unwrap().equity;
+    }
+    equity
+}
+
+fn wallet(net: &Localnet, owner: &Pubkey) -> u64 {
+    let cluster = net.cluster();
+    let mint = cluster.exchange().unwrap().collateral_mint;
+    cluster.token_balance(&get_associated_token_address(owner, &mint)).unwrap_or(0)
+}
+
+/// The exit without a matcher, over RPC: the matcher stops; BTC, silent
+/// past its liveness timeout (a minute on this test venue), is wound down
+/// by anyone in two calls a timeout apart (`wind-down --wait`), ETH by the
+/// admin's delisting; then every owner runs `exit`. Each wallet gains
+/// exactly its equity at the settlement prices, every account ends empty,
+/// and the vaults hold only fees and the insurance fund's share.
+#[test]
+fn the_matcher_stops_the_markets_wind_down_and_every_owner_exits() {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let net = Localnet::start("exit");
+    let cluster = net.cluster();
+    let admin = cluster.payer.pubkey();
+    for id in [BTC, ETH] {
+        let market = cluster.load::<Market>(&pda::market(id)).unwrap().expect("market");
+        let config = MarketConfig { liveness_timeout_mins: 1, ..MarketConfig::from(market.params) };
+        cluster.send(&[ix::update_market(admin, id, config)], &[]).expect("a minute's liveness timeout");
+    }
+    let (lines, expected) = fills(&net, 30);
+    let path = write(&net, "fills.jsonl", &lines);
+    assert_ok(&net.run("matcher", &["settle", "--fills", path.to_str().unwrap(), "--priority-fee", "0"]));
+    assert_positions(&cluster, &expected);
+    let stopped_at = cluster.unix_timestamp().unwrap();
+
+    // Too early, then a delisting, then silence; each call has its answer.
+    fails_with(&net, "trader-1", &["wind-down", "--market", "BTC-PERP"], "MarketStillLive");
+    fails_with(&net, "trader-1", &["delist", "--market", "ETH-PERP"], "NotAdmin");
+    assert_ok(&net.run("admin", &["delist", "--market", "ETH-PERP"]));
+    let out = net.run("trader-1", &["wind-down", "--market", "ETH-PERP"]);
+    assert!(out.status.success() && text(&out).contains("ETH-PERP: wound down"), "{}", text(&out));
+    fails_with(&net, "trader-1", &["wind-down", "--market", "ETH-PERP"], "was wound down");
+    assert!(wait_until(Duration::from_secs(120), || cluster.unix_timestamp().unwrap() > stopped_at + 61));
+    let out = net.run("trader-2", &["wind-down", "--market", "BTC-PERP", "--wait"]);
+    let said = text(&out);
+    assert!(out.status.success() && said.contains("armed") && said.contains("BTC-PERP: wound down"), "{said}");
+    for id in [BTC, ETH] {
+        let market = cluster.load::<Market>(&pda::market(id)).unwrap().expect("market");
+        assert_eq!(market.wound_down, 1);
+        assert!(market.settlement_price > 0);
+    }
+    assert_conserved(&cluster);
+
+    // Every owner leaves with its equity at the settlement prices, to the unit.
+    let mut owners = vec!["liquidator".to_string()];
+    owners.extend((0..MAKERS).map(|i| format!("maker-{i}")));
+    owners.extend((0..TRADERS).map(|i| format!("trader-{i}")));
+    for name in &owners {
+        let owner = read_keypair_file(net.key(name)).unwrap().pubkey();
+        let (equity, before) = (equity_at_settlement(&net, &owner), wallet(&net, &owner));
+        let out = net.run(name, &["exit"]);
+        assert!(out.status.success() && text(&out).contains("got back"), "{name}: {}", text(&out));
+        assert_eq!(i128::from(wallet(&net, &owner)) - i128::from(before), equity, "{name}");
+        for (address, account) in cluster.margin_accounts(Some(&owner)).unwrap() {
+            assert_eq!(account.portfolio.collateral, 0, "{name} {address}");
+            assert!(account.portfolio.positions.iter().all(|p| !p.is_open()), "{name} {address}");
+        }
+        assert_conserved(&cluster);
+    }
+    let again = net.run("trader-0", &["exit"]);
+    assert!(again.status.success() && text(&again).contains("got back 0.00"), "{}", text(&again));
+    fails_with(&net, "admin", &["exit"], "has no margin accounts");
+    let snapshot = cluster.snapshot().unwrap();
+    let totals = snapshot.totals();
+    assert_eq!((totals.collateral, totals.unsettled_funding), (0, 0));
+    assert_eq!(totals.vault_tokens as i128, totals.fees + totals.insurance_owed);
+    assert!(snapshot.markets.iter().all(|m| m.wind_down_lots == 0 && m.wind_down_cash == 0));
 }
