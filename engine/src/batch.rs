@@ -32,6 +32,10 @@ pub struct BatchMarket {
     /// The market was wound down: its positions close at the settlement
     /// price and no fill trades it.
     pub wound_down: bool,
+    /// The worst prices an exiting account may sell at and buy at
+    /// (`MarketParams::exit_band`).
+    pub exit_min: u64,
+    pub exit_max: u64,
 }
 
 /// Open interest of one shard in one market, in lots.
@@ -50,7 +54,9 @@ impl MarketLookup for [BatchMarket] {
 impl BatchMarket {
     pub fn new(risk: RiskMarket, open_interest: [OpenInterest; MAX_GROUPS]) -> Self {
         let (min_price, max_price) = risk.params.band(risk.oracle_price);
-        BatchMarket { risk, min_price, max_price, open_interest, cost_oracle: risk.banded_oracle(), wound_down: false }
+        let cost_oracle = risk.banded_oracle();
+        let (exit_min, exit_max) = risk.params.exit_band(cost_oracle);
+        BatchMarket { risk, min_price, max_price, open_interest, cost_oracle, wound_down: false, exit_min, exit_max }
     }
 }
 
@@ -197,11 +203,22 @@ pub fn settle_fills(
         let mut grew = [(0i64, 0i64); MAX_GROUPS];
         for (account, delta, fee) in sides {
             let pf = &mut *accounts[account];
-            check_limits(pf, &fill, market, price, now_unix).map_err(fail)?;
-            let cost = adverse_cost(delta > 0, lots, price, market.cost_oracle, fee).map_err(fail)?;
-            pf.cost_window.charge(&pf.limits, cost, now_unix).map_err(fail)?;
+            // An owner who asked to exit is closed out within the exit band,
+            // whatever its limits and budget, so that an honest matcher can
+            // always serve it; nothing may add to its positions.
+            let exiting = pf.is_exiting();
+            if exiting && (if delta > 0 { price > market.exit_max } else { price < market.exit_min }) {
+                return Err(fail(EngineError::PriceBeyondExitBand));
+            }
+            if !exiting {
+                check_limits(pf, &fill, market, price, now_unix).map_err(fail)?;
+                let cost = adverse_cost(delta > 0, lots, price, market.cost_oracle, fee).map_err(fail)?;
+                pf.cost_window.charge(&pf.limits, cost, now_unix).map_err(fail)?;
+            }
             let booked = pf.book(&market.risk, delta, price, notional, fee).map_err(fail)?;
-            if !pf.limits.allows_position(booked.position.base_before, booked.position.base_after) {
+            if exiting {
+                pf.require_exit_allows(&booked.position).map_err(fail)?;
+            } else if !pf.limits.allows_position(booked.position.base_before, booked.position.base_after) {
                 return Err(fail(EngineError::PositionAboveOwnerLimit));
             }
             last_fill[account] = u16::try_from(index).unwrap_or(u16::MAX);

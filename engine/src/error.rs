@@ -71,6 +71,10 @@ pub enum EngineError {
     MarketWoundDown,
     /// The account holds no position in that market.
     NoPositionToClose,
+    /// The owner asked to exit: fills may only reduce the account's positions.
+    ExitRequested,
+    /// An exiting account's fill is worse for it than the exit band allows.
+    PriceBeyondExitBand,
 }
 
 /// A failed batch: which fill, and why. Health failures name the last fill

@@ -101,6 +101,7 @@ pub fn liquidate(
     let reward = fee.checked_sub(insurance).ok_or(overflow)?;
     let mut liqee_booking = liqee.book(market, liqee_delta, price, notional, fee)?;
     let mut liqor_booking = liqor.book(market, liqee_delta.wrapping_neg(), price, notional, reward.wrapping_neg())?;
+    liqor.require_exit_allows(&liqor_booking.position)?;
     liqee_booking.collateral_change = liqee_booking.collateral_change.checked_sub(liqee_funding).ok_or(overflow)?;
     liqor_booking.collateral_change = liqor_booking.collateral_change.checked_sub(liqor_funding).ok_or(overflow)?;
     let after = liqee.health(markets)?;

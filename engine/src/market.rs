@@ -153,6 +153,16 @@ impl MarketParams {
         let width = crate::math::mul_div(oracle, self.band_bps as u64, BPS);
         (oracle.saturating_sub(width), oracle.saturating_add(width))
     }
+
+    /// The prices an exiting account may be closed at, around the
+    /// breaker-held oracle `cost_oracle`: the band, or the breaker's if
+    /// narrower, so that what an exit costs an owner is bounded even at a
+    /// spike, with no budget to spend.
+    pub fn exit_band(&self, cost_oracle: u64) -> (u64, u64) {
+        let bps = u64::from(self.band_bps).min(self.breaker_bps());
+        let width = crate::math::mul_div(cost_oracle, bps, BPS);
+        (cost_oracle.saturating_sub(width), cost_oracle.saturating_add(width))
+    }
 }
 
 #[cfg(test)]

@@ -15,9 +15,9 @@ pub const MAX_POSITIONS: usize = 8;
 pub const MAX_MARKETS: usize = 16;
 
 crate::idl::on_chain_type! {
-    /// 528 bytes, embedded in the on-chain `MarginAccount`: collateral 8,
-    /// realized PnL 8, limits 48, cost window 16, liquidation losses 16 × 8,
-    /// positions 8 × 40.
+    /// 536 bytes, embedded in the on-chain `MarginAccount`: collateral 8,
+    /// realized PnL 8, limits 48, cost window 16, exit request 8, liquidation
+    /// losses 16 × 8, positions 8 × 40.
     #[repr(C)]
     #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Pod, Zeroable)]
     pub struct Portfolio {
@@ -28,6 +28,11 @@ crate::idl::on_chain_type! {
         pub limits: TradeLimits,
         /// Adverse execution cost charged by fills in the current window.
         pub cost_window: CostWindow,
+        /// When the owner asked to be closed out (0: it did not). From then
+        /// on fills may only reduce the account's positions, within the
+        /// exit band whatever its limits; a market that leaves it open for
+        /// the market's liveness timeout may be wound down by anyone.
+        pub exit_requested_at: i64,
         /// What this account's liquidations realized against it, per market
         /// id, since it was last restored or made whole: where a deficit arose,
         /// so that a socialized loss lands on those markets in proportion.
@@ -35,7 +40,7 @@ crate::idl::on_chain_type! {
         pub positions: [Position; MAX_POSITIONS],
     }
 }
-const _: () = assert!(core::mem::size_of::<Portfolio>() == 528);
+const _: () = assert!(core::mem::size_of::<Portfolio>() == 536);
 
 /// What booking one side of a trade did.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -46,6 +51,21 @@ pub struct Booking {
 }
 
 impl Portfolio {
+    /// Whether the owner asked to be closed out (see `exit_requested_at`).
+    #[inline(always)]
+    pub fn is_exiting(&self) -> bool {
+        self.exit_requested_at != 0
+    }
+
+    /// Refuses a change that adds to an exiting account's position.
+    #[inline(always)]
+    pub fn require_exit_allows(&self, change: &PositionChange) -> Result<(), EngineError> {
+        if self.is_exiting() && !change.reduces() {
+            return Err(EngineError::ExitRequested);
+        }
+        Ok(())
+    }
+
     /// Books one side of a trade: `delta` lots at `price` (`notional = |delta| ×
     /// price`) and `fee` (negative: received). The position settles its
     /// accruals at `market`'s indexes first (see `Position::trade`), so this

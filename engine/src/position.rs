@@ -117,6 +117,12 @@ impl PositionChange {
         self.base_after.max(0).wrapping_sub(self.base_before.max(0))
     }
 
+    /// Whether the change only shrinks the position, without flipping it.
+    pub fn reduces(&self) -> bool {
+        let (before, after) = (self.base_before, self.base_after);
+        after.unsigned_abs() <= before.unsigned_abs() && (after == 0 || (after > 0) == (before > 0))
+    }
+
     /// Change of the short size, in lots (positive: more short).
     pub fn short_change(&self) -> i64 {
         self.base_before.min(0).wrapping_sub(self.base_after.min(0))

@@ -201,6 +201,8 @@ fn notional_overflow_is_refused() {
         cost_oracle: u64::MAX / 2,
         open_interest: Default::default(),
         wound_down: false,
+        exit_min: 0,
+        exit_max: u64::MAX,
     };
     let mut pfs = [trader(0), trader(0)];
     pfs[0].limits.max_deviation_bps = 10_000;
@@ -324,4 +326,46 @@ fn a_wound_down_market_trades_no_more_and_closes_at_its_price() {
     assert_eq!((long.position.realized, short.position.realized), (1_000, -1_000));
     assert_eq!(pfs[0].collateral - long_before + pfs[1].collateral - short_before, 0);
     assert_eq!(pfs[0].close_at_price(&wound.risk), Err(EngineError::NoPositionToClose));
+}
+
+#[test]
+fn an_exiting_account_is_closed_out_whatever_its_limits_and_never_grows() {
+    let mut pfs = [trader(100_000), trader(100_000)];
+    settle(&[market(3, 1_000)], &mut pfs, &fill(0, 1, 0, true, 10, 1_000)).unwrap();
+    // The owner revokes every limit (no market, no size, no budget) and asks to exit.
+    pfs[0].limits = TradeLimits::default();
+    pfs[0].exit_requested_at = NOW - 1;
+    let spent = pfs[0].cost_window.spent;
+    // A refused batch is rolled back by the transaction: try each on a copy.
+    let refused = |pfs: &[Portfolio; 2], f: Vec<u8>| settle(&[market(3, 1_000)], &mut pfs.clone(), &f).unwrap_err();
+    assert_eq!(refused(&pfs, fill(0, 1, 0, true, 1, 1_000)), FillError { fill: 0, cause: EngineError::ExitRequested });
+    assert_eq!(refused(&pfs, fill(1, 0, 0, false, 11, 1_000)).cause, EngineError::ExitRequested);
+    // Reducing, as maker or taker, at a price its limits would have refused.
+    settle(&[market(3, 1_000)], &mut pfs, &fill(1, 0, 0, true, 4, 1_030)).unwrap();
+    settle(&[market(3, 1_000)], &mut pfs, &fill(0, 1, 0, false, 6, 990)).unwrap();
+    assert_eq!(pfs[0].position(3).map_or(0, |p| p.base_lots), 0);
+    assert_eq!(pfs[0].cost_window.spent, spent, "an exit is not charged to the budget");
+    assert_eq!(refused(&pfs, fill(0, 1, 0, false, 1, 1_000)).cause, EngineError::ExitRequested);
+}
+
+#[test]
+fn an_exit_costs_at_most_the_exit_band_from_the_breaker_held_oracle() {
+    let mut pfs = [trader(100_000), trader(100_000)];
+    settle(&[market(3, 1_000)], &mut pfs, &fill(0, 1, 0, false, 10, 1_000)).unwrap();
+    pfs[0].exit_requested_at = NOW - 1;
+    // A spike: the oracle prints 8% up while the reference stays; the short
+    // may be bought back no higher than the exit band above the held oracle.
+    let mut spiked = market(3, 1_080);
+    spiked.risk.reference_price = 1_000;
+    let spiked = BatchMarket::new(spiked.risk, Default::default());
+    let bps = u64::from(params().band_bps).min(params().breaker_bps());
+    assert_eq!(spiked.cost_oracle, 1_000 + 1_000 * params().breaker_bps() / 10_000);
+    assert_eq!(spiked.exit_max, spiked.cost_oracle + spiked.cost_oracle * bps / 10_000);
+    assert!(spiked.exit_max < spiked.max_price, "the exit band binds inside the spot band");
+    let worst = u32::try_from(spiked.exit_max).unwrap();
+    let refused = settle(&[spiked], &mut pfs.clone(), &fill(0, 1, 0, true, 10, worst + 1)).unwrap_err();
+    assert_eq!(refused, FillError { fill: 0, cause: EngineError::PriceBeyondExitBand });
+    // The counterparty, not exiting, may buy there; the exiting side at the edge passes.
+    settle(&[spiked], &mut pfs, &fill(0, 1, 0, true, 10, worst)).unwrap();
+    assert_eq!(pfs[0].position(3).map_or(0, |p| p.base_lots), 0);
 }

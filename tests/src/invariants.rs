@@ -1,12 +1,13 @@
 //! Invariants the stateful tests check after every step, beyond conservation
 //! (`Snapshot::totals`): every shard's books equal the sum of its accounts,
-//! positions carry their market's indexes once touched, and batch sequences
-//! only move forward. Each reads one `Snapshot`.
+//! positions carry their market's indexes once touched, batch sequences
+//! only move forward, and an account that asked to exit only shrinks. Each
+//! reads one `Snapshot`.
 
 use anchor_lang::prelude::Pubkey;
 use clearshard::state::{MAX_MARKETS, MAX_MATCHERS};
 use clearshard_client::bank::Snapshot;
-use clearshard_engine::{RiskMarket, SequenceStatus, SequenceWindow, SEQUENCE_WINDOW};
+use clearshard_engine::{Portfolio, RiskMarket, SequenceStatus, SequenceWindow, SEQUENCE_WINDOW};
 
 /// Each shard's collateral claims and long and short open interest equal the
 /// sums over its margin accounts.
@@ -122,4 +123,32 @@ pub fn vaults_cover_every_owner(s: &Snapshot, markets: &[RiskMarket]) -> Option<
         }
     }
     Some(Ok(()))
+}
+
+/// The accounts whose owners asked to exit, as `s` holds them.
+pub fn exiting_accounts(s: &Snapshot) -> Vec<(Pubkey, Portfolio)> {
+    s.margins.iter().filter(|(_, m)| m.portfolio.exit_requested_at != 0).map(|(a, m)| (*a, m.portfolio)).collect()
+}
+
+/// No position of an account that was exiting in `before` (and still is,
+/// under the same request) grew or flipped since.
+pub fn exiting_accounts_only_shrink(before: &[(Pubkey, Portfolio)], s: &Snapshot) -> Result<(), String> {
+    for (address, was) in before {
+        let Some((_, now)) = s.margins.iter().find(|(a, _)| a == address) else { continue };
+        if now.portfolio.exit_requested_at != was.exit_requested_at {
+            continue;
+        }
+        for p in now.portfolio.positions.iter().filter(|p| p.base_lots != 0) {
+            let lots_before = was.positions.iter().find(|q| q.market_id == p.market_id).map_or(0, |q| q.base_lots);
+            let shrank = p.base_lots.unsigned_abs() <= lots_before.unsigned_abs()
+                && p.base_lots.signum() == lots_before.signum();
+            if !shrank {
+                return Err(format!(
+                    "exiting account {address} went from {lots_before} to {} lots in market {}",
+                    p.base_lots, p.market_id
+                ));
+            }
+        }
+    }
+    Ok(())
 }

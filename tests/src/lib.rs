@@ -282,7 +282,7 @@ impl Venue {
     /// built-in feed: it arms the wind-down, or completes an armed one.
     pub async fn wind_down(&mut self, market: u16) -> Result<(), BanksClientError> {
         let shards: Vec<u16> = (0..self.ex.shard_count).collect();
-        self.ex.send_fresh(&[ix::wind_down_market(market, pda::price_feed(market), &shards)], &[]).await
+        self.ex.send_fresh(&[ix::wind_down_market(market, pda::price_feed(market), &shards, None)], &[]).await
     }
 
     /// Arms `market`'s wind-down, waits out its timeout while the feeds go

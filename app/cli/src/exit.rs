@@ -1,7 +1,9 @@
-//! Leaving without a matcher, over JSON-RPC: `wind-down` (anyone: arms a
-//! silent market's wind-down, then completes it a liveness timeout later)
-//! and `exit` (an owner: closes every position in wound-down markets at the
-//! settlement price, withdraws everything, and reports what it got back).
+//! Leaving without a matcher, over JSON-RPC: `request-exit` (an owner asks
+//! to be closed out), `wind-down` (anyone: arms a silent market's wind-down,
+//! then completes it a liveness timeout later, or completes it at once for
+//! an exit that went unserved) and `exit` (an owner: closes every position
+//! in wound-down markets at the settlement price, withdraws everything, and
+//! reports what it got back).
 
 use crate::owner::Venue;
 use crate::settle::market_name;
@@ -21,8 +23,9 @@ use std::time::Duration;
 const SHARDS_WITHOUT_TABLE: u16 = 24;
 
 /// One `wind_down_market` call on `market`; with `wait`, an arming is
-/// followed, once due, by the call that completes it.
-pub fn wind_down(cluster: &Cluster, market: &str, wait: bool) -> Result<(), String> {
+/// followed, once due, by the call that completes it. With `unserved_exit`,
+/// the call completes it or fails: that trigger never arms.
+pub fn wind_down(cluster: &Cluster, market: &str, wait: bool, unserved_exit: Option<Pubkey>) -> Result<(), String> {
     let venue = Venue::read(cluster)?;
     let market = *venue.market(market)?;
     let name = market_name(&market);
@@ -34,7 +37,7 @@ pub fn wind_down(cluster: &Cluster, market: &str, wait: bool) -> Result<(), Stri
         ));
     }
     let shards: Vec<u16> = (0..venue.exchange.shard_count).collect();
-    let call = ix::wind_down_market(market.id, market.oracle, &shards);
+    let call = ix::wind_down_market(market.id, market.oracle, &shards, unserved_exit);
     let table = match venue.exchange.shard_count > SHARDS_WITHOUT_TABLE {
         true => Some(cluster.create_lookup_table(&shards.iter().map(|s| pda::shard(*s)).collect::<Vec<_>>())?),
         false => None,
@@ -89,6 +92,43 @@ fn report_wound_down(name: &str, market: &Market) -> Result<(), String> {
         market.wound_down_at,
         format_usdc(market.settlement_price.into())
     );
+    Ok(())
+}
+
+/// Asks to be closed out (`requested`) on every margin account of the
+/// signer, or withdraws the request, and prints by when each market must
+/// have closed each position.
+pub fn request_exit(cluster: &Cluster, requested: bool) -> Result<(), String> {
+    let venue = Venue::read(cluster)?;
+    let owner = venue.owner();
+    let accounts = cluster.margin_accounts(Some(&owner))?;
+    if accounts.is_empty() {
+        return Err(format!("{owner} has no margin accounts"));
+    }
+    for (address, account) in accounts {
+        if account.portfolio.is_exiting() == requested {
+            let state = if requested { "has asked to exit" } else { "has no exit request" };
+            println!("{address}: {state} already");
+            continue;
+        }
+        let call = ix::request_exit(owner, address, requested);
+        cluster.send(&[call], &[]).map_err(|e| format!("request_exit on {address}: {e}"))?;
+        if !requested {
+            println!("{address}: exit request withdrawn; its limits apply again");
+            continue;
+        }
+        let at = load(cluster, &address)?.portfolio.exit_requested_at;
+        println!("{address}: exit requested at {at}; fills may only reduce it, within the exit band of the oracle");
+        for p in account.portfolio.positions.iter().filter(|p| p.base_lots != 0) {
+            let Some(market) = venue.markets.iter().find(|m| m.id == p.market_id) else { continue };
+            let due = at.saturating_add(market.liveness_timeout_secs());
+            let name = market_name(market);
+            println!(
+                "  {name}: {} lots to close by {due}, else `clearshard wind-down --market {name} --unserved-exit {address}`",
+                p.base_lots
+            );
+        }
+    }
     Ok(())
 }
 

@@ -153,18 +153,29 @@ enum RpcCommand {
         market: String,
     },
     /// Anyone: wind a market down once no matcher has settled it on any
-    /// shard for its liveness timeout (two calls a timeout apart), or once
-    /// its delisting is due.
+    /// shard for its liveness timeout (two calls a timeout apart), once its
+    /// delisting is due, or once an owner's exit went unserved for it.
     WindDown {
         #[arg(long)]
         market: String,
         /// After arming, wait out the timeout and complete it.
         #[arg(long)]
         wait: bool,
+        /// A margin account that asked to exit a liveness timeout ago and
+        /// still holds a position in the market: completes it in one call.
+        #[arg(long, conflicts_with = "wait")]
+        unserved_exit: Option<String>,
     },
     /// Owner: close every position in wound-down markets at the settlement
     /// price, withdraw everything, and print what came back.
     Exit,
+    /// Owner: ask to be closed out on every margin account of the signer
+    /// (fills may then only reduce them, within the exit band), or
+    /// withdraw the request with `--cancel`.
+    RequestExit {
+        #[arg(long)]
+        cancel: bool,
+    },
     /// Owner: create or show your margin accounts.
     Account {
         #[command(subcommand)]
@@ -377,8 +388,11 @@ fn rpc(url: &str, keypair: Option<&std::path::Path>, command: RpcCommand) -> Res
         RpcCommand::RegisterMatcher { authority } => admin::register_matcher(&cluster, &admin::address(&authority)?),
         RpcCommand::RevokeMatcher { authority } => admin::revoke_matcher(&cluster, &admin::address(&authority)?),
         RpcCommand::Delist { market } => admin::delist(&cluster, &market),
-        RpcCommand::WindDown { market, wait } => exit::wind_down(&cluster, &market, wait),
+        RpcCommand::WindDown { market, wait, unserved_exit } => {
+            exit::wind_down(&cluster, &market, wait, unserved_exit.as_deref().map(admin::address).transpose()?)
+        }
         RpcCommand::Exit => exit::exit(&cluster),
+        RpcCommand::RequestExit { cancel } => exit::request_exit(&cluster, !cancel),
         RpcCommand::Account { command: AccountCommand::Create { slot } } => {
             owner::create_account(&cluster, slot.slot())
         }

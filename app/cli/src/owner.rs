@@ -12,7 +12,7 @@ use clearshard::instructions::{MatcherLimits, OwnerTrade};
 use clearshard::state::{Exchange, MarginAccount, Market};
 use clearshard_client::instructions::{self as ix, CollateralMove, TradeSide};
 use clearshard_client::pda;
-use clearshard_client::presets::format_usdc;
+use clearshard_client::presets::{format_usdc, revoked_limits};
 use clearshard_client::rpc::Cluster;
 use serde_json::{json, Value};
 use solana_keypair::Keypair;
@@ -296,15 +296,7 @@ pub fn limits(cluster: &Cluster, slot: Slot, args: &LimitsArgs) -> Result<(), St
     let venue = Venue::read(cluster)?;
     let (address, _) = venue.account(slot)?;
     let limits = if args.revoke {
-        MatcherLimits {
-            allowed_markets: 0,
-            max_lots_per_fill: 0,
-            max_deviation_bps: 0,
-            expiry_unix: 0,
-            max_position_lots: 0,
-            max_adverse_cost: 0,
-            window_secs: 1,
-        }
+        revoked_limits()
     } else {
         let mut allowed = 0u64;
         let ids: Vec<u16> = match args.markets.is_empty() {

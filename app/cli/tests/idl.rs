@@ -162,7 +162,9 @@ fn instructions() -> Vec<Value> {
         ),
         instruction("update_funding", json!({}), ix::update_funding(0, &[0, 1, 2])),
         instruction("socialize_loss", json!({}), ix::socialize_loss(account, 5, &[1], 4)),
-        instruction("wind_down_market", json!({}), ix::wind_down_market(1, key(13), &[0, 1, 2])),
+        instruction("wind_down_market", json!({}), ix::wind_down_market(1, key(13), &[0, 1, 2], None)),
+        instruction("wind_down_market", json!({}), ix::wind_down_market(1, key(13), &[0, 1, 2], Some(key(14)))),
+        instruction("request_exit", json!({ "requested": true }), ix::request_exit(owner, account, true)),
         instruction("close_at_settlement", json!({}), ix::close_at_settlement(account, 5, 1)),
     ]
 }
@@ -207,6 +209,7 @@ fn accounts() -> Vec<Value> {
     margin.portfolio.collateral = -5;
     margin.portfolio.limits.max_deviation_bps = 1_000;
     margin.portfolio.cost_window.spent = 99;
+    margin.portfolio.exit_requested_at = 1_795_000_001;
     margin.portfolio.positions[7].market_id = 1;
     margin.portfolio.positions[7].base_lots = -15_000;
     let mut market = Market::zeroed();
@@ -264,6 +267,7 @@ fn accounts() -> Vec<Value> {
             json!({
                 "owner": key(23).to_string(), "shard": "9", "sub_id": "3", "portfolio.collateral": "-5",
                 "portfolio.limits.max_deviation_bps": "1000", "portfolio.cost_window.spent": "99",
+                "portfolio.exit_requested_at": "1795000001",
                 "portfolio.positions.7.market_id": "1", "portfolio.positions.7.base_lots": "-15000"
             }),
         ),
@@ -360,8 +364,20 @@ fn events() -> Vec<Value> {
         ),
         event(
             "MarketWoundDown",
-            &MarketWoundDown { market: 3, settlement_price: 61_234, fallback: true, silent_since: -2, delisted: true },
-            json!({ "market": "3", "settlement_price": "61234", "fallback": "true", "silent_since": "-2", "delisted": "true" }),
+            &MarketWoundDown {
+                market: 3,
+                settlement_price: 61_234,
+                fallback: true,
+                silent_since: -2,
+                delisted: true,
+                unserved_exit: key(43),
+            },
+            json!({ "market": "3", "settlement_price": "61234", "fallback": "true", "silent_since": "-2", "delisted": "true", "unserved_exit": key(43).to_string() }),
+        ),
+        event(
+            "ExitRequestChanged",
+            &ExitRequestChanged { account: key(44), owner: key(45), requested_at: 1_795_000_000 },
+            json!({ "account": key(44).to_string(), "owner": key(45).to_string(), "requested_at": "1795000000" }),
         ),
         event(
             "ClosedAtSettlement",

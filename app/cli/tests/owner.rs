@@ -166,6 +166,25 @@ fn the_matcher_stops_the_markets_wind_down_and_every_owner_exits() {
     assert_positions(&cluster, &expected);
     let stopped_at = cluster.unix_timestamp().unwrap();
 
+    // A trader holding BTC asks to exit; the timeout has not passed yet.
+    let (exiting, account) = (0..TRADERS)
+        .map(|i| format!("trader-{i}"))
+        .find_map(|name| {
+            let owner = read_keypair_file(net.key(&name)).unwrap().pubkey();
+            let accounts = cluster.margin_accounts(Some(&owner)).unwrap();
+            let holds_btc = |a: &MarginAccount| a.portfolio.position(BTC).is_some_and(|p| p.base_lots != 0);
+            accounts.into_iter().find(|(_, a)| holds_btc(a)).map(|(address, _)| (name, address.to_string()))
+        })
+        .expect("a trader holds BTC");
+    let out = net.run(&exiting, &["request-exit"]);
+    let said = text(&out);
+    assert!(out.status.success() && said.contains("exit requested") && said.contains("--unserved-exit"), "{said}");
+    let address: Pubkey = account.parse().unwrap();
+    let requested_at = cluster.load::<MarginAccount>(&address).unwrap().expect("account").portfolio.exit_requested_at;
+    assert!(requested_at >= stopped_at);
+    let unserved = ["wind-down", "--market", "BTC-PERP", "--unserved-exit", account.as_str()];
+    fails_with(&net, "trader-1", &unserved, "ExitRequestNotDue");
+
     // Too early, then a delisting, then silence; each call has its answer.
     fails_with(&net, "trader-1", &["wind-down", "--market", "BTC-PERP"], "MarketStillLive");
     fails_with(&net, "trader-1", &["delist", "--market", "ETH-PERP"], "NotAdmin");
@@ -173,10 +192,12 @@ fn the_matcher_stops_the_markets_wind_down_and_every_owner_exits() {
     let out = net.run("trader-1", &["wind-down", "--market", "ETH-PERP"]);
     assert!(out.status.success() && text(&out).contains("ETH-PERP: wound down"), "{}", text(&out));
     fails_with(&net, "trader-1", &["wind-down", "--market", "ETH-PERP"], "was wound down");
-    assert!(wait_until(Duration::from_secs(120), || cluster.unix_timestamp().unwrap() > stopped_at + 61));
-    let out = net.run("trader-2", &["wind-down", "--market", "BTC-PERP", "--wait"]);
-    let said = text(&out);
-    assert!(out.status.success() && said.contains("armed") && said.contains("BTC-PERP: wound down"), "{said}");
+    assert!(wait_until(Duration::from_secs(120), || cluster.unix_timestamp().unwrap() > requested_at + 61));
+    // Silent, BTC arms; the exit, unserved for the timeout, completes it at once.
+    let out = net.run("trader-2", &["wind-down", "--market", "BTC-PERP"]);
+    assert!(out.status.success() && text(&out).contains("armed"), "{}", text(&out));
+    let out = net.run("trader-2", &unserved);
+    assert!(out.status.success() && text(&out).contains("BTC-PERP: wound down"), "{}", text(&out));
     for id in [BTC, ETH] {
         let market = cluster.load::<Market>(&pda::market(id)).unwrap().expect("market");
         assert_eq!(market.wound_down, 1);

@@ -190,6 +190,12 @@ pub fn set_matcher_limits(owner: Pubkey, margin_account: Pubkey, limits: Matcher
     build(accounts, instruction::SetMatcherLimits { limits }, vec![])
 }
 
+/// The owner asks to be closed out (`requested`), or withdraws the request.
+pub fn request_exit(owner: Pubkey, margin_account: Pubkey, requested: bool) -> Instruction {
+    let accounts = accounts::RequestExit { owner, margin_account };
+    build(accounts, instruction::RequestExit { requested }, vec![])
+}
+
 /// Moves collateral between two accounts of `owner` (given with their shards).
 pub fn transfer_collateral(
     owner: Pubkey,
@@ -412,8 +418,9 @@ pub fn socialize_loss(account: Pubkey, shard: u16, markets: &[u16], shards: u16)
 /// Winds market `market` down once no matcher has served it for its liveness
 /// timeout (permissionless); `oracle` is its price account, `shards` every
 /// shard of the exchange in index order (`0..shard_count`).
-pub fn wind_down_market(market: u16, oracle: Pubkey, shards: &[u16]) -> Instruction {
-    let accounts = accounts::WindDownMarket { exchange: pda::exchange(), market: pda::market(market), oracle };
+pub fn wind_down_market(market: u16, oracle: Pubkey, shards: &[u16], unserved_exit: Option<Pubkey>) -> Instruction {
+    let accounts =
+        accounts::WindDownMarket { exchange: pda::exchange(), market: pda::market(market), oracle, unserved_exit };
     let remaining = shards.iter().map(|s| AccountMeta::new_readonly(pda::shard(*s), false)).collect();
     build(accounts, instruction::WindDownMarket {}, remaining)
 }

@@ -49,6 +49,19 @@ pub fn open_limits(now: i64) -> MatcherLimits {
     }
 }
 
+/// Limits that allow nothing: an owner's revocation of every matcher.
+pub fn revoked_limits() -> MatcherLimits {
+    MatcherLimits {
+        allowed_markets: 0,
+        max_lots_per_fill: 0,
+        max_deviation_bps: 0,
+        expiry_unix: 0,
+        max_position_lots: 0,
+        max_adverse_cost: 0,
+        window_secs: 1,
+    }
+}
+
 /// Native collateral units as USDC with cents (`-0.50`, `1234.56`).
 pub fn format_usdc(native: i128) -> String {
     let sign = if native < 0 { "-" } else { "" };

@@ -214,6 +214,20 @@ pub enum ClearshardError {
     NoPositionToClose,
     #[msg("the wind-down was armed less than the market's liveness timeout ago")]
     WindDownNotDue,
+    #[msg("the owner asked to exit: fills may only reduce the account's positions")]
+    ExitRequested,
+    #[msg("the account's exit request is already as asked")]
+    ExitRequestUnchanged,
+    #[msg("the account has not asked to exit")]
+    NoExitRequested,
+    #[msg("the exit was requested (or a settlement pause ended) less than the market's liveness timeout ago")]
+    ExitRequestNotDue,
+    #[msg("the account holds no position in the market: its exit was served there")]
+    ExitServed,
+    #[msg("the exiting account holds other markets too: move them to another account of the owner first")]
+    ExitHoldsOtherMarkets,
+    #[msg("an exiting account's fill may cost it at most the exit band from the breaker-held oracle")]
+    PriceBeyondExitBand,
 }
 
 impl From<EngineError> for ClearshardError {
@@ -252,6 +266,8 @@ impl From<EngineError> for ClearshardError {
             EngineError::FundingRoundExpired => ClearshardError::FundingRoundExpired,
             EngineError::MarketWoundDown => ClearshardError::MarketWoundDown,
             EngineError::NoPositionToClose => ClearshardError::NoPositionToClose,
+            EngineError::ExitRequested => ClearshardError::ExitRequested,
+            EngineError::PriceBeyondExitBand => ClearshardError::PriceBeyondExitBand,
         }
     }
 }

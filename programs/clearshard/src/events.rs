@@ -181,6 +181,19 @@ pub struct MarketWoundDown {
     pub silent_since: i64,
     /// The admin's delisting, not silence, wound it down.
     pub delisted: bool,
+    /// The margin account whose exit went unserved for the liveness timeout
+    /// and so wound it down (default: none did).
+    pub unserved_exit: Pubkey,
+}
+
+/// An owner asked to be closed out (`requested_at` > 0) or withdrew the
+/// request (0): a matcher serving the market has its liveness timeout to
+/// close the account's positions.
+#[event]
+pub struct ExitRequestChanged {
+    pub account: Pubkey,
+    pub owner: Pubkey,
+    pub requested_at: i64,
 }
 
 /// A position in a wound-down market closed at its settlement price.

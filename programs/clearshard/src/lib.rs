@@ -193,4 +193,8 @@ pub mod clearshard {
     pub fn delist_market(ctx: Context<DelistMarket>) -> Result<()> {
         delist_market::handler(ctx)
     }
+
+    pub fn request_exit(ctx: Context<RequestExit>, requested: bool) -> Result<()> {
+        request_exit::handler(ctx, requested)
+    }
 }

@@ -7,6 +7,7 @@ mod collateral;
 mod compute_budget;
 mod cross_shard;
 mod exploits;
+mod forced_exit;
 mod funding;
 mod liquidation;
 mod matrix;

@@ -269,6 +269,21 @@ async fn owner_instructions() {
         let r = ix::set_matcher_limits(owner.pubkey(), address, bad);
         s.refused("set_matcher_limits: invalid", r, &[&owner], Program(ClearshardError::InvalidLimits)).await;
     }
+    // request_exit: another owner, forged account, unsigned, no change.
+    let theirs = ix::request_exit(intruder.pubkey(), address, true);
+    s.refused("request_exit: not the owner", theirs, &[&intruder], Program(ClearshardError::NotOwner)).await;
+    let exit = ix::request_exit(owner.pubkey(), address, true);
+    s.refused(
+        "request_exit: forged account",
+        with(exit.clone(), 1, forged_margin),
+        &[&owner],
+        Anchor(ErrorCode::AccountOwnedByWrongProgram),
+    )
+    .await;
+    s.refused("request_exit: unsigned", unsigned(exit, 0), &[], Anchor(ErrorCode::AccountNotSigner)).await;
+    let cancel = ix::request_exit(owner.pubkey(), address, false);
+    s.refused("request_exit: nothing to withdraw", cancel, &[&owner], Program(ClearshardError::ExitRequestUnchanged))
+        .await;
     // transfer_collateral: forged source, overflow, unsigned.
     let other = s.v.ex.create_margin_account(&s.a.trader, 1, 0).await.unwrap();
     let transfer = ix::transfer_collateral(owner.pubkey(), (address, 0), (other, 1), USDC, &[BTC]);
@@ -619,7 +634,7 @@ async fn permissionless_instructions() {
     // caller's making), a forged market; close_at_settlement: a live market,
     // a forged market (a settlement price of the caller's choosing), a
     // forged account or shard.
-    let wind_down = ix::wind_down_market(BTC, pda::price_feed(BTC), &[0, 1]);
+    let wind_down = ix::wind_down_market(BTC, pda::price_feed(BTC), &[0, 1], None);
     s.refused("wind_down: live market", wind_down.clone(), &[], Program(ClearshardError::MarketStillLive)).await;
     for (cell, index, forged) in
         [("wind_down: forged shard", 4, forged_shard_1), ("wind_down: forged market", 1, forged_market)]
@@ -627,6 +642,19 @@ async fn permissionless_instructions() {
         s.refused(cell, with(wind_down.clone(), index, forged), &[], Anchor(ErrorCode::AccountOwnedByWrongProgram))
             .await;
     }
+    // An exit of the caller's making: a forged account that asked to exit
+    // long ago, or a real one that never asked.
+    let unserved = ix::wind_down_market(BTC, pda::price_feed(BTC), &[0, 1], Some(s.a.address));
+    s.refused("wind_down: exit never requested", unserved.clone(), &[], Program(ClearshardError::NoExitRequested))
+        .await;
+    let forged_exit = s.forged(s.a.address).await;
+    s.refused(
+        "wind_down: forged exit",
+        with(unserved, 3, forged_exit),
+        &[],
+        Anchor(ErrorCode::AccountOwnedByWrongProgram),
+    )
+    .await;
     let close = ix::close_at_settlement(s.a.address, 0, BTC);
     s.refused("close_at_settlement: live market", close.clone(), &[], Program(ClearshardError::MarketNotWoundDown))
         .await;

@@ -82,6 +82,8 @@ struct World {
     funding: FundingReference,
     /// Every market's loss index at the last check.
     loss_indexes: Vec<i64>,
+    /// The accounts that had asked to exit at the last check.
+    exiting: Vec<(Pubkey, clearshard_engine::Portfolio)>,
     /// What `set_pause` must accept.
     pauses: PauseRule,
     log: Vec<String>,
@@ -129,6 +131,7 @@ impl World {
             last_batch: None,
             funding: FundingReference::default(),
             loss_indexes: vec![0; MARKETS.len()],
+            exiting: vec![],
             pauses: PauseRule::default(),
             log: vec![],
             tally: Tally::new(),
@@ -628,6 +631,9 @@ impl World {
 
     /// An honest owner tightens or loosens its limits, budget included.
     async fn limits(&mut self) -> Result<Vec<Pubkey>, String> {
+        if self.rng.chance(30) {
+            return self.toggle_exit().await;
+        }
         let i = *self.rng.pick(&self.traders());
         let now = self.v.ex.now().await;
         let limits = MatcherLimits {
@@ -642,6 +648,19 @@ impl World {
         let r = self.v.ex.set_limits(&owner, address, limits).await;
         self.note("set_matcher_limits", format!("account {i}"), &r);
         Ok(vec![])
+    }
+
+    /// An honest owner asks to exit, or withdraws its request: from then on
+    /// the matcher's random batches may only shrink the account.
+    async fn toggle_exit(&mut self) -> Result<Vec<Pubkey>, String> {
+        let i = *self.rng.pick(&self.with_role(Role::Honest));
+        let account = &self.actors[i].account;
+        let (owner, address) = (trader(account), account.address);
+        let requested = !self.v.ex.margin(address).await.portfolio.is_exiting();
+        let r = self.v.ex.send_fresh(&[ix::request_exit(owner.key(), address, requested)], &[&owner.keypair]).await;
+        self.note("request_exit", format!("account {i}, requested: {requested}"), &r);
+        r.map_err(|e| format!("account {i}'s owner could not set its exit request to {requested}: {e:?}"))?;
+        Ok(vec![address])
     }
 
     /// A valid instruction with one account swapped for another the program
@@ -840,6 +859,8 @@ impl World {
         self.funding.check(&snapshot.markets)?;
         losses_socialized_only_with_an_empty_fund(&self.loss_indexes, &snapshot)?;
         self.loss_indexes = loss_indexes(&snapshot);
+        exiting_accounts_only_shrink(&self.exiting, &snapshot)?;
+        self.exiting = exiting_accounts(&snapshot);
         let value = self.pair_value(&snapshot).await;
         if value > self.pair_minted {
             return Err(format!("no free lunch: the pair holds {value}, put in {}", self.pair_minted));
@@ -948,6 +969,7 @@ async fn run_share(share: u64) {
             "wind_down_market",
             "close_at_settlement",
             "withdraw everything",
+            "request_exit",
         ];
         // Bankruptcies are rarer: required of long runs only.
         let rare: &[&str] = if seeds.len() >= 1_000 { &["resolve_bankruptcy", "socialize_loss"] } else { &[] };

@@ -51,10 +51,10 @@ async fn a_market_winds_down_once_every_shard_fell_silent_and_trades_no_more() {
         (&[0, 0], ClearshardError::ShardOutOfOrder),
         (&[0, 1, 1], ClearshardError::ShardsIncomplete),
     ] {
-        let r = v.ex.send_fresh(&[ix::wind_down_market(BTC, pda::price_feed(BTC), shards)], &[]).await;
+        let r = v.ex.send_fresh(&[ix::wind_down_market(BTC, pda::price_feed(BTC), shards, None)], &[]).await;
         assert_error(r, expected);
     }
-    let r = v.ex.send_fresh(&[ix::wind_down_market(BTC, pda::price_feed(ETH), &[0, 1])], &[]).await;
+    let r = v.ex.send_fresh(&[ix::wind_down_market(BTC, pda::price_feed(ETH), &[0, 1], None)], &[]).await;
     assert_error(r, ClearshardError::WrongOracle);
     assert_eq!(btc(&mut v).await.wound_down, 0);
 
@@ -269,7 +269,7 @@ async fn wind_down_fits_one_transaction_at_the_most_shards_accepted() {
     v.ex.advance_clock(TIMEOUT + 1).await;
     v.set_btc(100).await;
     let shards: Vec<u16> = (0..MAX_SHARDS).collect();
-    let wind_down = ix::wind_down_market(BTC, pda::price_feed(BTC), &shards);
+    let wind_down = ix::wind_down_market(BTC, pda::price_feed(BTC), &shards, None);
     let keys: Vec<_> = wind_down.accounts.iter().map(|a| a.pubkey).collect();
     let table = v.ex.create_lookup_table(&keys).await;
     let blockhash = v.ex.blockhash().await;

@@ -18,6 +18,7 @@ pub mod liquidate;
 pub mod propose_admin;
 pub mod rebalance_vaults;
 pub mod register_matcher;
+pub mod request_exit;
 pub mod resolve_bankruptcy;
 pub mod revoke_matcher;
 pub mod set_market_oracle;
@@ -70,6 +71,8 @@ pub use propose_admin::*;
 pub use rebalance_vaults::*;
 #[allow(ambiguous_glob_reexports)]
 pub use register_matcher::*;
+#[allow(ambiguous_glob_reexports)]
+pub use request_exit::*;
 #[allow(ambiguous_glob_reexports)]
 pub use resolve_bankruptcy::*;
 #[allow(ambiguous_glob_reexports)]

@@ -1,5 +1,5 @@
 use crate::errors::ClearshardError;
-use crate::state::{seeds, Exchange, Shard, PAUSE_ALL};
+use crate::state::{seeds, Exchange, Shard, PAUSE_ALL, PAUSE_SETTLEMENT};
 use anchor_lang::prelude::*;
 
 /// Sets the pause flags of the whole exchange, or of one shard when a shard
@@ -45,6 +45,9 @@ pub fn handler(ctx: Context<SetPause>, flags: u8) -> Result<()> {
     };
     let paused_after = !exchange.unpaused();
     exchange.pause.set(!was_unpaused, flags & !current != 0, paused_after, now)?;
+    if flags & PAUSE_SETTLEMENT != 0 {
+        exchange.pause.hold_settlement(now);
+    }
     if !was_unpaused && !paused_after {
         exchange.unpaused_at = now;
     }

@@ -1,6 +1,6 @@
 use crate::errors::ClearshardError;
 use crate::events::{MarketWoundDown, WindDownArmed};
-use crate::state::{seeds, Exchange, Market, Shard};
+use crate::state::{seeds, Exchange, MarginAccount, Market, Shard};
 use anchor_lang::prelude::*;
 
 /// Permissionless: winds a market down once no matcher has served it for
@@ -17,8 +17,13 @@ use anchor_lang::prelude::*;
 /// so it is never wound down before it has been readable and unserved for T.
 /// Completing fixes the price and stops funding; from then on no batch
 /// trades the market and anyone closes its positions at that price
-/// (`close_at_settlement`). The admin's delisting, once due
-/// (`delist_market`), completes it in one call with no silence needed.
+/// (`close_at_settlement`). Two triggers complete it in one call with no
+/// silence needed: the admin's delisting, once due (`delist_market`), and an
+/// owner's exit that went unserved (`unserved_exit`: an account that asked to
+/// exit and holds a position in this market and no other the liveness
+/// timeout after its request, or after the last settlement pause ended if
+/// later): a matcher that
+/// keeps the market alive but not the owner's way out loses the market.
 /// Remaining accounts: every shard in index order.
 #[derive(Accounts)]
 pub struct WindDownMarket<'info> {
@@ -28,6 +33,7 @@ pub struct WindDownMarket<'info> {
     pub market: AccountLoader<'info, Market>,
     /// CHECK: must be the market's oracle (`Market::settlement_price_at`).
     pub oracle: UncheckedAccount<'info>,
+    pub unserved_exit: Option<AccountLoader<'info, MarginAccount>>,
 }
 
 pub fn handler<'info>(ctx: Context<'info, WindDownMarket<'info>>) -> Result<()> {
@@ -55,14 +61,26 @@ pub fn handler<'info>(ctx: Context<'info, WindDownMarket<'info>>) -> Result<()> 
 
     let delisted = market.delisting_is_due(now, &exchange);
     let timeout = market.liveness_timeout_secs();
-    require!(delisted || now.saturating_sub(silent_since) >= timeout, ClearshardError::MarketStillLive);
+    let unserved_exit = match &accounts.unserved_exit {
+        Some(account) => {
+            let margin = account.load()?;
+            let since = market.listed_from.max(exchange.pause.settlement_ends_at());
+            require_unserved_exit(&margin, market.id, since, now, timeout)?;
+            account.key()
+        }
+        None => Pubkey::default(),
+    };
+    let forced = delisted || unserved_exit != Pubkey::default();
+    require!(forced || now.saturating_sub(silent_since) >= timeout, ClearshardError::MarketStillLive);
 
     let oracle: &'info AccountInfo<'info> = accounts.oracle.as_ref();
     let accepted = (last_accepted, accepted_at);
     let (price, fallback) = market.settlement_price_at(oracle, exchange.quote_decimals, now, accepted)?;
-    if delisted {
+    let wound_down =
+        MarketWoundDown { market: market.id, settlement_price: price, fallback, silent_since, delisted, unserved_exit };
+    if forced {
         market.wind_down(now, price);
-        emit!(MarketWoundDown { market: market.id, settlement_price: price, fallback, silent_since, delisted });
+        emit!(wound_down);
         return Ok(());
     }
     let armed = market.wind_down_armed_at;
@@ -74,6 +92,22 @@ pub fn handler<'info>(ctx: Context<'info, WindDownMarket<'info>>) -> Result<()> 
     }
     require!(now.saturating_sub(armed) >= timeout, ClearshardError::WindDownNotDue);
     market.wind_down(now, price);
-    emit!(MarketWoundDown { market: market.id, settlement_price: price, fallback, silent_since, delisted });
+    emit!(wound_down);
+    Ok(())
+}
+
+/// `margin` asked to exit, still holds a position in `market_id` and in no
+/// other market, and has waited the timeout since its request or `since`,
+/// whichever is later. One market only: a batch prices every market an
+/// account holds, so while another market's feed is out no matcher can
+/// serve the account, and that outage must not wind this market down.
+fn require_unserved_exit(margin: &MarginAccount, market_id: u16, since: i64, now: i64, timeout: i64) -> Result<()> {
+    let portfolio = &margin.portfolio;
+    require!(portfolio.is_exiting(), ClearshardError::NoExitRequested);
+    require!(portfolio.position(market_id).is_some_and(|p| p.base_lots != 0), ClearshardError::ExitServed);
+    let elsewhere = portfolio.positions.iter().any(|p| p.base_lots != 0 && p.market_id != market_id);
+    require!(!elsewhere, ClearshardError::ExitHoldsOtherMarkets);
+    let waited = now.saturating_sub(portfolio.exit_requested_at.max(since));
+    require!(waited >= timeout, ClearshardError::ExitRequestNotDue);
     Ok(())
 }

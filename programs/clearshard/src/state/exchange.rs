@@ -38,7 +38,7 @@ pub struct Exchange {
     /// together, and a new one waits a day after the last ended.
     pub pause: PauseWindow,
 }
-const _: () = assert!(core::mem::size_of::<Exchange>() == 208);
+const _: () = assert!(core::mem::size_of::<Exchange>() == 216);
 
 /// The shortest timelock of a venue that is not a test venue: a day for
 /// owners to see a queued change and leave.

@@ -20,8 +20,11 @@ pub struct PauseWindow {
     pub started_at: i64,
     /// The earliest time a new window may start.
     pub next_from: i64,
+    /// When a scope last had its settlement flag set (0: never): whether
+    /// the window held matchers back, not only deposits or withdrawals.
+    pub settlement_at: i64,
 }
-const _: () = assert!(core::mem::size_of::<PauseWindow>() == 16);
+const _: () = assert!(core::mem::size_of::<PauseWindow>() == 24);
 
 impl PauseWindow {
     fn lapses_at(&self) -> i64 {
@@ -38,6 +41,24 @@ impl PauseWindow {
         } else {
             self.lapses_at()
         }
+    }
+
+    /// When the current or last window ended, if it held a settlement pause
+    /// anywhere (else `i64::MIN`): an exit request waits out its timeout
+    /// from there, since no matcher could serve it before. A window before
+    /// the last ended at least `PAUSE_GAP_SECS` (longer than any liveness
+    /// timeout) before the last began, so it no longer counts.
+    pub fn settlement_ends_at(&self) -> i64 {
+        if self.settlement_at != 0 && self.settlement_at >= self.started_at {
+            self.ends_at()
+        } else {
+            i64::MIN
+        }
+    }
+
+    /// Notes that a scope holds the settlement flag after a `set_pause` at `now`.
+    pub fn hold_settlement(&mut self, now: i64) {
+        self.settlement_at = now;
     }
 
     /// The flags of `flags` in force at `now`: none once the window lapsed.

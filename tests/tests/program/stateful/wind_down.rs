@@ -18,6 +18,26 @@ impl World {
         stamps.fold(listed.max(exchange.pause.ends_at()), i64::max)
     }
 
+    /// What `wind_down_market` must say of `address` named as an exit left
+    /// unserved in `market`: `None` if the account is closed.
+    fn unserved_exit_rule(
+        snapshot: &Snapshot,
+        exchange: &clearshard::state::Exchange,
+        market: u16,
+        address: Pubkey,
+        now: i64,
+    ) -> Option<Result<(), ClearshardError>> {
+        let (_, margin) = snapshot.margins.iter().find(|(a, _)| *a == address)?;
+        let portfolio = &margin.portfolio;
+        let since = snapshot.markets[usize::from(market)].listed_from.max(exchange.pause.ends_at());
+        Some(match () {
+            _ if portfolio.exit_requested_at == 0 => Err(ClearshardError::NoExitRequested),
+            _ if portfolio.position(market).is_none_or(|p| p.base_lots == 0) => Err(ClearshardError::ExitServed),
+            _ if now - portfolio.exit_requested_at.max(since) < TIMEOUT => Err(ClearshardError::ExitRequestNotDue),
+            _ => Ok(()),
+        })
+    }
+
     /// A griefer winds a market down early (every shard, or a subset or
     /// order of its choosing) and closes an account in a market that may be
     /// live: each outcome must be the one the rules give.
@@ -35,18 +55,36 @@ impl World {
                 shards.truncate(self.rng.range(0, u64::from(SHARDS)) as usize);
             }
         }
-        let r = self.v.ex.send_fresh(&[ix::wind_down_market(market, pda::price_feed(market), &shards)], &[]).await;
-        self.note("griefer wind_down", format!("market {market}, shards {shards:?}"), &r);
+        // Now and then it names an account as an exit left unserved.
+        let named = (!chosen && self.rng.chance(30)).then(|| self.rng.range(0, self.actors.len() as u64) as usize);
+        let unserved = named.map(|i| self.actors[i].account.address);
+        let exit_rule = unserved.map(|address| Self::unserved_exit_rule(&snapshot, &exchange, market, address, now));
+        let r = self
+            .v
+            .ex
+            .send_fresh(&[ix::wind_down_market(market, pda::price_feed(market), &shards, unserved)], &[])
+            .await;
+        self.note("griefer wind_down", format!("market {market}, shards {shards:?}, exit of {named:?}"), &r);
         let code = r.as_ref().err().and_then(error_code);
         let expected = |e: ClearshardError| code == Some(u32::from(e));
+        let due_exit = exit_rule == Some(Some(Ok(())));
+        match exit_rule {
+            _ if wound_down => {}
+            // A closed account is refused by Anchor before the rule.
+            Some(None) if r.is_ok() => return Err(format!("a closed account {named:?} wound market {market} down")),
+            Some(Some(Err(e))) if !expected(e) => {
+                return Err(format!("the exit of account {named:?} in market {market}: {r:?}, the rule says {e:?}"))
+            }
+            _ => {}
+        }
         match () {
             _ if wound_down && !expected(ClearshardError::MarketWoundDown) => {
                 return Err(format!("a second wind-down of market {market}: {r:?}"))
             }
-            _ if r.is_ok() && (live || chosen) => {
+            _ if r.is_ok() && ((live && !due_exit) || chosen) => {
                 return Err(format!("market {market} wound down while live ({live}) or with shards {shards:?}"))
             }
-            _ if !wound_down && !chosen && live && !expected(ClearshardError::MarketStillLive) => {
+            _ if !wound_down && !chosen && named.is_none() && live && !expected(ClearshardError::MarketStillLive) => {
                 return Err(format!("a live market {market} was refused with {r:?}, not MarketStillLive"))
             }
             _ => {}
