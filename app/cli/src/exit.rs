@@ -1,7 +1,7 @@
 //! Leaving without a matcher, over JSON-RPC: `request-exit` (an owner asks
-//! to be closed out), `wind-down` (anyone: arms a silent market's wind-down,
-//! then completes it a liveness timeout later, or completes it at once for
-//! an exit that went unserved) and `exit` (an owner: closes every position
+//! to be closed out), `wind-down` (anyone: arms the wind-down of a market
+//! that is silent, or holds an exit that went unserved, then completes it a
+//! liveness timeout later) and `exit` (an owner: closes every position
 //! in wound-down markets at the settlement price, withdraws everything, and
 //! reports what it got back).
 
@@ -22,9 +22,9 @@ use std::time::Duration;
 /// transaction with room to spare.
 const SHARDS_WITHOUT_TABLE: u16 = 24;
 
-/// One `wind_down_market` call on `market`; with `wait`, an arming is
-/// followed, once due, by the call that completes it. With `unserved_exit`,
-/// the call completes it or fails: that trigger never arms.
+/// One `wind_down_market` call on `market`, on its silence or on the
+/// account `unserved_exit` whose exit went unserved; with `wait`, an arming
+/// is followed, once due, by the call that completes it.
 pub fn wind_down(cluster: &Cluster, market: &str, wait: bool, unserved_exit: Option<Pubkey>) -> Result<(), String> {
     let venue = Venue::read(cluster)?;
     let market = *venue.market(market)?;
@@ -61,8 +61,12 @@ pub fn wind_down(cluster: &Cluster, market: &str, wait: bool, unserved_exit: Opt
     }
     let timeout = after.liveness_timeout_secs();
     let due = after.wind_down_armed_at.saturating_add(timeout);
+    let unless = match unserved_exit {
+        Some(account) => format!("if {account}'s exit is still unserved and no settlement pause came"),
+        None => format!("if no matcher settles {name} meanwhile"),
+    };
     println!(
-        "{name}: wind-down armed at {}; a call from {due} until {} completes it, if no matcher settles {name} meanwhile",
+        "{name}: wind-down armed at {}; a call from {due} until {} completes it, {unless}",
         after.wind_down_armed_at,
         due.saturating_add(timeout)
     );

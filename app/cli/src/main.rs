@@ -162,8 +162,9 @@ enum RpcCommand {
         #[arg(long)]
         wait: bool,
         /// A margin account that asked to exit a liveness timeout ago and
-        /// still holds a position in the market: completes it in one call.
-        #[arg(long, conflicts_with = "wait")]
+        /// still holds its only position in the market: it arms the
+        /// wind-down, and completes it a timeout later if still unserved.
+        #[arg(long)]
         unserved_exit: Option<String>,
     },
     /// Owner: close every position in wound-down markets at the settlement

@@ -193,11 +193,12 @@ fn the_matcher_stops_the_markets_wind_down_and_every_owner_exits() {
     assert!(out.status.success() && text(&out).contains("ETH-PERP: wound down"), "{}", text(&out));
     fails_with(&net, "trader-1", &["wind-down", "--market", "ETH-PERP"], "was wound down");
     assert!(wait_until(Duration::from_secs(120), || cluster.unix_timestamp().unwrap() > requested_at + 61));
-    // Silent, BTC arms; the exit, unserved for the timeout, completes it at once.
-    let out = net.run("trader-2", &["wind-down", "--market", "BTC-PERP"]);
-    assert!(out.status.success() && text(&out).contains("armed"), "{}", text(&out));
-    let out = net.run("trader-2", &unserved);
-    assert!(out.status.success() && text(&out).contains("BTC-PERP: wound down"), "{}", text(&out));
+    // The exit, unserved for the timeout, arms BTC's wind-down; `--wait`
+    // completes it a timeout later.
+    let waited: Vec<&str> = unserved.iter().copied().chain(["--wait"]).collect();
+    let out = net.run("trader-2", &waited);
+    let said = text(&out);
+    assert!(out.status.success() && said.contains("armed") && said.contains("BTC-PERP: wound down"), "{said}");
     for id in [BTC, ETH] {
         let market = cluster.load::<Market>(&pda::market(id)).unwrap().expect("market");
         assert_eq!(market.wound_down, 1);

@@ -228,6 +228,8 @@ pub enum ClearshardError {
     ExitHoldsOtherMarkets,
     #[msg("an exiting account's fill may cost it at most the exit band from the breaker-held oracle")]
     PriceBeyondExitBand,
+    #[msg("this exit fell due after the wind-down was armed: only an exit due then completes it")]
+    ExitDueAfterArming,
 }
 
 impl From<EngineError> for ClearshardError {

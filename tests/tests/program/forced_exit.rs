@@ -1,9 +1,10 @@
 //! An owner's way out against a live matcher (issue 14, finding 3; #15):
-//! `request_exit` makes the account reduce-only, closable at any price in
-//! the band whatever its limits; a market that still holds a position of
-//! the account its liveness timeout after the request is wound down by
-//! anyone, so a matcher that keeps a market alive to bleed an owner through
-//! funding keeps it at most that long. Conservation after every step.
+//! `request_exit` makes the account reduce-only, closable within the exit
+//! band whatever its limits; a market that still holds its only position
+//! the liveness timeout T after the request may be armed for a wind-down by
+//! anyone, and completed T later if the exit is still unserved, so a
+//! matcher that keeps a market alive to bleed an owner through funding
+//! keeps it at most 2T. Conservation after every step.
 
 use clearshard::errors::ClearshardError;
 use clearshard::state::{Market, PAUSE_SETTLEMENT, PAUSE_WITHDRAWALS};
@@ -40,6 +41,20 @@ async fn bleeding_hour(v: &mut Venue, washers: (&Account, &Account), hour: usize
     let (buyer, seller) = if hour.is_multiple_of(2) { (0, 1) } else { (1, 0) };
     v.settle(0, &[BTC], &[washers.0, washers.1], &[fill(buyer, seller, 0, true, 100, EDGE)]).await.unwrap();
     v.ex.assert_conserved().await;
+}
+
+/// The exit, due, arms the wind-down; a timeout later, still unserved, it
+/// completes it.
+async fn arm_and_complete_for(v: &mut Venue, account: &Account) {
+    wind_down_for(v, Some(account)).await.unwrap();
+    let armed = v.ex.load::<Market>(pda::market(BTC)).await;
+    assert_eq!((armed.wound_down, armed.wind_down_armed_at), (0, v.ex.now().await));
+    assert_error(wind_down_for(v, Some(account)).await, ClearshardError::WindDownNotDue);
+    v.ex.advance_clock(TIMEOUT).await;
+    v.set_btc(100).await;
+    v.ex.set_price(ETH, ETH_PRICE, 0, PRICE_EXPO).await.unwrap();
+    wind_down_for(v, Some(account)).await.unwrap();
+    assert_eq!(v.ex.load::<Market>(pda::market(BTC)).await.wound_down, 1);
 }
 
 async fn lots(v: &mut Venue, account: &Account) -> i64 {
@@ -87,7 +102,22 @@ async fn a_matcher_that_keeps_the_market_alive_but_not_an_owners_exit_loses_the_
     v.ex.advance_clock(requested_at + TIMEOUT - now).await;
     v.set_btc(100).await;
 
-    // The timeout after the request: anyone winds the market down at once.
+    // The timeout after the request anyone arms the wind-down, in public;
+    // the matcher goes on printing and still does not serve the exit, and a
+    // timeout later anyone completes it.
+    wind_down_for(&mut v, Some(&victim)).await.unwrap();
+    let armed_at = v.ex.load::<Market>(pda::market(BTC)).await.wind_down_armed_at;
+    assert_eq!(armed_at, v.ex.now().await);
+    // (The accomplices renew their day-long limits.)
+    v.allow_markets(&[&washers.0, &washers.1], 0b11).await;
+    while v.ex.now().await < armed_at + TIMEOUT - 3_600 {
+        bleeding_hour(&mut v, (&washers.0, &washers.1), hour).await;
+        hour += 1;
+        assert_error(wind_down_for(&mut v, Some(&victim)).await, ClearshardError::WindDownNotDue);
+    }
+    let now = v.ex.now().await;
+    v.ex.advance_clock(armed_at + TIMEOUT - now).await;
+    v.set_btc(100).await;
     wind_down_for(&mut v, Some(&victim)).await.unwrap();
     let m = v.ex.load::<Market>(pda::market(BTC)).await;
     assert_eq!((m.wound_down, m.wound_down_at), (1, v.ex.now().await));
@@ -99,7 +129,7 @@ async fn a_matcher_that_keeps_the_market_alive_but_not_an_owners_exit_loses_the_
     let paid = at_request - v.ex.margin(victim.address).await.portfolio.collateral;
 
     // What the matcher took through funding from the request on: at most the
-    // cap over the timeout (the settlement price is the oracle's average,
+    // cap over twice the timeout (the settlement price is the oracle's average,
     // the entry price, and closing costs no fee), and it did run at the cap.
     let bound = cap_per_lot * 100 * (m.wound_down_at - requested_at) / 3_600;
     assert!(paid <= bound, "paid {paid} > bound {bound}");
@@ -188,8 +218,11 @@ async fn a_settlement_pause_gives_the_matcher_its_full_timeout_after_it_ends() {
 async fn a_pause_that_holds_no_matcher_back_does_not_stop_the_exits_clock() {
     let mut v = Venue::new(2).await;
     let (t, _) = v.leveraged_long(0, 200 * USDC).await;
+    let (later, _) = v.leveraged_long(1, 200 * USDC).await;
     request_exit(&mut v, &t, true).await.unwrap();
     let requested_at = v.ex.now().await;
+    v.ex.advance_clock(600).await;
+    request_exit(&mut v, &later, true).await.unwrap();
     // Withdrawals paused on another shard for an hour: batches, and so the
     // matcher's service (and funding), went on.
     v.ex.advance_clock(TIMEOUT / 2).await;
@@ -199,6 +232,13 @@ async fn a_pause_that_holds_no_matcher_back_does_not_stop_the_exits_clock() {
     let now = v.ex.now().await;
     v.ex.advance_clock(requested_at + TIMEOUT - now).await;
     v.set_btc(100).await;
+    // An exit that fell due after the arming cannot complete it, nor put it off.
+    wind_down_for(&mut v, Some(&t)).await.unwrap();
+    let armed_at = v.ex.now().await;
+    v.ex.advance_clock(TIMEOUT).await;
+    v.set_btc(100).await;
+    assert_error(wind_down_for(&mut v, Some(&later)).await, ClearshardError::ExitDueAfterArming);
+    assert_eq!(v.ex.load::<Market>(pda::market(BTC)).await.wind_down_armed_at, armed_at);
     wind_down_for(&mut v, Some(&t)).await.unwrap();
     assert_eq!(v.ex.load::<Market>(pda::market(BTC)).await.wound_down, 1);
     v.ex.assert_conserved().await;
@@ -225,8 +265,7 @@ async fn an_account_holding_two_markets_moves_one_to_another_of_its_accounts_bef
     v.owner_trade(&t, &other, ETH, true, 50, ETH_TICKS).await.unwrap();
     v.ex.assert_conserved().await;
     assert_eq!(v.ex.margin(other.address).await.portfolio.position(ETH).map(|p| p.base_lots), Some(-50));
-    wind_down_for(&mut v, Some(&t)).await.unwrap();
-    assert_eq!(v.ex.load::<Market>(pda::market(BTC)).await.wound_down, 1);
+    arm_and_complete_for(&mut v, &t).await;
     assert_eq!(v.ex.load::<Market>(pda::market(ETH)).await.wound_down, 0);
     v.ex.assert_conserved().await;
 }
