@@ -149,6 +149,21 @@ impl Venue {
         ix::settle_batch(self.matcher.pubkey(), shard, &plan(sequence, markets, accounts, fills))
     }
 
+    /// Posts `fills` on BTC alone on shard 0, with BTC's oracle read from
+    /// `oracle` (a Pyth account, or a forged one) instead of its feed.
+    pub async fn settle_btc_reading(
+        &mut self,
+        oracle: anchor_lang::prelude::Pubkey,
+        accounts: &[&Account],
+        fills: &[Fill],
+    ) -> Result<(), BanksClientError> {
+        let sequence = self.next_sequence(0).await;
+        let mut settle = self.settle_ix(0, sequence, &[BTC], accounts, fills);
+        settle.accounts[5].pubkey = oracle;
+        let matcher = self.matcher.insecure_clone();
+        self.ex.send_fresh(&[settle], &[&matcher]).await
+    }
+
     /// Portfolios of `accounts`, to show that a refused batch changed nothing.
     pub async fn portfolios(&mut self, accounts: &[&Account]) -> Vec<Portfolio> {
         let mut out = vec![];

@@ -146,11 +146,7 @@ async fn a_spike_on_pyth_releases_no_gain_until_its_ema_follows() {
     pyth_print(&mut v, oracle, 60_000, 60_000).await;
     let admin = v.ex.admin.pubkey();
     v.ex.send_admin(&[ix::set_market_oracle(admin, BTC, OracleKind::Pyth, oracle, [0xB7; 32])]).await.unwrap();
-    let sequence = v.next_sequence(0).await;
-    let mut settle = v.settle_ix(0, sequence, &[BTC], &[&long, &short], &[fill(0, 1, 0, true, LOTS as u32, BTC_TICKS)]);
-    settle.accounts[5].pubkey = oracle;
-    let matcher = v.matcher.insecure_clone();
-    v.ex.send(&[settle], &[&matcher]).await.unwrap();
+    v.settle_btc_reading(oracle, &[&long, &short], &[fill(0, 1, 0, true, LOTS as u32, BTC_TICKS)]).await.unwrap();
 
     // 72,000 against an EMA of 60,000: the long's 120 USDC gain is out.
     pyth_print(&mut v, oracle, 72_000, 60_000).await;
@@ -165,5 +161,36 @@ async fn a_spike_on_pyth_releases_no_gain_until_its_ema_follows() {
     let within = 72_000 * 10_000 / (10_000 + MAX_PRICE_JUMP_BPS as i64) + 1;
     pyth_print(&mut v, oracle, 72_000, within).await;
     withdraw_on_pyth(&mut v, oracle, &long, calm_free as u64).await.unwrap();
+    v.ex.assert_conserved().await;
+}
+
+/// An exit on a Pyth market is bounded by the exit band around the
+/// breaker-held price, as on the built-in feed: 54,000 against an EMA of
+/// 60,000 is held at 57,000, so an exiting long sells no lower than 54,150,
+/// though the spot band reaches 51,300.
+#[tokio::test]
+async fn an_exit_on_pyth_is_bounded_around_its_breaker_held_price() {
+    let mut v = Venue::new(1).await;
+    let long = v.account(0, 1_000 * USDC).await;
+    let short = v.account(0, 1_000 * USDC).await;
+    let oracle = Pubkey::new_unique();
+    pyth_print(&mut v, oracle, 60_000, 60_000).await;
+    let admin = v.ex.admin.pubkey();
+    v.ex.send_admin(&[ix::set_market_oracle(admin, BTC, OracleKind::Pyth, oracle, [0xB7; 32])]).await.unwrap();
+    let pair = [&long, &short];
+    v.settle_btc_reading(oracle, &pair, &[fill(0, 1, 0, true, 10, BTC_TICKS)]).await.unwrap();
+    let exit = ix::request_exit(long.trader.key(), long.address, true);
+    v.ex.send_fresh(&[exit], &[&long.trader.keypair]).await.unwrap();
+
+    pyth_print(&mut v, oracle, 54_000, 60_000).await;
+    let before = v.portfolios(&pair).await;
+    let sequence = v.next_sequence(0).await;
+    for beyond in [54_149, 54_000] {
+        let r = v.settle_btc_reading(oracle, &pair, &[fill(0, 1, 0, false, 10, beyond)]).await;
+        assert_error(r, ClearshardError::PriceBeyondExitBand);
+    }
+    v.assert_unchanged(0, sequence, &pair, &before).await;
+    v.settle_btc_reading(oracle, &pair, &[fill(0, 1, 0, false, 10, 54_150)]).await.unwrap();
+    assert_eq!(v.ex.margin(long.address).await.portfolio.position(BTC).map_or(0, |p| p.base_lots), 0);
     v.ex.assert_conserved().await;
 }

@@ -7,7 +7,8 @@
 //! keeps it at most 2T. Conservation after every step.
 
 use clearshard::errors::ClearshardError;
-use clearshard::state::{Market, PAUSE_SETTLEMENT, PAUSE_WITHDRAWALS};
+use clearshard::state::{Market, MAX_SHARDS, PAUSE_SETTLEMENT, PAUSE_WITHDRAWALS};
+use clearshard_client::packing::table_transaction;
 use clearshard_client::{instructions as ix, pda};
 use clearshard_engine::funding::MAX_FUNDING_BPS_PER_PERIOD;
 use clearshard_engine::market::DEFAULT_LIVENESS_TIMEOUT_MINS;
@@ -267,5 +268,78 @@ async fn an_account_holding_two_markets_moves_one_to_another_of_its_accounts_bef
     assert_eq!(v.ex.margin(other.address).await.portfolio.position(ETH).map(|p| p.base_lots), Some(-50));
     arm_and_complete_for(&mut v, &t).await;
     assert_eq!(v.ex.load::<Market>(pda::market(ETH)).await.wound_down, 0);
+    v.ex.assert_conserved().await;
+}
+
+/// A settlement pause after an exit armed the wind-down voids the arming:
+/// the matcher gets its whole timeout from the pause's end, then a public
+/// warning and another timeout.
+#[tokio::test]
+async fn a_settlement_pause_after_the_arming_voids_it() {
+    let mut v = Venue::new(1).await;
+    let (t, _) = v.leveraged_long(0, 200 * USDC).await;
+    request_exit(&mut v, &t, true).await.unwrap();
+    v.ex.advance_clock(TIMEOUT).await;
+    v.set_btc(100).await;
+    wind_down_for(&mut v, Some(&t)).await.unwrap();
+    let armed_at = v.ex.now().await;
+    v.ex.advance_clock(600).await;
+    v.pause(None, PAUSE_SETTLEMENT).await;
+    v.ex.advance_clock(3_600).await;
+    v.pause(None, 0).await;
+    let resumed = v.ex.now().await;
+    // The arming's timeout is over, but the pause held the matcher back.
+    v.ex.advance_clock(armed_at + TIMEOUT - resumed).await;
+    v.set_btc(100).await;
+    assert_error(wind_down_for(&mut v, Some(&t)).await, ClearshardError::ExitRequestNotDue);
+    let now = v.ex.now().await;
+    v.ex.advance_clock(resumed + TIMEOUT - now).await;
+    v.set_btc(100).await;
+    // Due again: the call arms afresh instead of completing.
+    wind_down_for(&mut v, Some(&t)).await.unwrap();
+    let m = v.ex.load::<Market>(pda::market(BTC)).await;
+    assert_eq!((m.wound_down, m.wind_down_armed_at), (0, v.ex.now().await));
+    v.ex.assert_conserved().await;
+    assert_error(wind_down_for(&mut v, Some(&t)).await, ClearshardError::WindDownNotDue);
+    v.ex.advance_clock(TIMEOUT).await;
+    v.set_btc(100).await;
+    wind_down_for(&mut v, Some(&t)).await.unwrap();
+    assert_eq!(v.ex.load::<Market>(pda::market(BTC)).await.wound_down, 1);
+    v.ex.assert_conserved().await;
+}
+
+/// Arms and completes through an unserved exit on the last shard of the
+/// largest venue the program accepts, each call one transaction through a
+/// lookup table (every shard and the exiting account), while the matcher
+/// keeps the market alive on shard 0, so that silence arms nothing.
+#[tokio::test]
+async fn an_unserved_exit_winds_down_in_one_transaction_at_the_most_shards_accepted() {
+    let mut v = Venue::new(MAX_SHARDS).await;
+    let (t, _) = v.leveraged_long(MAX_SHARDS - 1, 200 * USDC).await;
+    let washers = (v.account(0, 1_000 * USDC).await, v.account(0, 1_000 * USDC).await);
+    request_exit(&mut v, &t, true).await.unwrap();
+    let shards: Vec<u16> = (0..MAX_SHARDS).collect();
+    let wind_down = ix::wind_down_market(BTC, pda::price_feed(BTC), &shards, Some(t.address));
+    let keys: Vec<_> = wind_down.accounts.iter().map(|a| a.pubkey).collect();
+    assert_eq!(keys.len(), 4 + usize::from(MAX_SHARDS));
+    let table = v.ex.create_lookup_table(&keys).await;
+    for (step, wash) in [(0, true), (1, false)] {
+        v.ex.advance_clock(TIMEOUT - 600).await;
+        v.set_btc(100).await;
+        v.settle(0, &[BTC], &[&washers.0, &washers.1], &[fill(0, 1, 0, wash, 1, BTC_TICKS)]).await.unwrap();
+        v.ex.advance_clock(600).await;
+        v.set_btc(100).await;
+        let silence = ix::wind_down_market(BTC, pda::price_feed(BTC), &shards, None);
+        let tx = table_transaction(&v.matcher, &[silence], &table, v.ex.blockhash().await).unwrap();
+        assert_error(v.ex.send_versioned(tx).await, ClearshardError::MarketStillLive);
+        v.ex.refresh_blockhash().await;
+        let tx = table_transaction(&v.matcher, std::slice::from_ref(&wind_down), &table, v.ex.blockhash().await);
+        v.ex.send_versioned(tx.unwrap()).await.unwrap();
+        let m = v.ex.load::<Market>(pda::market(BTC)).await;
+        assert_eq!(m.wound_down, step, "step {step}");
+        v.ex.assert_conserved().await;
+    }
+    v.close_at_settlement(&t, BTC).await.unwrap();
+    assert_eq!(lots(&mut v, &t).await, 0);
     v.ex.assert_conserved().await;
 }

@@ -41,20 +41,6 @@ async fn pyth_venue() -> (Venue, Pubkey, Account, Account) {
     (v, address, t, m)
 }
 
-/// Posts `fills` on shard 0 with the BTC oracle account `oracle`.
-async fn settle_with(
-    v: &mut Venue,
-    oracle: Pubkey,
-    accounts: &[&Account],
-    fills: &[clearshard_engine::Fill],
-) -> Result<(), solana_program_test::BanksClientError> {
-    let sequence = v.next_sequence(0).await;
-    let mut settle = v.settle_ix(0, sequence, &[BTC], accounts, fills);
-    settle.accounts[5].pubkey = oracle;
-    let matcher = v.matcher.insecure_clone();
-    v.ex.send(&[settle], &[&matcher]).await
-}
-
 fn buy() -> clearshard_engine::Fill {
     fill(0, 1, 0, true, 10, BTC_TICKS)
 }
@@ -62,10 +48,10 @@ fn buy() -> clearshard_engine::Fill {
 #[tokio::test]
 async fn settles_against_a_fully_verified_pyth_update() {
     let (mut v, oracle, t, m) = pyth_venue().await;
-    settle_with(&mut v, oracle, &[&t, &m], &[buy()]).await.unwrap();
+    v.settle_btc_reading(oracle, &[&t, &m], &[buy()]).await.unwrap();
     assert_eq!(v.ex.margin(t.address).await.portfolio.position(BTC).unwrap().base_lots, 10);
     // The built-in feed is no longer the market's oracle.
-    assert_error(settle_with(&mut v, pda::price_feed(BTC), &[&t, &m], &[buy()]).await, ClearshardError::WrongOracle);
+    assert_error(v.settle_btc_reading(pda::price_feed(BTC), &[&t, &m], &[buy()]).await, ClearshardError::WrongOracle);
     v.ex.assert_conserved().await;
 }
 
@@ -76,21 +62,21 @@ async fn impersonated_or_foreign_pyth_updates_are_refused() {
     let update = btc_update(&mut v, 60_000).await;
     // Same bytes, owned by another program.
     v.ex.set_pyth_price(oracle, Pubkey::new_unique(), &update);
-    assert_error(settle_with(&mut v, oracle, &[&t, &m], &[buy()]).await, ClearshardError::OracleOwnedByWrongProgram);
+    assert_error(v.settle_btc_reading(oracle, &[&t, &m], &[buy()]).await, ClearshardError::OracleOwnedByWrongProgram);
     // Another feed's update.
     v.ex.set_pyth_price(oracle, PYTH_RECEIVER_ID, &PythPrice { feed_id: [1; 32], ..update });
     v.ex.refresh_blockhash().await;
-    assert_error(settle_with(&mut v, oracle, &[&t, &m], &[buy()]).await, ClearshardError::OracleFeedMismatch);
+    assert_error(v.settle_btc_reading(oracle, &[&t, &m], &[buy()]).await, ClearshardError::OracleFeedMismatch);
     // Only partly verified by the guardians.
     v.ex.set_pyth_price(oracle, PYTH_RECEIVER_ID, &PythPrice { partial_signatures: Some(5), ..update });
     v.ex.refresh_blockhash().await;
-    assert_error(settle_with(&mut v, oracle, &[&t, &m], &[buy()]).await, ClearshardError::OracleNotFullyVerified);
+    assert_error(v.settle_btc_reading(oracle, &[&t, &m], &[buy()]).await, ClearshardError::OracleNotFullyVerified);
     // Not a price update at all.
     let mut garbage = update.encode();
     garbage[0] ^= 0xff;
     v.ex.set_raw_account(oracle, PYTH_RECEIVER_ID, &garbage);
     v.ex.refresh_blockhash().await;
-    assert_error(settle_with(&mut v, oracle, &[&t, &m], &[buy()]).await, ClearshardError::OracleAccountMalformed);
+    assert_error(v.settle_btc_reading(oracle, &[&t, &m], &[buy()]).await, ClearshardError::OracleAccountMalformed);
     assert_eq!(v.portfolios(&[&t, &m]).await, before);
     v.ex.assert_conserved().await;
 }
@@ -101,11 +87,11 @@ async fn stale_or_uncertain_pyth_prices_hold_settlement() {
     let before = v.portfolios(&[&t, &m]).await;
     let update = btc_update(&mut v, 60_000).await;
     v.ex.set_pyth_price(oracle, PYTH_RECEIVER_ID, &PythPrice { publish_time: update.publish_time - 61, ..update });
-    assert_error(settle_with(&mut v, oracle, &[&t, &m], &[buy()]).await, ClearshardError::StaleOracle);
+    assert_error(v.settle_btc_reading(oracle, &[&t, &m], &[buy()]).await, ClearshardError::StaleOracle);
     // Confidence 2% of price; the market allows 1%.
     v.ex.set_pyth_price(oracle, PYTH_RECEIVER_ID, &PythPrice { confidence: update.price as u64 / 50, ..update });
     v.ex.refresh_blockhash().await;
-    assert_error(settle_with(&mut v, oracle, &[&t, &m], &[buy()]).await, ClearshardError::OracleConfidenceTooWide);
+    assert_error(v.settle_btc_reading(oracle, &[&t, &m], &[buy()]).await, ClearshardError::OracleConfidenceTooWide);
     assert_eq!(v.portfolios(&[&t, &m]).await, before);
     v.ex.assert_conserved().await;
 }
@@ -116,7 +102,7 @@ async fn liquidation_reads_the_pyth_price() {
     let liqor = v.account(0, 10_000 * USDC).await;
     // 100 lots on 70 USDC, then BTC at 55_200 (-8%).
     let t2 = v.account(0, 70 * USDC).await;
-    settle_with(&mut v, oracle, &[&t2, &m], &[fill(0, 1, 0, true, 100, BTC_TICKS)]).await.unwrap();
+    v.settle_btc_reading(oracle, &[&t2, &m], &[fill(0, 1, 0, true, 100, BTC_TICKS)]).await.unwrap();
     let crashed = btc_update(&mut v, 55_200).await;
     v.ex.set_pyth_price(oracle, PYTH_RECEIVER_ID, &crashed);
     let accounts =
@@ -153,7 +139,7 @@ async fn only_the_admin_sets_oracles_and_builtin_means_the_markets_own_feed() {
     let r = v.ex.send_admin(&[unknown]).await;
     assert_anchor_error(r, ErrorCode::InstructionDidNotDeserialize);
     // Still on Pyth; then back to the built-in feed.
-    settle_with(&mut v, oracle, &[&t, &m], &[buy()]).await.unwrap();
+    v.settle_btc_reading(oracle, &[&t, &m], &[buy()]).await.unwrap();
     v.ex.send_admin(&[ix::set_market_oracle(admin, BTC, OracleKind::Builtin, pda::price_feed(BTC), [0; 32])])
         .await
         .unwrap();
