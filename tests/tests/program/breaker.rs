@@ -108,6 +108,15 @@ async fn a_spike_on_the_builtin_feed_releases_no_gain_but_liquidations_go_on() {
     v.ex.assert_conserved().await;
 }
 
+/// Moves BTC to a Pyth account printing 60,000 (its EMA too), returned.
+async fn pyth_btc(v: &mut Venue) -> Pubkey {
+    let oracle = Pubkey::new_unique();
+    pyth_print(v, oracle, 60_000, 60_000).await;
+    let admin = v.ex.admin.pubkey();
+    v.ex.send_admin(&[ix::set_market_oracle(admin, BTC, OracleKind::Pyth, oracle, [0xB7; 32])]).await.unwrap();
+    oracle
+}
+
 /// BTC at `usd` on Pyth, its EMA at `ema_usd`, published now.
 async fn pyth_print(v: &mut Venue, oracle: Pubkey, usd: i64, ema_usd: i64) {
     let now = v.ex.now().await;
@@ -142,10 +151,7 @@ async fn a_spike_on_pyth_releases_no_gain_until_its_ema_follows() {
     let mut v = Venue::new(1).await;
     let long = v.account(0, 100 * USDC).await;
     let short = v.account(0, 1_000 * USDC).await;
-    let oracle = Pubkey::new_unique();
-    pyth_print(&mut v, oracle, 60_000, 60_000).await;
-    let admin = v.ex.admin.pubkey();
-    v.ex.send_admin(&[ix::set_market_oracle(admin, BTC, OracleKind::Pyth, oracle, [0xB7; 32])]).await.unwrap();
+    let oracle = pyth_btc(&mut v).await;
     v.settle_btc_reading(oracle, &[&long, &short], &[fill(0, 1, 0, true, LOTS as u32, BTC_TICKS)]).await.unwrap();
 
     // 72,000 against an EMA of 60,000: the long's 120 USDC gain is out.
@@ -173,10 +179,7 @@ async fn an_exit_on_pyth_is_bounded_around_its_breaker_held_price() {
     let mut v = Venue::new(1).await;
     let long = v.account(0, 1_000 * USDC).await;
     let short = v.account(0, 1_000 * USDC).await;
-    let oracle = Pubkey::new_unique();
-    pyth_print(&mut v, oracle, 60_000, 60_000).await;
-    let admin = v.ex.admin.pubkey();
-    v.ex.send_admin(&[ix::set_market_oracle(admin, BTC, OracleKind::Pyth, oracle, [0xB7; 32])]).await.unwrap();
+    let oracle = pyth_btc(&mut v).await;
     let pair = [&long, &short];
     v.settle_btc_reading(oracle, &pair, &[fill(0, 1, 0, true, 10, BTC_TICKS)]).await.unwrap();
     let exit = ix::request_exit(long.trader.key(), long.address, true);

@@ -58,6 +58,13 @@ async fn arm_and_complete_for(v: &mut Venue, account: &Account) {
     assert_eq!(v.ex.load::<Market>(pda::market(BTC)).await.wound_down, 1);
 }
 
+/// Moves the clock to `at` and publishes BTC again at its start price.
+async fn until(v: &mut Venue, at: i64) {
+    let now = v.ex.now().await;
+    v.ex.advance_clock(at - now).await;
+    v.set_btc(100).await;
+}
+
 async fn lots(v: &mut Venue, account: &Account) -> i64 {
     v.ex.margin(account.address).await.portfolio.position(BTC).map_or(0, |p| p.base_lots)
 }
@@ -99,9 +106,7 @@ async fn a_matcher_that_keeps_the_market_alive_but_not_an_owners_exit_loses_the_
     assert_error(wind_down_for(&mut v, None).await, ClearshardError::MarketStillLive);
     // An account that never asked to exit winds nothing down.
     assert_error(wind_down_for(&mut v, Some(&accomplice)).await, ClearshardError::NoExitRequested);
-    let now = v.ex.now().await;
-    v.ex.advance_clock(requested_at + TIMEOUT - now).await;
-    v.set_btc(100).await;
+    until(&mut v, requested_at + TIMEOUT).await;
 
     // The timeout after the request anyone arms the wind-down, in public;
     // the matcher goes on printing and still does not serve the exit, and a
@@ -116,9 +121,7 @@ async fn a_matcher_that_keeps_the_market_alive_but_not_an_owners_exit_loses_the_
         hour += 1;
         assert_error(wind_down_for(&mut v, Some(&victim)).await, ClearshardError::WindDownNotDue);
     }
-    let now = v.ex.now().await;
-    v.ex.advance_clock(armed_at + TIMEOUT - now).await;
-    v.set_btc(100).await;
+    until(&mut v, armed_at + TIMEOUT).await;
     wind_down_for(&mut v, Some(&victim)).await.unwrap();
     let m = v.ex.load::<Market>(pda::market(BTC)).await;
     assert_eq!((m.wound_down, m.wound_down_at), (1, v.ex.now().await));
@@ -203,8 +206,7 @@ async fn a_settlement_pause_gives_the_matcher_its_full_timeout_after_it_ends() {
     v.ex.advance_clock(3_600).await;
     v.pause(None, 0).await;
     let resumed = v.ex.now().await;
-    v.ex.advance_clock(requested_at + TIMEOUT - resumed).await;
-    v.set_btc(100).await;
+    until(&mut v, requested_at + TIMEOUT).await;
     assert_error(wind_down_for(&mut v, Some(&t)).await, ClearshardError::ExitRequestNotDue);
     v.ex.advance_clock(resumed - requested_at).await;
     v.set_btc(100).await;
@@ -230,9 +232,7 @@ async fn a_pause_that_holds_no_matcher_back_does_not_stop_the_exits_clock() {
     v.pause(Some(1), PAUSE_WITHDRAWALS).await;
     v.ex.advance_clock(3_600).await;
     v.pause(Some(1), 0).await;
-    let now = v.ex.now().await;
-    v.ex.advance_clock(requested_at + TIMEOUT - now).await;
-    v.set_btc(100).await;
+    until(&mut v, requested_at + TIMEOUT).await;
     // An exit that fell due after the arming cannot complete it, nor put it off.
     wind_down_for(&mut v, Some(&t)).await.unwrap();
     let armed_at = v.ex.now().await;
@@ -289,12 +289,9 @@ async fn a_settlement_pause_after_the_arming_voids_it() {
     v.pause(None, 0).await;
     let resumed = v.ex.now().await;
     // The arming's timeout is over, but the pause held the matcher back.
-    v.ex.advance_clock(armed_at + TIMEOUT - resumed).await;
-    v.set_btc(100).await;
+    until(&mut v, armed_at + TIMEOUT).await;
     assert_error(wind_down_for(&mut v, Some(&t)).await, ClearshardError::ExitRequestNotDue);
-    let now = v.ex.now().await;
-    v.ex.advance_clock(resumed + TIMEOUT - now).await;
-    v.set_btc(100).await;
+    until(&mut v, resumed + TIMEOUT).await;
     // Due again: the call arms afresh instead of completing.
     wind_down_for(&mut v, Some(&t)).await.unwrap();
     let m = v.ex.load::<Market>(pda::market(BTC)).await;
