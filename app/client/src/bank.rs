@@ -369,8 +369,20 @@ impl TestExchange {
 
     /// Waits for a new blockhash, so that a transaction identical to an earlier
     /// one is executed again rather than answered from the status cache.
+    /// The harness registers one every slot (6.4 ms); program-test's own
+    /// `get_new_latest_blockhash` polls every 200 ms, which left the
+    /// stateful suite asleep most of its time, so this polls every 2 ms.
     pub async fn refresh_blockhash(&mut self) {
-        self.ctx.last_blockhash = self.ctx.get_new_latest_blockhash().await.expect("blockhash");
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+        while std::time::Instant::now() < deadline {
+            let hash = self.ctx.banks_client.get_latest_blockhash().await.expect("blockhash");
+            if hash != self.ctx.last_blockhash {
+                self.ctx.last_blockhash = hash;
+                return;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(2)).await;
+        }
+        panic!("no new blockhash in 5 s");
     }
 
     /// Like `send`, on a new blockhash.
