@@ -192,12 +192,20 @@ impl World {
             }
         }
         if self.rng.chance(30) {
+            // The positions carry the indexes of the trade's moment, checked
+            // then: the clock is about to move on, into an epoch whose rate
+            // they have not paid yet.
+            let snapshot = self.v.ex.snapshot().await;
+            for address in &touched {
+                positions_carry_indexes(&snapshot, *address)?;
+            }
             // The epoch ends soon after, so a round is likely to read it.
             let now = self.v.ex.now().await;
             let seconds = (epoch_of(now) + 1) * FUNDING_PERIOD_SECS + self.rng.range(1, 60) as i64 - now;
             self.v.ex.advance_clock(seconds).await;
             self.log.push(format!("clock +{seconds}s, into the next epoch"));
             self.publish_prices().await?;
+            return Ok(vec![]);
         }
         Ok(touched)
     }

@@ -29,10 +29,13 @@ impl World {
     ) -> Option<Result<(), ClearshardError>> {
         let (_, margin) = snapshot.margins.iter().find(|(a, _)| *a == address)?;
         let portfolio = &margin.portfolio;
-        let since = snapshot.markets[usize::from(market)].listed_from.max(exchange.pause.ends_at());
+        // Only a pause that held settlement back restarts the exit's clock.
+        let since = snapshot.markets[usize::from(market)].listed_from.max(exchange.pause.settlement_ends_at());
+        let elsewhere = portfolio.positions.iter().any(|p| p.base_lots != 0 && p.market_id != market);
         Some(match () {
             _ if portfolio.exit_requested_at == 0 => Err(ClearshardError::NoExitRequested),
             _ if portfolio.position(market).is_none_or(|p| p.base_lots == 0) => Err(ClearshardError::ExitServed),
+            _ if elsewhere => Err(ClearshardError::ExitHoldsOtherMarkets),
             _ if now - portfolio.exit_requested_at.max(since) < TIMEOUT => Err(ClearshardError::ExitRequestNotDue),
             _ => Ok(()),
         })
