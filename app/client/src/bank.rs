@@ -24,10 +24,12 @@ use clearshard::state::{Exchange, MarginAccount, Market, PriceFeed, Shard};
 use solana_keypair::Keypair;
 use solana_message::AddressLookupTableAccount;
 use solana_program_test::{processor, BanksClientError, ProgramTest, ProgramTestContext};
+use solana_signature::Signature;
 use solana_signer::Signer;
 use solana_transaction::versioned::VersionedTransaction;
 use solana_transaction::Transaction;
 use solana_transaction_error::TransactionError;
+use std::collections::HashSet;
 use std::path::PathBuf;
 
 /// The native entrypoint. Anchor's `entry` ties the accounts slice to the
@@ -203,6 +205,9 @@ impl Clone for Trader {
     }
 }
 
+/// When seeded venues start (a whole funding epoch: 2027-01-15 08:00 UTC).
+pub const SEEDED_START: i64 = 1_800_000_000;
+
 pub struct TestExchange {
     pub ctx: ProgramTestContext,
     pub mode: ProgramMode,
@@ -215,6 +220,8 @@ pub struct TestExchange {
     /// Every margin account created through the harness (for the invariants).
     pub margin_accounts: Vec<Pubkey>,
     keys: KeySource,
+    /// The signatures sent under the latest blockhash used.
+    sent: (solana_message::Hash, HashSet<Signature>),
 }
 
 pub const COLLATERAL_DECIMALS: u8 = 6;
@@ -263,28 +270,38 @@ impl Governance {
 impl TestExchange {
     /// Starts a bank with a test exchange initialized and `shards` shards.
     pub async fn start(shards: u16) -> Self {
-        Self::start_governed(shards, KeySource::Random, Governance::TEST).await.expect("initialize_exchange")
+        Self::start_governed(shards, KeySource::Random, Governance::TEST, None).await.expect("initialize_exchange")
     }
 
-    /// Like [`TestExchange::start`], with every keypair derived from `seed`.
+    /// Like [`TestExchange::start`], with every keypair derived from `seed`
+    /// and the clock at a time it fixes ([`SEEDED_START`] plus the seed's
+    /// phase within an hour's funding epoch): a seed replays the same run
+    /// whenever it runs, not one shifted by the wall clock's phase.
     pub async fn start_seeded(shards: u16, seed: u64) -> Self {
         let keys = KeySource::Seeded { seed, next: 0 };
-        Self::start_governed(shards, keys, Governance::TEST).await.expect("initialize_exchange")
+        let start = SEEDED_START + (seed % 3_600) as i64;
+        Self::start_governed(shards, keys, Governance::TEST, Some(start)).await.expect("initialize_exchange")
     }
 
     /// Like [`TestExchange::start`] under `governance`; the refusal of
     /// `initialize_exchange` if it refuses.
     pub async fn start_with(shards: u16, governance: Governance) -> Result<Self, BanksClientError> {
-        Self::start_governed(shards, KeySource::Random, governance).await
+        Self::start_governed(shards, KeySource::Random, governance, None).await
     }
 
     async fn start_governed(
         shards: u16,
         mut keys: KeySource,
         governance: Governance,
+        start: Option<i64>,
     ) -> Result<Self, BanksClientError> {
         let (pt, mode) = program_test();
         let ctx = pt.start_with_context().await;
+        if let Some(start) = start {
+            let mut clock: Clock = ctx.banks_client.get_sysvar().await.expect("clock");
+            clock.unix_timestamp = start;
+            ctx.set_sysvar(&clock);
+        }
         let mut ex = TestExchange {
             admin: keys.keypair(),
             mint: Pubkey::default(),
@@ -295,6 +312,7 @@ impl TestExchange {
             ctx,
             mode,
             keys,
+            sent: Default::default(),
         };
         ex.airdrop(&ex.admin.pubkey(), 100_000_000_000).await;
         ex.mint = ex.create_mint().await;
@@ -319,12 +337,25 @@ impl TestExchange {
     /// Sends `ixs` paid by the bank's payer and signed by `signers`, on the
     /// bank's latest blockhash (the bank keeps producing slots, so a blockhash
     /// kept from the start expires in long runs).
+    /// A transaction identical to one already sent under the same blockhash
+    /// would be answered from the status cache with that one's result, not
+    /// executed: such a one waits for the next blockhash (a slot, 6.4 ms).
     pub async fn send(&mut self, ixs: &[Instruction], signers: &[&Keypair]) -> Result<(), BanksClientError> {
-        self.ctx.last_blockhash = self.blockhash().await;
-        let mut all: Vec<&Keypair> = vec![&self.ctx.payer];
+        let payer = self.ctx.payer.insecure_clone();
+        let mut all: Vec<&Keypair> = vec![&payer];
         all.extend_from_slice(signers);
-        let tx = Transaction::new_signed_with_payer(ixs, Some(&self.ctx.payer.pubkey()), &all, self.ctx.last_blockhash);
-        refuse_panics(self.ctx.banks_client.process_transaction(tx).await)
+        self.ctx.last_blockhash = self.blockhash().await;
+        loop {
+            let blockhash = self.ctx.last_blockhash;
+            let tx = Transaction::new_signed_with_payer(ixs, Some(&payer.pubkey()), &all, blockhash);
+            if self.sent.0 != blockhash {
+                self.sent = (blockhash, HashSet::new());
+            }
+            if self.sent.1.insert(tx.signatures[0]) {
+                return refuse_panics(self.ctx.banks_client.process_transaction(tx).await);
+            }
+            self.refresh_blockhash().await;
+        }
     }
 
     /// Executes `ixs` like [`TestExchange::send`] and returns what the runtime
