@@ -37,6 +37,7 @@ pub mod oracle;
 pub mod portfolio;
 pub mod position;
 pub mod sequence;
+pub mod wind_down;
 
 pub use batch::{settle_fills, BatchFlows, MarketFlow, OpenInterest, MAX_BATCH_ACCOUNTS, MAX_BATCH_MARKETS};
 pub use error::{EngineError, FillError};

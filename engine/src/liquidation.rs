@@ -7,7 +7,7 @@
 //! it no longer needs minus the fee: `q · oracle · (mm − fee) / 10_000`. That
 //! gives the smallest `q` that restores the account in closed form.
 
-use crate::health::{mul_bps_ceil, MarketLookup, RiskMarket};
+use crate::health::{mul_bps_ceil, Health, MarketLookup, RiskMarket};
 use crate::portfolio::Booking;
 use crate::portfolio::MAX_MARKETS;
 use crate::{EngineError, Portfolio, BPS};
@@ -38,7 +38,7 @@ pub struct Liquidation {
 /// gap between its initial and maintenance requirements, never more than
 /// the position.
 pub fn liquidatable_lots(liqee: &Portfolio, markets: &[RiskMarket], market_id: u16) -> Result<u64, EngineError> {
-    let health = liqee.health(markets)?;
+    let health = liquidation_health(liqee, markets)?;
     if health.maintenance >= 0 {
         return Err(EngineError::NotLiquidatable);
     }
@@ -82,7 +82,7 @@ pub fn liquidate(
         return Err(EngineError::LiquidationExceedsAllowed);
     }
     let market = markets.risk_market(market_id).ok_or(EngineError::MissingMarket)?;
-    let before = liqee.health(markets)?;
+    let before = liquidation_health(liqee, markets)?;
     let price = market.oracle_price;
     let notional = i64::try_from(crate::math::mul(lots, price)?).map_err(|_| overflow)?;
     let lots_signed = i64::try_from(lots).map_err(|_| overflow)?;
@@ -104,7 +104,7 @@ pub fn liquidate(
     liqor.require_exit_allows(&liqor_booking.position)?;
     liqee_booking.collateral_change = liqee_booking.collateral_change.checked_sub(liqee_funding).ok_or(overflow)?;
     liqor_booking.collateral_change = liqor_booking.collateral_change.checked_sub(liqor_funding).ok_or(overflow)?;
-    let after = liqee.health(markets)?;
+    let after = liquidation_health(liqee, markets)?;
     if after.maintenance <= before.maintenance {
         return Err(EngineError::LiquidationDidNotImprove);
     }
@@ -133,31 +133,48 @@ pub fn liquidate(
     })
 }
 
+/// Health as liquidation sees it: settlement gains held count as collateral,
+/// at face (see `Portfolio::settlement_gains_total`).
+pub fn liquidation_health<M: MarketLookup + ?Sized>(pf: &Portfolio, markets: &M) -> Result<Health, EngineError> {
+    let held = i128::from(pf.settlement_gains_total()?);
+    let h = pf.health(markets)?;
+    Ok(Health {
+        equity: h.equity.saturating_add(held),
+        initial: h.initial.saturating_add(held),
+        maintenance: h.maintenance.saturating_add(held),
+        jump_gain: h.jump_gain,
+    })
+}
+
 /// An account left with no position and negative collateral: its deficit.
+/// One that still holds a settlement gain pays its debt from it first.
 pub fn bankruptcy_deficit(pf: &Portfolio) -> Result<u64, EngineError> {
     if pf.has_open_positions() || pf.collateral >= 0 {
         return Err(EngineError::NotBankrupt);
+    }
+    if pf.holds_settlement_gains() {
+        return Err(EngineError::SettlementGainHeld);
     }
     Ok(pf.collateral.unsigned_abs())
 }
 
 /// Splits a deficit over the markets where it arose: `markets` holds, for each,
-/// the loss its liquidations realized and its open lots now. A market with no
-/// open lot left cannot carry a share: the others carry the deficit in
+/// the loss its liquidations realized and whether it can carry a share (a
+/// live market with open lots, or a wound-down market's settlement pool). A
+/// market that cannot carry one leaves its part to the others, in
 /// proportion to their losses, the rounding remainder on the last of them.
 /// Returns each market's share, in the order given.
-pub fn loss_shares(deficit: u64, markets: &[(u64, u64)]) -> Result<[u64; MAX_MARKETS], EngineError> {
+pub fn loss_shares(deficit: u64, markets: &[(u64, bool)]) -> Result<[u64; MAX_MARKETS], EngineError> {
     let overflow = EngineError::Overflow;
     let mut shares = [0u64; MAX_MARKETS];
     if markets.len() > MAX_MARKETS {
         return Err(EngineError::MissingMarket);
     }
-    let carrying = |(_, open_lots): &&(u64, u64)| *open_lots > 0;
-    let weight: u128 = markets.iter().filter(carrying).map(|(loss, _)| u128::from(*loss)).sum();
-    let last = markets.iter().rposition(|m| m.1 > 0).ok_or(EngineError::NoOpenInterest)?;
+    let weight: u128 = markets.iter().filter(|(_, carries)| *carries).map(|(loss, _)| u128::from(*loss)).sum();
+    let last = markets.iter().rposition(|(_, carries)| *carries).ok_or(EngineError::NoOpenInterest)?;
     let mut given: u64 = 0;
-    for (i, (loss, open_lots)) in markets.iter().enumerate() {
-        if *open_lots == 0 {
+    for (i, (loss, carries)) in markets.iter().enumerate() {
+        if !carries {
             continue;
         }
         let share = if i == last {

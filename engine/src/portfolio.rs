@@ -15,9 +15,9 @@ pub const MAX_POSITIONS: usize = 8;
 pub const MAX_MARKETS: usize = 16;
 
 crate::idl::on_chain_type! {
-    /// 536 bytes, embedded in the on-chain `MarginAccount`: collateral 8,
+    /// 664 bytes, embedded in the on-chain `MarginAccount`: collateral 8,
     /// realized PnL 8, limits 48, cost window 16, exit request 8, liquidation
-    /// losses 16 × 8, positions 8 × 40.
+    /// losses 16 × 8, settlement gains 16 × 8, positions 8 × 40.
     #[repr(C)]
     #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Pod, Zeroable)]
     pub struct Portfolio {
@@ -37,10 +37,15 @@ crate::idl::on_chain_type! {
         /// id, since it was last restored or made whole: where a deficit arose,
         /// so that a socialized loss lands on those markets in proportion.
         pub liquidation_losses: [u64; MAX_MARKETS],
+        /// Gains of positions closed in wound-down markets, per market id,
+        /// not yet paid: junior claims on the market's settlement pool,
+        /// paid once the market is final (`wind_down::gain_payout`), after
+        /// the deficits that arose there. Not collateral, not margin.
+        pub settlement_gains: [u64; MAX_MARKETS],
         pub positions: [Position; MAX_POSITIONS],
     }
 }
-const _: () = assert!(core::mem::size_of::<Portfolio>() == 536);
+const _: () = assert!(core::mem::size_of::<Portfolio>() == 664);
 
 /// What booking one side of a trade did.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -91,22 +96,57 @@ impl Portfolio {
 
     /// Closes the whole position in `market` at its price (a wound-down
     /// market's settlement price), against the market's own book, with no
-    /// fee: through [`Portfolio::book`], so accruals settle first.
+    /// fee: through [`Portfolio::book`], so accruals settle first. A loss is
+    /// paid in full; a gain (PnL against cost basis less accruals) is held
+    /// as a settlement gain instead of collateral, so that the deficits of
+    /// the market's losers come out of its winners whatever the order of
+    /// closes. The booking's collateral change excludes the gain held.
     pub fn close_at_price(&mut self, market: &RiskMarket) -> Result<Booking, EngineError> {
+        let overflow = EngineError::Overflow;
         let lots = self.position(market.id).ok_or(EngineError::NoPositionToClose)?.base_lots;
         let size = lots.unsigned_abs();
-        let notional =
-            i64::try_from(crate::math::mul(size, market.oracle_price)?).map_err(|_| EngineError::Overflow)?;
-        let booking =
-            self.book(market, lots.checked_neg().ok_or(EngineError::Overflow)?, market.oracle_price, notional, 0)?;
-        // A close that leaves the account under water records where the
-        // deficit arose, as a liquidation does, so that it can be socialized.
-        if self.collateral < 0 {
-            let loss = booking.position.realized.min(-1).unsigned_abs();
+        let notional = i64::try_from(crate::math::mul(size, market.oracle_price)?).map_err(|_| overflow)?;
+        let mut booking = self.book(market, lots.checked_neg().ok_or(overflow)?, market.oracle_price, notional, 0)?;
+        let result = booking.position.realized.checked_sub(booking.position.accruals).ok_or(overflow)?;
+        if result > 0 {
+            self.collateral = self.collateral.checked_sub(result).ok_or(overflow)?;
+            booking.collateral_change = booking.collateral_change.checked_sub(result).ok_or(overflow)?;
+            let slot = self.settlement_gains.get_mut(usize::from(market.id)).ok_or(EngineError::MissingMarket)?;
+            *slot = slot.checked_add(result.unsigned_abs()).ok_or(overflow)?;
+        } else if self.collateral < 0 {
+            // A losing close that leaves the account under water records
+            // where the deficit arose, as a liquidation does.
             let recorded = self.liquidation_losses.get_mut(usize::from(market.id)).ok_or(EngineError::MissingMarket)?;
-            *recorded = recorded.saturating_add(loss);
+            *recorded = recorded.saturating_add(result.min(-1).unsigned_abs());
         }
         Ok(booking)
+    }
+
+    /// The settlement gain held in `market_id` (0: none).
+    pub fn settlement_gain(&self, market_id: u16) -> u64 {
+        self.settlement_gains.get(usize::from(market_id)).copied().unwrap_or(0)
+    }
+
+    /// Every settlement gain still held, at face: what a liquidation counts
+    /// as collateral (a close must not make an account liquidatable), and
+    /// initial margin does not (no one withdraws or adds risk against it).
+    pub fn settlement_gains_total(&self) -> Result<i64, EngineError> {
+        let total = self.settlement_gains.iter().try_fold(0u64, |sum, g| sum.checked_add(*g));
+        total.and_then(|t| i64::try_from(t).ok()).ok_or(EngineError::Overflow)
+    }
+
+    /// Whether any settlement gain is still held.
+    pub fn holds_settlement_gains(&self) -> bool {
+        self.settlement_gains.iter().any(|g| *g > 0)
+    }
+
+    /// Pays `paid` of the gain held in `market_id` into collateral and
+    /// consumes `face` of it (`paid <= face`: the rest was the haircut).
+    pub fn pay_settlement_gain(&mut self, market_id: u16, face: u64, paid: u64) -> Result<(), EngineError> {
+        let overflow = EngineError::Overflow;
+        let slot = self.settlement_gains.get_mut(usize::from(market_id)).ok_or(EngineError::MissingMarket)?;
+        *slot = slot.checked_sub(face).ok_or(overflow)?;
+        self.credit(i64::try_from(paid.min(face)).map_err(|_| overflow)?)
     }
 
     /// The markets whose liquidations realized a loss against this account,

@@ -317,14 +317,19 @@ fn a_wound_down_market_trades_no_more_and_closes_at_its_price() {
     assert_eq!(pfs, before);
 
     // Each side closes alone at the settlement price, with no fee: the long
-    // gains 10 × 100, the short loses as much, and the cash nets to zero.
+    // gains 10 × 100, held as its settlement gain, not collateral; the short
+    // loses as much, paid at once; with the gain the cash nets to zero.
     let (long_before, short_before) = (pfs[0].collateral, pfs[1].collateral);
     let long = pfs[0].close_at_price(&wound.risk).unwrap();
     let short = pfs[1].close_at_price(&wound.risk).unwrap();
     assert_eq!((long.position.base_before, long.position.base_after), (10, 0));
-    assert_eq!((long.collateral_change, short.collateral_change), (11_000, -11_000));
+    assert_eq!((long.collateral_change, short.collateral_change), (10_000, -11_000));
     assert_eq!((long.position.realized, short.position.realized), (1_000, -1_000));
-    assert_eq!(pfs[0].collateral - long_before + pfs[1].collateral - short_before, 0);
+    assert_eq!((pfs[0].settlement_gain(0), pfs[1].settlement_gain(0)), (1_000, 0));
+    let held = pfs[0].settlement_gain(0) as i64;
+    assert_eq!(pfs[0].collateral - long_before + held + pfs[1].collateral - short_before, 0);
+    // Not under water: the loser records no loss, and the winner never does.
+    assert_eq!((pfs[0].loss_markets().count(), pfs[1].loss_markets().count()), (0, 0));
     assert_eq!(pfs[0].close_at_price(&wound.risk), Err(EngineError::NoPositionToClose));
 }
 

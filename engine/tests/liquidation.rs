@@ -2,7 +2,7 @@
 //! and where the fee goes.
 
 use clearshard_engine::liquidation::{
-    bankruptcy_deficit, liquidatable_lots, liquidate, loss_shares, socialized_loss_per_lot,
+    bankruptcy_deficit, liquidatable_lots, liquidate, liquidation_health, loss_shares, socialized_loss_per_lot,
 };
 use clearshard_engine::{EngineError, MarketParams, Portfolio, Position, RiskMarket};
 
@@ -149,14 +149,17 @@ fn where_a_loss_arose_does_not_depend_on_the_order_of_liquidations() {
 
 #[test]
 fn a_deficit_is_split_by_where_it_arose_over_markets_that_can_carry_it() {
-    let shares = |deficit, markets: &[(u64, u64)]| loss_shares(deficit, markets).map(|s| s[..markets.len()].to_vec());
-    assert_eq!(shares(1_000, &[(300, 5), (100, 9)]), Ok(vec![750, 250]));
+    let shares = |deficit, markets: &[(u64, bool)]| loss_shares(deficit, markets).map(|s| s[..markets.len()].to_vec());
+    assert_eq!(shares(1_000, &[(300, true), (100, true)]), Ok(vec![750, 250]));
     // The rounding remainder on the last market that carries a share.
-    assert_eq!(shares(10, &[(1, 1), (1, 1), (1, 1)]), Ok(vec![3, 3, 4]));
-    // A market whose lots are all closed carries nothing; the others carry it all.
-    assert_eq!(shares(1_000, &[(300, 5), (100, 0), (100, 2)]), Ok(vec![750, 0, 250]));
-    assert_eq!(shares(1_000, &[(300, 0)]), Err(EngineError::NoOpenInterest));
-    assert_eq!(shares(u64::MAX, &[(u64::MAX, 1), (u64::MAX, 1)]), Ok(vec![u64::MAX / 2, u64::MAX - u64::MAX / 2]));
+    assert_eq!(shares(10, &[(1, true), (1, true), (1, true)]), Ok(vec![3, 3, 4]));
+    // A market that cannot carry one (no lot open, no pool) leaves its part to the others.
+    assert_eq!(shares(1_000, &[(300, true), (100, false), (100, true)]), Ok(vec![750, 0, 250]));
+    assert_eq!(shares(1_000, &[(300, false)]), Err(EngineError::NoOpenInterest));
+    assert_eq!(
+        shares(u64::MAX, &[(u64::MAX, true), (u64::MAX, true)]),
+        Ok(vec![u64::MAX / 2, u64::MAX - u64::MAX / 2])
+    );
 }
 
 #[test]
@@ -166,6 +169,25 @@ fn bankruptcy_needs_no_positions_and_a_deficit() {
     p.collateral = 0;
     assert_eq!(bankruptcy_deficit(&p), Err(EngineError::NotBankrupt));
     assert_eq!(bankruptcy_deficit(&long_account()), Err(EngineError::NotBankrupt));
+    // A settlement gain held pays the account's own debt first.
+    p.collateral = -500;
+    p.settlement_gains[3] = 200;
+    assert_eq!(bankruptcy_deficit(&p), Err(EngineError::SettlementGainHeld));
+}
+
+/// A settlement gain counts as collateral, at face, for liquidation only:
+/// closing a winner in a wound-down market never makes its owner
+/// liquidatable, and neither is the gain margin for new risk.
+#[test]
+fn a_settlement_gain_is_collateral_for_liquidation_and_not_for_margin() {
+    let m = [market(850)];
+    let mut p = long_account();
+    assert!(liquidatable_lots(&p, &m, 0).is_ok());
+    p.settlement_gains[1] = 200_000;
+    assert_eq!(liquidatable_lots(&p, &m, 0), Err(EngineError::NotLiquidatable));
+    let health = liquidation_health(&p, &m[..]).unwrap();
+    assert_eq!(health.maintenance, p.health(&m[..]).unwrap().maintenance + 200_000);
+    assert_eq!(p.check_initial_health(&m[..]), Err(EngineError::Undercollateralized));
 }
 
 #[test]

@@ -9,15 +9,22 @@ use clearshard::state::{MAX_MARKETS, MAX_MATCHERS};
 use clearshard_client::bank::Snapshot;
 use clearshard_engine::{Portfolio, RiskMarket, SequenceStatus, SequenceWindow, SEQUENCE_WINDOW};
 
-/// Each shard's collateral claims and long and short open interest equal the
-/// sums over its margin accounts.
+/// Each shard's collateral claims, long and short open interest and count of
+/// accounts with a loss recorded per market equal those of its margin
+/// accounts; each market's settlement gains held, the sum of its accounts'.
 pub fn shard_books_match_accounts(s: &Snapshot) -> Result<(), String> {
     let mut claims = vec![0i128; s.shards.len()];
     let mut long = vec![[0i128; MAX_MARKETS as usize]; s.shards.len()];
     let mut short = vec![[0i128; MAX_MARKETS as usize]; s.shards.len()];
+    let mut recorded = vec![[0u64; MAX_MARKETS as usize]; s.shards.len()];
+    let mut gains = [0u64; MAX_MARKETS as usize];
     for (_, margin) in &s.margins {
         let shard = usize::from(margin.shard);
         claims[shard] += i128::from(margin.portfolio.collateral);
+        for (m, loss) in margin.portfolio.liquidation_losses.iter().enumerate() {
+            recorded[shard][m] += u64::from(*loss > 0);
+            gains[m] += margin.portfolio.settlement_gains[m];
+        }
         for p in margin.portfolio.positions.iter().filter(|p| p.is_open()) {
             long[shard][usize::from(p.market_id)] += i128::from(p.base_lots.max(0));
             short[shard][usize::from(p.market_id)] += i128::from(p.base_lots.min(0).unsigned_abs());
@@ -33,6 +40,23 @@ pub fn shard_books_match_accounts(s: &Snapshot) -> Result<(), String> {
             if books != accounts {
                 return Err(format!("shard {index} market {m}: open interest {books:?} != accounts' {accounts:?}"));
             }
+            if market.loss_records != recorded[index][m] {
+                let counted = market.loss_records;
+                return Err(format!(
+                    "shard {index} market {m}: {counted} loss records, accounts hold {}",
+                    recorded[index][m]
+                ));
+            }
+        }
+    }
+    for market in &s.markets {
+        if market.gains_held != gains[usize::from(market.id)] {
+            return Err(format!(
+                "market {}: {} gains held, accounts hold {}",
+                market.id,
+                market.gains_held,
+                gains[usize::from(market.id)]
+            ));
         }
     }
     Ok(())

@@ -327,6 +327,17 @@ impl Venue {
         self.ex.send_fresh(&[ix::close_at_settlement(account.address, account.shard, market)], &[]).await
     }
 
+    /// Makes wound-down `market` final, over every shard.
+    pub async fn finalize_wind_down(&mut self, market: u16) -> Result<(), BanksClientError> {
+        let shards: Vec<u16> = (0..self.ex.shard_count).collect();
+        self.ex.send_fresh(&[ix::finalize_wind_down(market, &shards)], &[]).await
+    }
+
+    /// Pays `account`'s settlement gain in wound-down `market`.
+    pub async fn claim_settlement_gain(&mut self, account: &Account, market: u16) -> Result<(), BanksClientError> {
+        self.ex.send_fresh(&[ix::claim_settlement_gain(account.address, account.shard, market)], &[]).await
+    }
+
     pub async fn next_sequence(&mut self, shard: u16) -> u64 {
         self.sequence_window(shard).await.next
     }

@@ -166,6 +166,9 @@ fn instructions() -> Vec<Value> {
         instruction("wind_down_market", json!({}), ix::wind_down_market(1, key(13), &[0, 1, 2], Some(key(14)))),
         instruction("request_exit", json!({ "requested": true }), ix::request_exit(owner, account, true)),
         instruction("close_at_settlement", json!({}), ix::close_at_settlement(account, 5, 1)),
+        instruction("finalize_wind_down", json!({}), ix::finalize_wind_down(1, &[0, 1, 2])),
+        instruction("claim_settlement_gain", json!({}), ix::claim_settlement_gain(account, 5, 1)),
+        instruction("clear_loss_record", json!({}), ix::clear_loss_record(account, 5, &[0, 1])),
     ]
 }
 
@@ -381,9 +384,33 @@ fn events() -> Vec<Value> {
         ),
         event(
             "ClosedAtSettlement",
-            &ClosedAtSettlement { account: key(42), market: 1, lots: -30, price: 7, realized: -8, accruals: 9 },
-            json!({ "account": key(42).to_string(), "lots": "-30", "realized": "-8", "accruals": "9" }),
+            &ClosedAtSettlement {
+                account: key(42),
+                market: 1,
+                lots: -30,
+                price: 7,
+                realized: -8,
+                accruals: 9,
+                gain_held: 11,
+            },
+            json!({ "account": key(42).to_string(), "lots": "-30", "realized": "-8", "accruals": "9", "gain_held": "11" }),
         ),
+        event(
+            "DeficitCoveredByPool",
+            &DeficitCoveredByPool { account: key(46), market: 2, deficit: 700, from_pool: 650 },
+            json!({ "account": key(46).to_string(), "market": "2", "deficit": "700", "from_pool": "650" }),
+        ),
+        event(
+            "WindDownFinal",
+            &WindDownFinal { market: 3, payout_pool: 900, payout_faces: 1_000 },
+            json!({ "market": "3", "payout_pool": "900", "payout_faces": "1000" }),
+        ),
+        event(
+            "SettlementGainPaid",
+            &SettlementGainPaid { account: key(47), market: 4, face: 30, paid: 27, towards_debt: true },
+            json!({ "account": key(47).to_string(), "face": "30", "paid": "27", "towards_debt": "true" }),
+        ),
+        event("LossRecordCleared", &LossRecordCleared { account: key(48) }, json!({ "account": key(48).to_string() })),
         event(
             "VaultsRebalanced",
             &VaultsRebalanced { from_shard: 1, to_shard: 2, amount: 3, insurance_paid: 4 },

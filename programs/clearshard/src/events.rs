@@ -162,6 +162,44 @@ pub struct LossSocialized {
     pub open_lots: u64,
 }
 
+/// A wound-down market's settlement pool covered (part of) a bankrupt
+/// account's deficit that arose there.
+#[event]
+pub struct DeficitCoveredByPool {
+    pub account: Pubkey,
+    pub market: u16,
+    /// The market's share of the deficit, and what the pool covered of it
+    /// (the rest stays the account's debt).
+    pub deficit: u64,
+    pub from_pool: u64,
+}
+
+/// A wound-down market became final: its held gains are paid from now on,
+/// each `face × payout_pool / payout_faces`, rounded down.
+#[event]
+pub struct WindDownFinal {
+    pub market: u16,
+    pub payout_pool: u64,
+    pub payout_faces: u64,
+}
+
+/// A settlement gain was paid: `face` of it consumed, `paid` into collateral.
+#[event]
+pub struct SettlementGainPaid {
+    pub account: Pubkey,
+    pub market: u16,
+    pub face: u64,
+    pub paid: u64,
+    /// Paid before finality, at face, towards the account's own debt.
+    pub towards_debt: bool,
+}
+
+/// An account's recorded losses were cleared: it is healthy again, or empty.
+#[event]
+pub struct LossRecordCleared {
+    pub account: Pubkey,
+}
+
 /// A market's wind-down was armed: it completes at `due` if still silent.
 #[event]
 pub struct WindDownArmed {
@@ -207,4 +245,6 @@ pub struct ClosedAtSettlement {
     pub realized: i64,
     /// Funding and socialized loss settled first (negative: received).
     pub accruals: i64,
+    /// The gain held in the settlement pool instead of paid.
+    pub gain_held: u64,
 }

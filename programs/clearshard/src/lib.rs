@@ -197,4 +197,16 @@ pub mod clearshard {
     pub fn request_exit(ctx: Context<RequestExit>, requested: bool) -> Result<()> {
         request_exit::handler(ctx, requested)
     }
+
+    pub fn clear_loss_record<'info>(ctx: Context<'info, ClearLossRecord<'info>>) -> Result<()> {
+        clear_loss_record::handler(ctx)
+    }
+
+    pub fn finalize_wind_down<'info>(ctx: Context<'info, FinalizeWindDown<'info>>) -> Result<()> {
+        finalize_wind_down::handler(ctx)
+    }
+
+    pub fn claim_settlement_gain(ctx: Context<ClaimSettlementGain>) -> Result<()> {
+        claim_settlement_gain::handler(ctx)
+    }
 }

@@ -17,6 +17,7 @@ mod paused_value;
 mod pauses;
 mod reserve;
 mod settlement;
+mod settlement_pool;
 mod socialize;
 mod stateful;
 mod sweep;

@@ -118,25 +118,65 @@ async fn every_owner_closes_at_the_settlement_price_and_withdraws_everything() {
     assert_error(r, ClearshardError::MarginAccountOfAnotherShard);
 
     // Anyone closes, in any order: each owner receives its lots × the price
-    // (no funding accrued: no round ran), realizing (price − entry) × lots.
+    // (no funding accrued: no round ran), realizing (price − entry) × lots;
+    // a gain is held in the market's settlement pool, not paid.
     let accounts = [&long1, &short0, &long0, &short1];
+    let mut gains = 0;
     for a in accounts {
         let before = v.ex.margin(a.address).await.portfolio;
         let lots = before.position(BTC).unwrap().base_lots;
         v.close_at_settlement(a, BTC).await.unwrap();
         let after = v.ex.margin(a.address).await.portfolio;
-        assert_eq!(after.collateral, before.collateral + lots * price);
-        assert_eq!(after.realized_pnl - before.realized_pnl, lots * (price - entry));
+        let gain = lots * (price - entry);
+        let held = gain.max(0);
+        assert_eq!(after.collateral, before.collateral + lots * price - held);
+        assert_eq!(after.settlement_gain(BTC), held as u64);
+        assert_eq!(after.realized_pnl - before.realized_pnl, gain);
         assert_eq!(after.position(BTC), None);
         assert_error(v.close_at_settlement(a, BTC).await, ClearshardError::NoPositionToClose);
+        gains += held;
         v.ex.assert_conserved().await;
+        if a.address == long1.address {
+            // Not every position is closed yet: nothing is final, and a gain
+            // is not paid to an owner who owes nothing.
+            assert_error(v.finalize_wind_down(BTC).await, ClearshardError::WindDownPositionsOpen);
+            assert_error(v.claim_settlement_gain(a, BTC).await, ClearshardError::WindDownNotFinal);
+        }
     }
     let m = btc(&mut v).await;
-    assert_eq!((m.wind_down_lots, m.wind_down_cash), (0, 0));
+    assert_eq!((m.wind_down_lots, m.wind_down_cash), (0, gains));
+    assert_eq!((m.gains_held, m.gain_pool), (gains as u64, gains as u64));
     for s in 0..2 {
         let oi = v.ex.shard(s).await.open_interest(BTC);
         assert_eq!((oi.long, oi.short), (0, 0));
     }
+
+    // Final once every position is closed, over every shard in order; no
+    // deficit arose, so every gain is paid at face.
+    for (shards, expected) in
+        [(&[0u16][..], ClearshardError::ShardsIncomplete), (&[1, 0], ClearshardError::ShardOutOfOrder)]
+    {
+        assert_error(v.ex.send_fresh(&[ix::finalize_wind_down(BTC, shards)], &[]).await, expected);
+    }
+    assert_error(v.finalize_wind_down(ETH).await, ClearshardError::MarketNotWoundDown);
+    v.finalize_wind_down(BTC).await.unwrap();
+    assert_error(v.finalize_wind_down(BTC).await, ClearshardError::WindDownFinal);
+    let m = btc(&mut v).await;
+    assert_eq!((m.settlement_final, m.payout_pool, m.payout_faces), (1, gains as u64, gains as u64));
+    for a in accounts {
+        let before = v.ex.margin(a.address).await.portfolio;
+        let face = before.settlement_gain(BTC);
+        if face == 0 {
+            assert_error(v.claim_settlement_gain(a, BTC).await, ClearshardError::NoSettlementGain);
+            continue;
+        }
+        v.claim_settlement_gain(a, BTC).await.unwrap();
+        let after = v.ex.margin(a.address).await.portfolio;
+        assert_eq!((after.collateral, after.settlement_gain(BTC)), (before.collateral + face as i64, 0));
+        assert_error(v.claim_settlement_gain(a, BTC).await, ClearshardError::NoSettlementGain);
+        v.ex.assert_conserved().await;
+    }
+    assert_eq!(btc(&mut v).await.wind_down_cash, 0);
 
     // Shard 0's shorts lost more than its long gained: its vault sends the
     // difference over, and then every owner withdraws its whole equity.
@@ -185,10 +225,10 @@ async fn a_dead_feed_falls_back_to_the_last_accepted_price_only_after_a_week() {
 }
 
 /// A close that leaves the account under water records where the deficit
-/// arose, so the fund covers it and the rest is socialized over the lots
-/// still open.
+/// arose; the fund covers it first, and once every position is closed the
+/// market's settlement pool (the maker's gain) covers the rest.
 #[tokio::test]
-async fn a_bankrupt_close_is_covered_by_the_fund_then_socialized() {
+async fn a_bankrupt_close_is_covered_by_the_fund_then_by_the_settlement_pool() {
     let mut v = Venue::new(1).await;
     let (long, maker) = v.leveraged_long(0, 61 * USDC).await;
     v.ex.fund_insurance(USDC).await;
@@ -207,20 +247,36 @@ async fn a_bankrupt_close_is_covered_by_the_fund_then_socialized() {
     let closed = v.ex.margin(long.address).await.portfolio;
     assert!(closed.collateral < -(USDC as i64), "{}", closed.collateral);
     assert_eq!(closed.loss_markets().map(|(m, _)| m).collect::<Vec<_>>(), vec![BTC]);
+    assert_eq!(v.ex.shard(0).await.loss_records(BTC).unwrap(), 1);
 
+    // The pool is not every gain yet: the deficit waits for the last close,
+    // and nothing is final while it waits.
     let socialize = ix::socialize_loss(long.address, 0, &[BTC], 1);
+    assert_error(v.ex.send_fresh(std::slice::from_ref(&socialize), &[]).await, ClearshardError::WindDownPositionsOpen);
+    let before = v.ex.margin(maker.address).await.portfolio.collateral;
+    v.close_at_settlement(&maker, BTC).await.unwrap();
+    let after = v.ex.margin(maker.address).await.portfolio;
+    let gain = 100 * (btc_market().tick_size * u64::from(BTC_TICKS) - price);
+    assert_eq!((after.collateral, after.settlement_gain(BTC)), (before - 100 * price as i64 - gain as i64, gain));
+    v.ex.assert_conserved().await;
+    assert_error(v.finalize_wind_down(BTC).await, ClearshardError::WindDownLossesPending);
+
     v.ex.send_fresh(&[socialize], &[]).await.unwrap();
     let t = v.ex.assert_conserved().await;
     assert_eq!(v.ex.margin(long.address).await.portfolio.collateral, 0);
     assert_eq!(t.insurance_fund(), 0);
-    // The maker's lots bear the rest: its close pays it.
-    let share = btc(&mut v).await.cumulative_loss * 100;
-    let before = v.ex.margin(maker.address).await.portfolio.collateral;
-    v.close_at_settlement(&maker, BTC).await.unwrap();
-    let after = v.ex.margin(maker.address).await.portfolio.collateral;
-    assert_eq!(after, before - 100 * price as i64 - share);
+    assert_eq!(v.ex.shard(0).await.loss_records(BTC).unwrap(), 0);
+    let deficit = closed.collateral.unsigned_abs() - USDC;
     let m = btc(&mut v).await;
-    assert_eq!((m.wind_down_lots, m.wind_down_cash), (0, 0));
+    assert_eq!((m.cumulative_loss, m.gains_held, m.gain_pool), (0, gain, gain - deficit));
+
+    // Final: the maker's gain is paid less the deficit, and the book is empty.
+    v.finalize_wind_down(BTC).await.unwrap();
+    v.claim_settlement_gain(&maker, BTC).await.unwrap();
+    let paid = v.ex.margin(maker.address).await.portfolio;
+    assert_eq!((paid.collateral, paid.settlement_gain(BTC)), (after.collateral + (gain - deficit) as i64, 0));
+    let m = btc(&mut v).await;
+    assert_eq!((m.wind_down_lots, m.wind_down_cash, m.gains_held, m.gain_pool), (0, 0, 0, 0));
     v.ex.assert_conserved().await;
 }
 

@@ -50,13 +50,15 @@ impl BankruptAccount<'_> {
         let covered = local.saturating_add(from_vault);
         let signed = i64::try_from(covered).map_err(|_| error!(ClearshardError::MathOverflow))?;
         shard.add_claims(signed)?;
-        drop(shard);
         let mut account = self.account.load_mut()?;
         account.portfolio.credit(signed).map_err(ClearshardError::from)?;
         if account.portfolio.collateral >= 0 {
+            let losses_before = account.portfolio.liquidation_losses;
             account.portfolio.clear_liquidation_losses();
+            shard.count_loss_records(&losses_before, &account.portfolio.liquidation_losses)?;
         }
         drop(account);
+        drop(shard);
         if from_vault > 0 {
             vault::pay_out(
                 &self.token_program,

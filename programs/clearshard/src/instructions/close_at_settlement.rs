@@ -7,9 +7,12 @@ use anchor_lang::prelude::*;
 /// market at the settlement price, with no fee, against the market's
 /// wind-down book (which nets to zero once every position is closed).
 /// Funding (frozen at the wind-down) and socialized loss settle first,
-/// through the one booking primitive. The price is fixed, so the outcome is
-/// the same whoever calls, in whatever order; an account left with negative
-/// collateral goes through `resolve_bankruptcy` and `socialize_loss`.
+/// through the one booking primitive. A loss is paid at once; a gain is held
+/// in the market's settlement pool (`Portfolio::close_at_price`) and paid
+/// once the market is final (`claim_settlement_gain`), after the deficits
+/// that arose there. The price is fixed, so the outcome is the same whoever
+/// calls, in whatever order; an account left with negative collateral goes
+/// through `resolve_bankruptcy` and `socialize_loss`.
 #[derive(Accounts)]
 pub struct CloseAtSettlement<'info> {
     #[account(address = seeds::EXCHANGE_ADDRESS)]
@@ -33,12 +36,16 @@ pub fn handler(ctx: Context<CloseAtSettlement>) -> Result<()> {
     let risk = market.risk(market.settlement_price, market.settlement_price, now)?;
 
     let mut margin = accounts.margin_account.load_mut()?;
+    let (losses_before, gain_before) =
+        (margin.portfolio.liquidation_losses, margin.portfolio.settlement_gain(market.id));
     let booking = margin.portfolio.close_at_price(&risk).map_err(ClearshardError::from)?;
     let change = booking.position;
+    let held = margin.portfolio.settlement_gain(market.id).saturating_sub(gain_before);
     let cash = booking.collateral_change.checked_add(change.accruals).ok_or(ClearshardError::MathOverflow)?;
-    market.book_close(change.base_before, cash)?;
+    market.book_close(change.base_before, cash, held)?;
     shard.add_claims(booking.collateral_change)?;
     shard.book_position_change(market.id, &change)?;
+    shard.count_loss_records(&losses_before, &margin.portfolio.liquidation_losses)?;
     emit!(ClosedAtSettlement {
         account: accounts.margin_account.key(),
         market: market.id,
@@ -46,6 +53,7 @@ pub fn handler(ctx: Context<CloseAtSettlement>) -> Result<()> {
         price: market.settlement_price,
         realized: change.realized,
         accruals: change.accruals,
+        gain_held: held,
     });
     Ok(())
 }

@@ -2,8 +2,9 @@ use crate::errors::ClearshardError;
 use crate::state::{MarginAccount, Shard};
 use anchor_lang::prelude::*;
 
-/// Closes an empty margin account (no positions, zero collateral) and returns
-/// its rent to the owner.
+/// Closes an empty margin account (no positions, zero collateral, no
+/// settlement gain held) and returns its rent to the owner. A loss it still
+/// records can no longer become a deficit: its shard stops counting it.
 #[derive(Accounts)]
 pub struct CloseMarginAccount<'info> {
     #[account(mut)]
@@ -17,11 +18,13 @@ pub struct CloseMarginAccount<'info> {
 pub fn handler(ctx: Context<CloseMarginAccount>) -> Result<()> {
     let margin = ctx.accounts.margin_account.load()?;
     ctx.accounts.shard.load()?.require_holds(&margin)?;
+    let portfolio = &margin.portfolio;
     require!(
-        margin.portfolio.collateral == 0 && !margin.portfolio.has_open_positions(),
+        portfolio.collateral == 0 && !portfolio.has_open_positions() && !portfolio.holds_settlement_gains(),
         ClearshardError::MarginAccountNotEmpty
     );
     let mut shard = ctx.accounts.shard.load_mut()?;
     shard.margin_accounts = shard.margin_accounts.saturating_sub(1);
+    shard.count_loss_records(&portfolio.liquidation_losses, &[0; clearshard_engine::portfolio::MAX_MARKETS])?;
     Ok(())
 }

@@ -64,10 +64,12 @@ pub fn handler<'info>(ctx: Context<'info, Liquidate<'info>>, market_id: u16, lot
     let mut liqee = accounts.liqee.load_mut()?;
     let mut liqor = accounts.liqor.load_mut()?;
     checkpoint();
+    let losses_before = liqee.portfolio.liquidation_losses;
     let outcome = liquidation::liquidate(&mut liqee.portfolio, &mut liqor.portfolio, &markets, market_id, lots)
         .map_err(ClearshardError::from)?;
     checkpoint();
     book(accounts, market_id, &outcome, liqee.shard == liqor.shard)?;
+    accounts.liqee_shard.load_mut()?.count_loss_records(&losses_before, &liqee.portfolio.liquidation_losses)?;
     checkpoint();
     emit!(Liquidated {
         liqee: accounts.liqee.key(),

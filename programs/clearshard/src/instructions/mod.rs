@@ -6,6 +6,8 @@ pub mod add_shard;
 pub mod apply_market_change;
 pub mod bankrupt_account;
 pub mod cancel_market_change;
+pub mod claim_settlement_gain;
+pub mod clear_loss_record;
 pub mod close_at_settlement;
 pub mod close_margin_account;
 pub mod collateral_accounts;
@@ -13,6 +15,7 @@ pub mod create_margin_account;
 pub mod delist_market;
 pub mod deposit;
 pub mod deposit_insurance;
+pub mod finalize_wind_down;
 pub mod initialize_exchange;
 pub mod liquidate;
 pub mod propose_admin;
@@ -50,6 +53,10 @@ pub use bankrupt_account::*;
 #[allow(ambiguous_glob_reexports)]
 pub use cancel_market_change::*;
 #[allow(ambiguous_glob_reexports)]
+pub use claim_settlement_gain::*;
+#[allow(ambiguous_glob_reexports)]
+pub use clear_loss_record::*;
+#[allow(ambiguous_glob_reexports)]
 pub use close_at_settlement::*;
 #[allow(ambiguous_glob_reexports)]
 pub use close_margin_account::*;
@@ -61,6 +68,8 @@ pub use create_margin_account::*;
 pub use delist_market::*;
 #[allow(ambiguous_glob_reexports)]
 pub use deposit_insurance::*;
+#[allow(ambiguous_glob_reexports)]
+pub use finalize_wind_down::*;
 #[allow(ambiguous_glob_reexports)]
 pub use initialize_exchange::*;
 #[allow(ambiguous_glob_reexports)]

@@ -1,6 +1,6 @@
 use super::bankrupt_account::*;
 use crate::errors::ClearshardError;
-use crate::events::LossSocialized;
+use crate::events::{DeficitCoveredByPool, LossSocialized};
 use crate::state::{Market, Shard, MAX_MARKETS};
 use anchor_lang::prelude::*;
 use clearshard_engine::liquidation::{bankruptcy_deficit, loss_shares, socialized_loss_per_lot};
@@ -15,7 +15,11 @@ use clearshard_engine::liquidation::{bankruptcy_deficit, loss_shares, socialized
 /// (`Portfolio::loss_markets`: the same whatever the order of liquidations),
 /// and each share is spread over every open lot of its market (longs and
 /// shorts alike, pro rata) through the market's loss index, which positions
-/// settle lazily like funding. The account is made whole now. Remaining
+/// settle lazily like funding. A wound-down market's share comes out of its
+/// settlement pool instead (the gains its positions closed with), once every
+/// position there is closed, so that it falls on the same winners whatever
+/// the order of closes; what the pool cannot cover stays the account's
+/// debt. The account is made whole of the rest now. Remaining
 /// accounts: those markets, writable, in ascending id, then every shard,
 /// writable, in index order (`MAX_SHARDS` is sized so that all always fit).
 #[derive(Accounts)]
@@ -39,8 +43,13 @@ pub fn handler<'info>(ctx: Context<'info, SocializeLoss<'info>>) -> Result<()> {
     }
     let (market_infos, shard_infos) =
         remaining_accounts.split_at_checked(market_count).ok_or(ClearshardError::LossOfAnotherMarket)?;
-    for (info, (id, _)) in market_infos.iter().zip(&arose) {
-        require!(AccountLoader::<Market>::try_from(info)?.load()?.id == *id, ClearshardError::LossOfAnotherMarket);
+    let mut wound_down = [false; MAX_MARKETS as usize];
+    for ((info, (id, _)), ended) in market_infos.iter().zip(&arose).zip(wound_down.iter_mut()) {
+        let market = AccountLoader::<Market>::try_from(info)?;
+        let market = market.load()?;
+        require!(market.id == *id, ClearshardError::LossOfAnotherMarket);
+        require!(!market.is_final(), ClearshardError::WindDownFinal);
+        *ended = market.is_wound_down();
     }
 
     let cover = bankrupt.cover_from_insurance()?;
@@ -74,10 +83,14 @@ pub fn handler<'info>(ctx: Context<'info, SocializeLoss<'info>>) -> Result<()> {
     }
 
     let to_i64 = |n: u64| i64::try_from(n).map_err(|_| error!(ClearshardError::MathOverflow));
+    let mut uncovered: u64 = 0;
     if remaining > 0 {
-        let mut weights = [(0u64, 0u64); MAX_MARKETS as usize];
-        for ((w, (_, loss)), lots) in weights.iter_mut().zip(&arose).zip(&open_lots) {
-            *w = (*loss, *lots);
+        let mut weights = [(0u64, false); MAX_MARKETS as usize];
+        for (((w, (_, loss)), lots), ended) in weights.iter_mut().zip(&arose).zip(&open_lots).zip(&wound_down) {
+            // Until its last position closes, a wound-down market's pool is
+            // not yet every gain it will hold: its share waits.
+            require!(!*ended || *lots == 0, ClearshardError::WindDownPositionsOpen);
+            *w = (*loss, *ended || *lots > 0);
         }
         let shares = loss_shares(remaining, &weights[..market_count]).map_err(ClearshardError::from)?;
         let mut shard = bankrupt.shard.load_mut()?;
@@ -86,8 +99,17 @@ pub fn handler<'info>(ctx: Context<'info, SocializeLoss<'info>>) -> Result<()> {
             if share == 0 {
                 continue;
             }
+            let loader = AccountLoader::<Market>::try_from(info)?;
+            let mut market = loader.load_mut()?;
+            if wound_down[i] {
+                let from_pool = share.min(market.gain_pool);
+                market.pay_from_pool(from_pool, 0)?;
+                uncovered = uncovered.saturating_add(share.saturating_sub(from_pool));
+                emit!(DeficitCoveredByPool { account: bankrupt.account.key(), market: id, deficit: share, from_pool });
+                continue;
+            }
             let (per_lot, dust) = socialized_loss_per_lot(share, lots).map_err(ClearshardError::from)?;
-            AccountLoader::<Market>::try_from(info)?.load_mut()?.socialize(per_lot)?;
+            market.socialize(per_lot)?;
             shard.add_fees(id, to_i64(dust)?)?;
             emit!(LossSocialized {
                 account: bankrupt.account.key(),
@@ -99,11 +121,14 @@ pub fn handler<'info>(ctx: Context<'info, SocializeLoss<'info>>) -> Result<()> {
             });
         }
     }
-    let covered = to_i64(remaining.saturating_add(from_other_shards))?;
+    let covered = to_i64(remaining.saturating_sub(uncovered).saturating_add(from_other_shards))?;
     let mut account = bankrupt.account.load_mut()?;
     account.portfolio.credit(covered).map_err(ClearshardError::from)?;
+    let losses_before = account.portfolio.liquidation_losses;
     account.portfolio.clear_liquidation_losses();
-    bankrupt.shard.load_mut()?.add_claims(covered)?;
+    let mut shard = bankrupt.shard.load_mut()?;
+    shard.count_loss_records(&losses_before, &account.portfolio.liquidation_losses)?;
+    shard.add_claims(covered)?;
     Ok(())
 }
 

@@ -64,11 +64,11 @@ impl OracleKind {
 /// A perpetual market. Written by the admin and the funding crank; read-only
 /// in settlement.
 ///
-/// Layout (432 bytes): id 2, bump 1, oracle kind 1, test flag 1, priced 1,
-/// wound down 1, padding 1, oracle 32, params 56, name 16, Pyth feed id 32,
+/// Layout (464 bytes): id 2, bump 1, oracle kind 1, test flag 1, priced 1,
+/// wound down 1, final 1, oracle 32, params 56, name 16, Pyth feed id 32,
 /// socialized loss index 8, funding 80 (index, rates, and the round under
 /// way), a queued change 144, listed from 8, the wind-down 40, a queued
-/// delisting 8.
+/// delisting 8, the settlement pool 32.
 #[account(zero_copy)]
 #[derive(Debug)]
 pub struct Market {
@@ -83,7 +83,10 @@ pub struct Market {
     pub priced: u8,
     /// 1 once wound down (`wind_down_market`); never cleared.
     pub wound_down: u8,
-    pub _padding: u8,
+    /// 1 once the wound-down market is final (`finalize_wind_down`): every
+    /// position closed and no deficit of its still to come; its held gains
+    /// are paid from then on. Never cleared.
+    pub settlement_final: u8,
     /// The price account settlement and margin read for this market.
     pub oracle: Pubkey,
     pub params: MarketParams,
@@ -114,8 +117,17 @@ pub struct Market {
     /// When the admin's delisting may wind the market down (0: none queued):
     /// announced a timelock ahead, like any change that moves value.
     pub delist_due: i64,
+    /// The settlement pool, in the market's book (`wind_down_cash`): the
+    /// gains held by closed positions and not yet paid (faces)...
+    pub gains_held: u64,
+    /// ...and what the pool holds for them: the gains held less the
+    /// deficits it covered and the gains paid.
+    pub gain_pool: u64,
+    /// Fixed at finality: the pool and the faces it is shared among.
+    pub payout_pool: u64,
+    pub payout_faces: u64,
 }
-const _: () = assert!(core::mem::size_of::<Market>() == 432);
+const _: () = assert!(core::mem::size_of::<Market>() == 464);
 
 impl Market {
     pub const SPACE: usize = 8 + core::mem::size_of::<Market>();
@@ -248,12 +260,30 @@ impl Market {
 
     /// Books one position closed at the settlement price: the wind-down
     /// book takes the other side of `lots_closed` (the position's signed
-    /// size) and of the cash the position received.
-    pub fn book_close(&mut self, lots_closed: i64, cash_to_position: i64) -> Result<()> {
+    /// size) and of the cash the position received; `held` of its gain
+    /// stays in the book, in the settlement pool.
+    pub fn book_close(&mut self, lots_closed: i64, cash_to_position: i64, held: u64) -> Result<()> {
         let overflow = || error!(ClearshardError::MathOverflow);
         self.wind_down_lots = self.wind_down_lots.checked_add(lots_closed).ok_or_else(overflow)?;
         self.wind_down_cash = self.wind_down_cash.checked_sub(cash_to_position).ok_or_else(overflow)?;
+        self.gains_held = self.gains_held.checked_add(held).ok_or_else(overflow)?;
+        self.gain_pool = self.gain_pool.checked_add(held).ok_or_else(overflow)?;
         Ok(())
+    }
+
+    /// Pays `amount` out of the settlement pool (a deficit covered or a gain
+    /// paid) and consumes `face` of the gains held.
+    pub fn pay_from_pool(&mut self, amount: u64, face: u64) -> Result<()> {
+        let overflow = || error!(ClearshardError::MathOverflow);
+        self.gain_pool = self.gain_pool.checked_sub(amount).ok_or_else(overflow)?;
+        self.gains_held = self.gains_held.checked_sub(face).ok_or_else(overflow)?;
+        let signed = i64::try_from(amount).map_err(|_| overflow())?;
+        self.wind_down_cash = self.wind_down_cash.checked_sub(signed).ok_or_else(overflow)?;
+        Ok(())
+    }
+
+    pub fn is_final(&self) -> bool {
+        self.settlement_final != 0
     }
 
     /// Spreads `per_lot` of socialized loss over every open lot.

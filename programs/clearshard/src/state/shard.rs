@@ -35,14 +35,18 @@ pub struct ShardMarket {
     /// fallback price if its feed has died.
     pub last_oracle_price: u64,
     pub last_oracle_at: i64,
+    /// This shard's accounts with a loss recorded in this market
+    /// (`Portfolio::liquidation_losses`): deficits that may still arise
+    /// here. A wound-down market is final only once every shard counts none.
+    pub loss_records: u64,
 }
-const _: () = assert!(core::mem::size_of::<ShardMarket>() == 120);
+const _: () = assert!(core::mem::size_of::<ShardMarket>() == 128);
 
 /// One shard: the unit of write locking. Settlement, deposits and withdrawals
 /// of its margin accounts write it; batches on other shards never do.
 ///
-/// Layout (2240 bytes): header 8, vault 32, claims 8, account count 8,
-/// insurance owed 8, matcher sequence windows 16×16, per-market stats 16×120.
+/// Layout (2368 bytes): header 8, vault 32, claims 8, account count 8,
+/// insurance owed 8, matcher sequence windows 16×16, per-market stats 16×128.
 #[account(zero_copy)]
 #[derive(Debug)]
 pub struct Shard {
@@ -62,7 +66,7 @@ pub struct Shard {
     pub sequences: [SequenceWindow; MAX_MATCHERS as usize],
     pub markets: [ShardMarket; MAX_MARKETS as usize],
 }
-const _: () = assert!(core::mem::size_of::<Shard>() == 2240);
+const _: () = assert!(core::mem::size_of::<Shard>() == 2368);
 
 impl Shard {
     pub const SPACE: usize = 8 + core::mem::size_of::<Shard>();
@@ -84,6 +88,11 @@ impl Shard {
     pub fn open_interest(&self, market_id: u16) -> OpenInterest {
         self.market(market_id)
             .map_or(OpenInterest::default(), |m| OpenInterest { long: m.open_interest, short: m.short_open_interest })
+    }
+
+    /// How many of this shard's accounts have a loss recorded in `market_id`.
+    pub fn loss_records(&self, market_id: u16) -> Result<u64> {
+        Ok(self.market(market_id)?.loss_records)
     }
 
     /// What the funding crank reads of this shard for one market.
@@ -213,6 +222,20 @@ impl Shard {
             left = left.saturating_sub(taken);
         }
         require!(left == 0, ClearshardError::NoFeesToSweep);
+        Ok(())
+    }
+
+    /// Follows one account's recorded losses (`Portfolio::liquidation_losses`)
+    /// from `before` to `after`: every instruction that records or clears
+    /// one calls this, so that the counts stay exact.
+    pub fn count_loss_records(&mut self, before: &[u64], after: &[u64]) -> Result<()> {
+        for ((m, was), is) in self.markets.iter_mut().zip(before).zip(after) {
+            m.loss_records = match (*was > 0, *is > 0) {
+                (false, true) => m.loss_records.checked_add(1).ok_or(ClearshardError::MathOverflow)?,
+                (true, false) => m.loss_records.checked_sub(1).ok_or(ClearshardError::MathOverflow)?,
+                _ => m.loss_records,
+            };
+        }
         Ok(())
     }
 

@@ -6,6 +6,7 @@
 use super::*;
 use clearshard::state::FEED_DEATH_SECS;
 use clearshard_engine::market::DEFAULT_LIVENESS_TIMEOUT_MINS;
+use clearshard_engine::wind_down::gain_payout;
 
 const TIMEOUT: i64 = DEFAULT_LIVENESS_TIMEOUT_MINS as i64 * 60;
 
@@ -186,24 +187,29 @@ impl World {
         for market in MARKETS {
             let m = &snapshot.markets[usize::from(market)];
             let oi = snapshot.shards.iter().map(|s| s.open_interest(market)).any(|oi| oi.long != 0 || oi.short != 0);
-            if (m.wind_down_lots, m.wind_down_cash) != (0, 0) || oi {
-                return Err(format!("market {market} closed out but its book or open interest is not empty"));
+            // What the book keeps is the settlement pool: the gains held,
+            // less what covered deficits.
+            if (m.wind_down_lots, m.wind_down_cash) != (0, m.gain_pool as i64) || m.gain_pool > m.gains_held || oi {
+                return Err(format!("market {market} closed out but its book or open interest is not the pool"));
             }
         }
         Ok(touched)
     }
 
-    /// After a wind-down and every close, each owner with no account under
-    /// water withdraws its whole collateral (once the keeper rebalanced).
+    /// After a wind-down and every close, anyone resolves what is left:
+    /// each bankrupt account pays its debt from its own gains, then is
+    /// covered (fund, then the pools); each loss record left is cleared;
+    /// every market is made final, and every gain is paid at the one rate
+    /// fixed then. Then each owner not left in debt withdraws its whole
+    /// collateral (once the keeper rebalanced). Every step must pass.
     pub(super) async fn every_owner_withdraws_everything(&mut self) -> Result<(), String> {
-        let snapshot = self.v.ex.snapshot().await;
-        if snapshot.margins.iter().any(|(_, m)| m.portfolio.collateral < 0) {
-            return Ok(());
-        }
+        self.settle_the_pools().await?;
+        self.keeper_rebalances().await?;
         for i in 0..self.actors.len() {
             let account = &self.actors[i].account;
             let Some(margin) = self.v.ex.margin_if_open(account.address).await else { continue };
-            let amount = margin.portfolio.collateral as u64;
+            // A deficit beyond every pool stays the account's debt.
+            let Ok(amount) = u64::try_from(margin.portfolio.collateral) else { continue };
             if amount == 0 {
                 continue;
             }
@@ -211,6 +217,61 @@ impl World {
             let r = self.v.ex.withdraw(&trader, address, shard, amount, &[]).await;
             self.note("withdraw everything", format!("account {i}: {amount}"), &r);
             r.map_err(|e| format!("account {i} could not withdraw its {amount} after the wind-down: {e:?}"))?;
+        }
+        Ok(())
+    }
+
+    async fn settle_the_pools(&mut self) -> Result<(), String> {
+        for i in 0..self.actors.len() {
+            let (address, shard) = (self.actors[i].account.address, self.actors[i].account.shard);
+            let Some(margin) = self.v.ex.margin_if_open(address).await else { continue };
+            let p = margin.portfolio;
+            let in_debt = p.collateral < 0;
+            for market in MARKETS.into_iter().filter(|m| in_debt && p.settlement_gain(*m) > 0) {
+                let r = self.v.ex.send_fresh(&[ix::claim_settlement_gain(address, shard, market)], &[]).await;
+                self.note("claim towards debt", format!("account {i}, market {market}"), &r);
+                r.map_err(|e| format!("account {i} in debt could not pay from its gain in {market}: {e:?}"))?;
+            }
+            let p = self.v.ex.margin(address).await.portfolio;
+            let arose: Vec<u16> = p.loss_markets().map(|(m, _)| m).collect();
+            if arose.is_empty() {
+                continue;
+            }
+            let (kind, ix) = match p.collateral < 0 {
+                true => ("socialize_loss", ix::socialize_loss(address, shard, &arose, SHARDS)),
+                false => ("clear_loss_record", ix::clear_loss_record(address, shard, &[])),
+            };
+            let r = self.v.ex.send_fresh(&[ix], &[]).await;
+            self.note(kind, format!("account {i} after the wind-down"), &r);
+            r.map_err(|e| format!("{kind} of account {i} after every close: {e:?}"))?;
+            self.check_books(kind).await?;
+        }
+        for market in MARKETS {
+            let r = self.v.finalize_wind_down(market).await;
+            self.note("finalize_wind_down", format!("market {market}"), &r);
+            r.map_err(|e| format!("market {market} not final once resolved: {e:?}"))?;
+        }
+        for i in 0..self.actors.len() {
+            let (address, shard) = (self.actors[i].account.address, self.actors[i].account.shard);
+            for market in MARKETS {
+                let Some(margin) = self.v.ex.margin_if_open(address).await else { continue };
+                let face = margin.portfolio.settlement_gain(market);
+                if face == 0 {
+                    continue;
+                }
+                let m = self.v.ex.load::<Market>(pda::market(market)).await;
+                let r = self.v.ex.send_fresh(&[ix::claim_settlement_gain(address, shard, market)], &[]).await;
+                self.note("claim_settlement_gain", format!("account {i}, market {market}: {face}"), &r);
+                r.map_err(|e| format!("account {i} could not claim its gain in final market {market}: {e:?}"))?;
+                let paid = self.v.ex.margin(address).await.portfolio.collateral - margin.portfolio.collateral;
+                let rule = gain_payout(face, m.payout_pool, m.payout_faces).map_err(|e| format!("{e:?}"))?;
+                if paid != rule as i64 {
+                    return Err(format!(
+                        "account {i} was paid {paid} of its {face} in market {market}, the rule says {rule}"
+                    ));
+                }
+                self.check_books("claim_settlement_gain").await?;
+            }
         }
         Ok(())
     }

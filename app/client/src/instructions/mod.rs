@@ -8,7 +8,14 @@ use clearshard::instructions::{MarketConfig, MatcherLimits, OwnerTrade};
 use clearshard::state::OracleKind;
 use clearshard::{accounts, instruction, ID};
 
-fn build(accounts: impl ToAccountMetas, data: impl InstructionData, remaining: Vec<AccountMeta>) -> Instruction {
+mod wind_down;
+pub use wind_down::*;
+
+pub(crate) fn build(
+    accounts: impl ToAccountMetas,
+    data: impl InstructionData,
+    remaining: Vec<AccountMeta>,
+) -> Instruction {
     let mut metas = accounts.to_account_metas(None);
     metas.extend(remaining);
     Instruction { program_id: ID, accounts: metas, data: data.data() }
@@ -413,26 +420,4 @@ pub fn socialize_loss(account: Pubkey, shard: u16, markets: &[u16], shards: u16)
     let markets = markets.iter().map(|m| AccountMeta::new(pda::market(*m), false));
     let remaining = markets.chain((0..shards).map(|s| AccountMeta::new(pda::shard(s), false))).collect();
     build(accounts, instruction::SocializeLoss {}, remaining)
-}
-
-/// Winds market `market` down once no matcher has served it for its liveness
-/// timeout (permissionless); `oracle` is its price account, `shards` every
-/// shard of the exchange in index order (`0..shard_count`).
-pub fn wind_down_market(market: u16, oracle: Pubkey, shards: &[u16], unserved_exit: Option<Pubkey>) -> Instruction {
-    let accounts =
-        accounts::WindDownMarket { exchange: pda::exchange(), market: pda::market(market), oracle, unserved_exit };
-    let remaining = shards.iter().map(|s| AccountMeta::new_readonly(pda::shard(*s), false)).collect();
-    build(accounts, instruction::WindDownMarket {}, remaining)
-}
-
-/// Closes `account`'s position in wound-down `market` at the settlement
-/// price (permissionless).
-pub fn close_at_settlement(account: Pubkey, shard: u16, market: u16) -> Instruction {
-    let accounts = accounts::CloseAtSettlement {
-        exchange: pda::exchange(),
-        market: pda::market(market),
-        margin_account: account,
-        shard: pda::shard(shard),
-    };
-    build(accounts, instruction::CloseAtSettlement {}, vec![])
 }

@@ -1,0 +1,342 @@
+//! A wound-down market's settlement pool (#15, the loss order of the
+//! review of the wind-down): the deficits that arose in a wound-down market
+//! come out of the gains its positions closed with, pro rata, whatever the
+//! order in which anyone closes, socializes, finalizes, claims or withdraws.
+//! Before, an owner who closed and withdrew before a bankrupt account was
+//! socialized escaped its share, and once every position was closed a
+//! deficit could not be socialized at all. Conservation after every step.
+
+use clearshard::errors::ClearshardError;
+use clearshard::state::Market;
+use clearshard_client::{instructions as ix, pda};
+use clearshard_engine::market::DEFAULT_LIVENESS_TIMEOUT_MINS;
+use clearshard_tests::*;
+
+const TIMEOUT: i64 = DEFAULT_LIVENESS_TIMEOUT_MINS as i64 * 60;
+
+async fn btc(v: &mut Venue) -> Market {
+    v.ex.load::<Market>(pda::market(BTC)).await
+}
+
+/// The four owners of the order test: a leveraged long on shard 0 that the
+/// crash leaves bankrupt, its maker (short, a winner), and on shard 1 a
+/// long that loses and a short that wins.
+struct Owners {
+    reckless: Account,
+    maker: Account,
+    loser: Account,
+    winner: Account,
+}
+
+impl Owners {
+    fn all(&self) -> [&Account; 4] {
+        [&self.reckless, &self.maker, &self.loser, &self.winner]
+    }
+}
+
+/// Opens the four positions, lets BTC fall 15% for hours (the feed's
+/// average follows) and winds BTC down there.
+async fn crashed_venue() -> (Venue, Owners) {
+    let mut v = Venue::new(2).await;
+    let (reckless, maker) = v.leveraged_long(0, 61 * USDC).await;
+    let (loser, winner) = (v.account(1, 1_000 * USDC).await, v.account(1, 1_000 * USDC).await);
+    v.settle(1, &[BTC], &[&loser, &winner], &[fill(0, 1, 0, true, 40, BTC_TICKS)]).await.unwrap();
+    v.ex.advance_clock(TIMEOUT + 1 - 8 * 3_600).await;
+    for _ in 0..8 {
+        v.set_btc(85).await;
+        v.ex.advance_clock(3_600).await;
+    }
+    v.set_btc(85).await;
+    v.wind_down_fully(BTC).await.unwrap();
+    v.ex.assert_conserved().await;
+    (v, Owners { reckless, maker, loser, winner })
+}
+
+async fn close(v: &mut Venue, a: &Account) {
+    v.close_at_settlement(a, BTC).await.unwrap();
+    v.ex.assert_conserved().await;
+}
+
+async fn socialize(v: &mut Venue, a: &Account) -> Result<(), solana_program_test::BanksClientError> {
+    v.ex.send_fresh(&[ix::socialize_loss(a.address, a.shard, &[BTC], 2)], &[]).await
+}
+
+async fn claim(v: &mut Venue, a: &Account) {
+    v.claim_settlement_gain(a, BTC).await.unwrap();
+    v.ex.assert_conserved().await;
+}
+
+/// Withdraws all of `a`'s collateral, once vaults are rebalanced.
+async fn withdraw_all(v: &mut Venue, a: &Account) {
+    for (from, to) in [(0, 1), (1, 0)] {
+        if v.ex.vault_surplus(from).await > 0 && v.ex.vault_surplus(to).await < 0 {
+            v.ex.send_fresh(&[ix::rebalance_vaults(from, to, &[BTC])], &[]).await.unwrap();
+        }
+    }
+    let collateral = v.ex.margin(a.address).await.portfolio.collateral;
+    if collateral > 0 {
+        v.ex.withdraw(&a.trader, a.address, a.shard, collateral as u64, &[]).await.unwrap();
+    }
+    v.ex.assert_conserved().await;
+}
+
+/// What each owner's wallet ends with.
+async fn wallets(v: &mut Venue, o: &Owners) -> Vec<u64> {
+    let mut out = vec![];
+    for a in o.all() {
+        out.push(v.ex.token_balance(a.trader.token_account).await);
+    }
+    out
+}
+
+#[tokio::test]
+async fn the_same_wallets_whatever_the_order_of_closes_socializations_claims_and_withdrawals() {
+    // Every close first, then the bankruptcy, finality, the claims.
+    let (mut v, o) = crashed_venue().await;
+    let mut closed = vec![];
+    for a in o.all() {
+        close(&mut v, a).await;
+        let p = v.ex.margin(a.address).await.portfolio;
+        closed.push((p.collateral, p.settlement_gain(BTC)));
+    }
+    socialize(&mut v, &o.reckless).await.unwrap();
+    v.ex.assert_conserved().await;
+    v.finalize_wind_down(BTC).await.unwrap();
+    let m = btc(&mut v).await;
+    let (pool, faces) = (m.payout_pool, m.payout_faces);
+    claim(&mut v, &o.maker).await;
+    claim(&mut v, &o.winner).await;
+    for a in o.all() {
+        withdraw_all(&mut v, a).await;
+    }
+    let first = wallets(&mut v, &o).await;
+
+    // The winners close first and take out everything they can at once,
+    // the bankrupt account closes last; the claims come in the other order.
+    let (mut v, o) = crashed_venue().await;
+    for a in [&o.winner, &o.maker] {
+        close(&mut v, a).await;
+        withdraw_all(&mut v, a).await;
+        // Empty but for its gain: the account stays open until it is paid.
+        let r = v.ex.send(&[ix::close_margin_account(a.trader.key(), a.address, a.shard)], &[&a.trader.keypair]).await;
+        assert_error(r, ClearshardError::MarginAccountNotEmpty);
+    }
+    close(&mut v, &o.loser).await;
+    withdraw_all(&mut v, &o.loser).await;
+    close(&mut v, &o.reckless).await;
+    assert_error(v.finalize_wind_down(BTC).await, ClearshardError::WindDownLossesPending);
+    socialize(&mut v, &o.reckless).await.unwrap();
+    v.finalize_wind_down(BTC).await.unwrap();
+    claim(&mut v, &o.winner).await;
+    claim(&mut v, &o.maker).await;
+    for a in o.all() {
+        withdraw_all(&mut v, a).await;
+    }
+    assert_eq!(wallets(&mut v, &o).await, first);
+
+    // The bankrupt account closes first: its deficit waits for the last
+    // close, and the pool, not the lots open when it is socialized, bears it.
+    let (mut v, o) = crashed_venue().await;
+    close(&mut v, &o.reckless).await;
+    assert_error(socialize(&mut v, &o.reckless).await, ClearshardError::WindDownPositionsOpen);
+    close(&mut v, &o.maker).await;
+    withdraw_all(&mut v, &o.maker).await;
+    assert_error(socialize(&mut v, &o.reckless).await, ClearshardError::WindDownPositionsOpen);
+    close(&mut v, &o.loser).await;
+    close(&mut v, &o.winner).await;
+    assert_error(v.claim_settlement_gain(&o.winner, BTC).await, ClearshardError::WindDownNotFinal);
+    socialize(&mut v, &o.reckless).await.unwrap();
+    assert_error(socialize(&mut v, &o.reckless).await, ClearshardError::NotBankrupt);
+    v.finalize_wind_down(BTC).await.unwrap();
+    for a in o.all() {
+        if v.ex.margin(a.address).await.portfolio.settlement_gain(BTC) > 0 {
+            claim(&mut v, a).await;
+        }
+        withdraw_all(&mut v, a).await;
+    }
+    assert_eq!(wallets(&mut v, &o).await, first);
+
+    // And what they end with is the rule: the bankrupt account's deficit
+    // (no fund here) came out of the two gains pro rata, rounded down; the
+    // others end with what their closes left them.
+    let m = btc(&mut v).await;
+    assert_eq!((m.payout_pool, m.payout_faces, m.gains_held), (pool, faces, 0));
+    let deficit = closed[0].0.unsigned_abs();
+    assert_eq!((closed[0].1, closed[2].1), (0, 0));
+    assert_eq!((faces, pool), (closed[1].1 + closed[3].1, faces - deficit));
+    let paid = |face: u64| (face as u128 * pool as u128 / faces as u128) as u64;
+    let after = |i: usize| closed[i].0 as u64 + paid(closed[i].1);
+    assert_eq!(first, vec![0, after(1), after(2), after(3)]);
+    // What rounding left stays in the book: a unit or two, not an owner's.
+    assert!(m.wind_down_cash >= 0 && m.wind_down_cash <= 2, "{}", m.wind_down_cash);
+    assert_eq!(m.gain_pool, m.wind_down_cash as u64);
+}
+
+/// Liquidates every lot the program allows of `liqee` onto `liqor`.
+async fn liquidate_all(v: &mut Venue, liqor: &Account, liqee: &Account) {
+    let lots = v.liquidatable_lots(liqee, BTC, &[BTC]).await.unwrap();
+    v.liquidate(liqor, liqee, BTC, lots, &[BTC]).await.unwrap();
+    v.ex.assert_conserved().await;
+}
+
+/// Holds BTC at `percent` of its start for hours (the feed's average
+/// follows), then winds it down there.
+async fn wind_down_at(v: &mut Venue, percent: i64) {
+    v.ex.advance_clock(TIMEOUT + 1 - 8 * 3_600).await;
+    for _ in 0..8 {
+        v.set_btc(percent).await;
+        v.ex.advance_clock(3_600).await;
+    }
+    v.set_btc(percent).await;
+    v.wind_down_fully(BTC).await.unwrap();
+    v.ex.assert_conserved().await;
+}
+
+/// A loss recorded before the wind-down may still become a deficit of the
+/// market's: finality waits for every one to be resolved, by a
+/// socialization (out of the pool) or, for an account the market restored,
+/// by `clear_loss_record`.
+#[tokio::test]
+async fn a_loss_recorded_before_the_wind_down_holds_finality_until_it_is_resolved() {
+    let mut v = Venue::new(1).await;
+    let (reckless, maker) = v.leveraged_long(0, 61 * USDC).await;
+    let (partial, other_maker) = v.leveraged_long(0, 70 * USDC).await;
+    let liqor = v.account(0, 50_000 * USDC).await;
+    v.set_btc(80).await;
+    liquidate_all(&mut v, &liqor, &reckless).await;
+    let debt = v.ex.margin(reckless.address).await.portfolio.collateral;
+    assert!(debt < 0, "{debt}");
+    // Nobody socializes it before the wind-down.
+    v.set_btc(92).await;
+    v.liquidate(&liqor, &partial, BTC, 1, &[BTC]).await.unwrap();
+    v.ex.assert_conserved().await;
+    assert!(v.liquidatable_lots(&partial, BTC, &[BTC]).await.is_ok(), "still under water");
+    assert_eq!(v.ex.shard(0).await.loss_records(BTC).unwrap(), 2);
+    let clear = ix::clear_loss_record(partial.address, 0, &[BTC]);
+    assert_error(v.ex.send_fresh(std::slice::from_ref(&clear), &[]).await, ClearshardError::AccountUnderWater);
+    let none = ix::clear_loss_record(maker.address, 0, &[BTC]);
+    assert_error(v.ex.send_fresh(&[none], &[]).await, ClearshardError::NoLossRecorded);
+
+    // BTC recovers and is wound down at its start: the liquidator's long
+    // from 80 is the winner, the partly liquidated long is healthy again.
+    wind_down_at(&mut v, 100).await;
+    for a in [&partial, &maker, &other_maker, &liqor] {
+        close(&mut v, a).await;
+    }
+    assert_error(v.finalize_wind_down(BTC).await, ClearshardError::WindDownLossesPending);
+    v.ex.send_fresh(std::slice::from_ref(&clear), &[]).await.unwrap();
+    assert_error(v.ex.send_fresh(&[clear], &[]).await, ClearshardError::NoLossRecorded);
+    assert_eq!(v.ex.shard(0).await.loss_records(BTC).unwrap(), 1);
+    assert_error(v.finalize_wind_down(BTC).await, ClearshardError::WindDownLossesPending);
+
+    // The deficit of before the wind-down comes out of the pool, not out of
+    // whatever lots happen to be open: there are none. The fund's share of
+    // the liquidation fees covers its part first.
+    let faces = btc(&mut v).await.gains_held;
+    let fund = v.ex.shard(0).await.insurance_owed;
+    let from_pool = debt.unsigned_abs() - fund;
+    v.ex.send_fresh(&[ix::socialize_loss(reckless.address, 0, &[BTC], 1)], &[]).await.unwrap();
+    v.ex.assert_conserved().await;
+    assert_eq!(v.ex.margin(reckless.address).await.portfolio.collateral, 0);
+    let m = btc(&mut v).await;
+    assert_eq!((m.cumulative_loss, m.gains_held, m.gain_pool), (0, faces, faces - from_pool));
+    assert_eq!(v.ex.shard(0).await.insurance_owed, 0);
+    v.finalize_wind_down(BTC).await.unwrap();
+    let m = btc(&mut v).await;
+    assert_eq!((m.payout_pool, m.payout_faces), (faces - from_pool, faces));
+    let mut paid_total = 0;
+    for a in [&partial, &maker, &other_maker, &liqor] {
+        let before = v.ex.margin(a.address).await.portfolio;
+        let face = before.settlement_gain(BTC);
+        if face > 0 {
+            claim(&mut v, a).await;
+            let paid = (v.ex.margin(a.address).await.portfolio.collateral - before.collateral) as u64;
+            assert_eq!(paid, (face as u128 * m.payout_pool as u128 / faces as u128) as u64);
+            paid_total += paid;
+        }
+    }
+    assert!(m.payout_pool - paid_total <= 4, "rounding only: {} of {}", paid_total, m.payout_pool);
+}
+
+/// A deficit larger than every gain the market closed with: the pool covers
+/// what it holds, the rest stays the bankrupt account's debt (the same
+/// whatever the order), and the winners are paid nothing.
+#[tokio::test]
+async fn a_deficit_beyond_the_pool_stays_the_accounts_debt() {
+    let mut v = Venue::new(1).await;
+    let (reckless, maker) = v.leveraged_long(0, 61 * USDC).await;
+    let liqor = v.account(0, 50_000 * USDC).await;
+    v.set_btc(80).await;
+    liquidate_all(&mut v, &liqor, &reckless).await;
+    let debt = v.ex.margin(reckless.address).await.portfolio.collateral.unsigned_abs();
+    // The liquidator and the maker trade their positions away at 80; one
+    // small pair is left when BTC is wound down a little higher.
+    v.settle(0, &[BTC], &[&liqor, &maker], &[fill(0, 1, 0, false, 100, BTC_TICKS * 80 / 100)]).await.unwrap();
+    let (long, short) = (v.account(0, 1_000 * USDC).await, v.account(0, 1_000 * USDC).await);
+    v.settle(0, &[BTC], &[&long, &short], &[fill(0, 1, 0, true, 1, BTC_TICKS * 80 / 100)]).await.unwrap();
+    v.ex.assert_conserved().await;
+    wind_down_at(&mut v, 81).await;
+    for a in [&long, &short] {
+        close(&mut v, a).await;
+    }
+    let faces = btc(&mut v).await.gains_held;
+    assert!(faces > 0 && faces < debt, "gains {faces}, deficit {debt}");
+    v.ex.send_fresh(&[ix::socialize_loss(reckless.address, 0, &[BTC], 1)], &[]).await.unwrap();
+    v.ex.assert_conserved().await;
+    assert_eq!(v.ex.margin(reckless.address).await.portfolio.collateral, -((debt - faces) as i64));
+    v.finalize_wind_down(BTC).await.unwrap();
+    let m = btc(&mut v).await;
+    assert_eq!((m.payout_pool, m.payout_faces), (0, faces));
+    let before = v.ex.margin(long.address).await.portfolio;
+    claim(&mut v, &long).await;
+    let after = v.ex.margin(long.address).await.portfolio;
+    assert_eq!((after.collateral, after.settlement_gain(BTC)), (before.collateral, 0));
+    // The debt is no one else's: a second socialization has nowhere to go.
+    let again = ix::socialize_loss(reckless.address, 0, &[], 1);
+    assert_error(v.ex.send_fresh(&[again], &[]).await, ClearshardError::NoOpenInterest);
+}
+
+/// An account that holds a settlement gain and goes bankrupt elsewhere pays
+/// its debt from its own gain, at face, before anyone covers it: the gain
+/// never sits beside a debt others paid.
+#[tokio::test]
+async fn a_bankrupt_account_pays_its_debt_from_its_own_gain_first() {
+    let mut v = Venue::new(1).await;
+    let owner = v.account(0, 61 * USDC).await;
+    let maker = v.account(0, 100_000 * USDC).await;
+    let eth_lot = eth_market().tick_size * u64::from(ETH_TICKS);
+    let eth_lots = (500 * USDC / eth_lot) as u32;
+    let fills = [fill(0, 1, 0, false, 10, BTC_TICKS), fill(0, 1, 1, true, eth_lots, ETH_TICKS)];
+    v.settle(0, &[BTC, ETH], &[&owner, &maker], &fills).await.unwrap();
+    wind_down_at(&mut v, 85).await;
+    close(&mut v, &owner).await;
+    let held = v.ex.margin(owner.address).await.portfolio.settlement_gain(BTC);
+    assert!(held > 0);
+    // Not in debt: its gain waits for finality like every other.
+    assert_error(v.claim_settlement_gain(&owner, BTC).await, ClearshardError::WindDownNotFinal);
+
+    // ETH falls a fifth: the account is liquidated into debt.
+    let liqor = v.account(0, 50_000 * USDC).await;
+    v.ex.set_price(ETH, ETH_PRICE * 80 / 100, 0, PRICE_EXPO).await.unwrap();
+    let lots = v.liquidatable_lots(&owner, ETH, &[ETH]).await.unwrap();
+    v.liquidate(&liqor, &owner, ETH, lots, &[ETH]).await.unwrap();
+    v.ex.assert_conserved().await;
+    let debt = v.ex.margin(owner.address).await.portfolio.collateral;
+    assert!(debt < -(held as i64), "debt {debt}, gain {held}");
+    let socialize = ix::socialize_loss(owner.address, 0, &[ETH], 1);
+    assert_error(v.ex.send_fresh(std::slice::from_ref(&socialize), &[]).await, ClearshardError::SettlementGainHeld);
+    assert_error(
+        v.ex.send_fresh(&[ix::resolve_bankruptcy(owner.address, 0)], &[]).await,
+        ClearshardError::SettlementGainHeld,
+    );
+
+    // Its gain pays its debt at face; only the rest is anyone else's.
+    let pool = btc(&mut v).await.gain_pool;
+    claim(&mut v, &owner).await;
+    let after = v.ex.margin(owner.address).await.portfolio;
+    assert_eq!((after.collateral, after.settlement_gain(BTC)), (debt + held as i64, 0));
+    assert_eq!(btc(&mut v).await.gain_pool, pool - held);
+    v.ex.send_fresh(&[socialize], &[]).await.unwrap();
+    v.ex.assert_conserved().await;
+    assert_eq!(v.ex.margin(owner.address).await.portfolio.collateral, 0);
+}
