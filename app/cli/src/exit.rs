@@ -2,25 +2,20 @@
 //! to be closed out), `wind-down` (anyone: arms the wind-down of a market
 //! that is silent, or holds an exit that went unserved, then completes it a
 //! liveness timeout later) and `exit` (an owner: closes every position
-//! in wound-down markets at the settlement price, withdraws everything, and
-//! reports what it got back).
+//! in wound-down markets at the settlement price, has its gains there paid,
+//! withdraws everything, and reports what it got back).
 
 use crate::owner::Venue;
 use crate::settle::market_name;
+use crate::settlement_pool::{make_final, send_over_shards};
 use anchor_lang::prelude::Pubkey;
 use clearshard::state::{MarginAccount, Market};
 use clearshard_client::instructions as ix;
-use clearshard_client::packing::table_transaction;
 use clearshard_client::pda;
 use clearshard_client::presets::format_usdc;
 use clearshard_client::rpc::Cluster;
 use clearshard_engine::Position;
 use std::time::Duration;
-
-/// Above this many shards the silence proof (every shard, read-only) goes
-/// through a lookup table: 24 shards and the fixed accounts fit a legacy
-/// transaction with room to spare.
-const SHARDS_WITHOUT_TABLE: u16 = 24;
 
 /// One `wind_down_market` call on `market`, on its silence or on the
 /// account `unserved_exit` whose exit went unserved; with `wait`, an arming
@@ -38,21 +33,9 @@ pub fn wind_down(cluster: &Cluster, market: &str, wait: bool, unserved_exit: Opt
     }
     let shards: Vec<u16> = (0..venue.exchange.shard_count).collect();
     let call = ix::wind_down_market(market.id, market.oracle, &shards, unserved_exit);
-    let table = match venue.exchange.shard_count > SHARDS_WITHOUT_TABLE {
-        true => Some(cluster.create_lookup_table(&shards.iter().map(|s| pda::shard(*s)).collect::<Vec<_>>())?),
-        false => None,
-    };
     let send = || -> Result<Market, String> {
-        let refused = |e| format!("wind_down_market {name}: {e}");
-        match &table {
-            Some(table) => {
-                let tx = table_transaction(&cluster.payer, std::slice::from_ref(&call), table, cluster.blockhash()?)?;
-                cluster.send_and_confirm(&tx).map_err(refused)?;
-            }
-            None => {
-                cluster.send(std::slice::from_ref(&call), &[]).map_err(refused)?;
-            }
-        }
+        send_over_shards(cluster, &call, venue.exchange.shard_count)
+            .map_err(|e| format!("wind_down_market {name}: {e}"))?;
         cluster.load::<Market>(&pda::market(market.id))?.ok_or_else(|| format!("market {name} vanished"))
     };
     let after = send()?;
@@ -137,9 +120,10 @@ pub fn request_exit(cluster: &Cluster, requested: bool) -> Result<(), String> {
 }
 
 /// Closes every position of the signer's margin accounts in wound-down
-/// markets, then withdraws the whole collateral of every account left
-/// without positions, refilling its shard's vault first if claims moved
-/// elsewhere. Fails, after doing all it can, if an account still holds a
+/// markets, has each gain held there paid (making the market final first if
+/// anyone can: `settlement_pool::make_final`), then withdraws the whole
+/// collateral of every account left without positions, refilling its
+/// shard's vault first if claims moved elsewhere. Fails, after doing all it can, if an account still holds a
 /// position in a live market or is under water.
 pub fn exit(cluster: &Cluster) -> Result<(), String> {
     let venue = Venue::read(cluster)?;
@@ -178,6 +162,19 @@ pub fn exit(cluster: &Cluster) -> Result<(), String> {
                 names.join(", ")
             ));
             continue;
+        }
+        for market in venue.markets.iter().filter(|m| m.is_wound_down()) {
+            if load(cluster, &address)?.portfolio.settlement_gain(market.id) == 0 {
+                continue;
+            }
+            let state = cluster.load::<Market>(&pda::market(market.id))?.ok_or("market vanished")?;
+            if let Err(e) = if state.is_final() { Ok(()) } else { make_final(cluster, &venue, &state) } {
+                kept.push(format!("{address}'s gain in {} waits until the market is final: {e}", market_name(market)));
+                continue;
+            }
+            let call = ix::claim_settlement_gain(address, shard, market.id);
+            cluster.send(&[call], &[]).map_err(|e| format!("claim_settlement_gain on {address}: {e}"))?;
+            println!("{address}: paid its gain in {}", market_name(market));
         }
         let collateral = load(cluster, &address)?.portfolio.collateral;
         if collateral < 0 {

@@ -27,6 +27,7 @@ mod init;
 mod liquidate;
 mod owner;
 mod settle;
+mod settlement_pool;
 mod status;
 
 use clap::{Parser, Subcommand};

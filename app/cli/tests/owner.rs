@@ -122,7 +122,8 @@ fn owners_find_their_accounts_move_collateral_and_trade_with_no_matcher() {
 }
 
 /// Every owner's equity at the markets' settlement prices: collateral plus
-/// what closing every position there pays, funding and loss settled first.
+/// what closing every position there pays, funding and loss settled first,
+/// and the gains already held (paid at face: no deficit arose here).
 fn equity_at_settlement(net: &Localnet, owner: &Pubkey) -> i128 {
     let cluster = net.cluster();
     let exchange = cluster.exchange().unwrap();
@@ -133,6 +134,7 @@ fn equity_at_settlement(net: &Localnet, owner: &Pubkey) -> i128 {
         let mut settled = account.portfolio;
         settled.settle_funding(&risk[..]).unwrap();
         equity += settled.health(&risk[..]).unwrap().equity;
+        equity += i128::from(settled.settlement_gains_total().unwrap());
     }
     equity
 }
@@ -219,6 +221,7 @@ fn the_matcher_stops_the_markets_wind_down_and_every_owner_exits() {
         for (address, account) in cluster.margin_accounts(Some(&owner)).unwrap() {
             assert_eq!(account.portfolio.collateral, 0, "{name} {address}");
             assert!(account.portfolio.positions.iter().all(|p| !p.is_open()), "{name} {address}");
+            assert!(!account.portfolio.holds_settlement_gains(), "{name} {address}");
         }
         assert_conserved(&cluster);
     }
@@ -229,5 +232,5 @@ fn the_matcher_stops_the_markets_wind_down_and_every_owner_exits() {
     let totals = snapshot.totals();
     assert_eq!((totals.collateral, totals.unsettled_funding), (0, 0));
     assert_eq!(totals.vault_tokens as i128, totals.fees + totals.insurance_owed);
-    assert!(snapshot.markets.iter().all(|m| m.wind_down_lots == 0 && m.wind_down_cash == 0));
+    assert!(snapshot.markets.iter().all(|m| m.wind_down_lots == 0 && m.wind_down_cash == 0 && m.is_final()));
 }

@@ -224,6 +224,12 @@ async fn a_loss_recorded_before_the_wind_down_holds_finality_until_it_is_resolve
         close(&mut v, a).await;
     }
     assert_error(v.finalize_wind_down(BTC).await, ClearshardError::WindDownLossesPending);
+    // A shard of the caller's making, counting no record, is not a shard.
+    let forged = v.ex.forge(pda::shard(0), anchor_lang::system_program::ID).await;
+    let mut finalize = ix::finalize_wind_down(BTC, &[0]);
+    finalize.accounts[2].pubkey = forged;
+    let r = v.ex.send_fresh(&[finalize], &[]).await;
+    assert_anchor_error(r, anchor_lang::error::ErrorCode::AccountOwnedByWrongProgram);
     v.ex.send_fresh(std::slice::from_ref(&clear), &[]).await.unwrap();
     assert_error(v.ex.send_fresh(&[clear], &[]).await, ClearshardError::NoLossRecorded);
     assert_eq!(v.ex.shard(0).await.loss_records(BTC).unwrap(), 1);
