@@ -7,7 +7,7 @@
 //! deficit could not be socialized at all. Conservation after every step.
 
 use clearshard::errors::ClearshardError;
-use clearshard::state::Market;
+use clearshard::state::{Market, PAUSE_SETTLEMENT};
 use clearshard_client::{instructions as ix, pda};
 use clearshard_engine::market::DEFAULT_LIVENESS_TIMEOUT_MINS;
 use clearshard_tests::*;
@@ -294,6 +294,10 @@ async fn a_deficit_beyond_the_pool_stays_the_accounts_debt() {
     let m = btc(&mut v).await;
     assert_eq!((m.payout_pool, m.payout_faces), (0, faces));
     let before = v.ex.margin(long.address).await.portfolio;
+    // A settlement pause on the account's shard holds the claim back.
+    v.pause(Some(0), PAUSE_SETTLEMENT).await;
+    assert_error(v.claim_settlement_gain(&long, BTC).await, ClearshardError::SettlementPaused);
+    v.pause(Some(0), 0).await;
     claim(&mut v, &long).await;
     let after = v.ex.margin(long.address).await.portfolio;
     assert_eq!((after.collateral, after.settlement_gain(BTC)), (before.collateral, 0));
