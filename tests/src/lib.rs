@@ -313,6 +313,21 @@ impl Venue {
         self.wind_down(market).await
     }
 
+    /// Holds BTC at `percent` of its start for eight hours (the feed's moving
+    /// average follows), ending the liveness timeout after the last batch,
+    /// then winds BTC down there.
+    pub async fn wind_down_btc_at(&mut self, percent: i64) {
+        let timeout = i64::from(clearshard_engine::market::DEFAULT_LIVENESS_TIMEOUT_MINS) * 60;
+        self.ex.advance_clock(timeout + 1 - 8 * 3_600).await;
+        for _ in 0..8 {
+            self.set_btc(percent).await;
+            self.ex.advance_clock(3_600).await;
+        }
+        self.set_btc(percent).await;
+        self.wind_down_fully(BTC).await.expect("wind_down_market");
+        self.ex.assert_conserved().await;
+    }
+
     /// What `market`'s wind-down would fix as its price from the feed now:
     /// the feed's moving average per lot.
     pub async fn feed_average(&mut self, market: u16) -> u64 {

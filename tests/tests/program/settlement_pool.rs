@@ -9,10 +9,7 @@
 use clearshard::errors::ClearshardError;
 use clearshard::state::{Market, PAUSE_SETTLEMENT};
 use clearshard_client::{instructions as ix, pda};
-use clearshard_engine::market::DEFAULT_LIVENESS_TIMEOUT_MINS;
 use clearshard_tests::*;
-
-const TIMEOUT: i64 = DEFAULT_LIVENESS_TIMEOUT_MINS as i64 * 60;
 
 async fn btc(v: &mut Venue) -> Market {
     v.ex.load::<Market>(pda::market(BTC)).await
@@ -41,14 +38,7 @@ async fn crashed_venue() -> (Venue, Owners) {
     let (reckless, maker) = v.leveraged_long(0, 61 * USDC).await;
     let (loser, winner) = (v.account(1, 1_000 * USDC).await, v.account(1, 1_000 * USDC).await);
     v.settle(1, &[BTC], &[&loser, &winner], &[fill(0, 1, 0, true, 40, BTC_TICKS)]).await.unwrap();
-    v.ex.advance_clock(TIMEOUT + 1 - 8 * 3_600).await;
-    for _ in 0..8 {
-        v.set_btc(85).await;
-        v.ex.advance_clock(3_600).await;
-    }
-    v.set_btc(85).await;
-    v.wind_down_fully(BTC).await.unwrap();
-    v.ex.assert_conserved().await;
+    v.wind_down_btc_at(85).await;
     (v, Owners { reckless, maker, loser, winner })
 }
 
@@ -179,19 +169,6 @@ async fn liquidate_all(v: &mut Venue, liqor: &Account, liqee: &Account) {
     v.ex.assert_conserved().await;
 }
 
-/// Holds BTC at `percent` of its start for hours (the feed's average
-/// follows), then winds it down there.
-async fn wind_down_at(v: &mut Venue, percent: i64) {
-    v.ex.advance_clock(TIMEOUT + 1 - 8 * 3_600).await;
-    for _ in 0..8 {
-        v.set_btc(percent).await;
-        v.ex.advance_clock(3_600).await;
-    }
-    v.set_btc(percent).await;
-    v.wind_down_fully(BTC).await.unwrap();
-    v.ex.assert_conserved().await;
-}
-
 /// A loss recorded before the wind-down may still become a deficit of the
 /// market's: finality waits for every one to be resolved, by a
 /// socialization (out of the pool) or, for an account the market restored,
@@ -219,7 +196,7 @@ async fn a_loss_recorded_before_the_wind_down_holds_finality_until_it_is_resolve
 
     // BTC recovers and is wound down at its start: the liquidator's long
     // from 80 is the winner, the partly liquidated long is healthy again.
-    wind_down_at(&mut v, 100).await;
+    v.wind_down_btc_at(100).await;
     for a in [&partial, &maker, &other_maker, &liqor] {
         close(&mut v, a).await;
     }
@@ -281,7 +258,7 @@ async fn a_deficit_beyond_the_pool_stays_the_accounts_debt() {
     let (long, short) = (v.account(0, 1_000 * USDC).await, v.account(0, 1_000 * USDC).await);
     v.settle(0, &[BTC], &[&long, &short], &[fill(0, 1, 0, true, 1, BTC_TICKS * 80 / 100)]).await.unwrap();
     v.ex.assert_conserved().await;
-    wind_down_at(&mut v, 81).await;
+    v.wind_down_btc_at(81).await;
     for a in [&long, &short] {
         close(&mut v, a).await;
     }
@@ -318,7 +295,7 @@ async fn a_bankrupt_account_pays_its_debt_from_its_own_gain_first() {
     let eth_lots = (500 * USDC / eth_lot) as u32;
     let fills = [fill(0, 1, 0, false, 10, BTC_TICKS), fill(0, 1, 1, true, eth_lots, ETH_TICKS)];
     v.settle(0, &[BTC, ETH], &[&owner, &maker], &fills).await.unwrap();
-    wind_down_at(&mut v, 85).await;
+    v.wind_down_btc_at(85).await;
     close(&mut v, &owner).await;
     let held = v.ex.margin(owner.address).await.portfolio.settlement_gain(BTC);
     assert!(held > 0);

@@ -233,13 +233,7 @@ async fn a_bankrupt_close_is_covered_by_the_fund_then_by_the_settlement_pool() {
     let (long, maker) = v.leveraged_long(0, 61 * USDC).await;
     v.ex.fund_insurance(USDC).await;
     // BTC falls 15% and holds for hours: the feed's average follows.
-    v.ex.advance_clock(TIMEOUT + 1 - 8 * 3_600).await;
-    for _ in 0..8 {
-        v.set_btc(85).await;
-        v.ex.advance_clock(3_600).await;
-    }
-    v.set_btc(85).await;
-    v.wind_down_fully(BTC).await.unwrap();
+    v.wind_down_btc_at(85).await;
     let price = btc(&mut v).await.settlement_price;
     assert_eq!(price, v.feed_average(BTC).await);
     v.close_at_settlement(&long, BTC).await.unwrap();

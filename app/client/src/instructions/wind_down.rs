@@ -20,12 +20,7 @@ pub fn wind_down_market(market: u16, oracle: Pubkey, shards: &[u16], unserved_ex
 /// Closes `account`'s position in wound-down `market` at the settlement
 /// price (permissionless).
 pub fn close_at_settlement(account: Pubkey, shard: u16, market: u16) -> Instruction {
-    let accounts = accounts::CloseAtSettlement {
-        exchange: pda::exchange(),
-        market: pda::market(market),
-        margin_account: account,
-        shard: pda::shard(shard),
-    };
+    let accounts = accounts::CloseAtSettlement { position: wound_down_position(account, shard, market) };
     build(accounts, instruction::CloseAtSettlement {}, vec![])
 }
 
@@ -39,13 +34,17 @@ pub fn finalize_wind_down(market: u16, shards: &[u16]) -> Instruction {
 
 /// Pays `account`'s settlement gain in wound-down `market` (permissionless).
 pub fn claim_settlement_gain(account: Pubkey, shard: u16, market: u16) -> Instruction {
-    let accounts = accounts::ClaimSettlementGain {
+    let accounts = accounts::ClaimSettlementGain { position: wound_down_position(account, shard, market) };
+    build(accounts, instruction::ClaimSettlementGain {}, vec![])
+}
+
+fn wound_down_position(margin_account: Pubkey, shard: u16, market: u16) -> accounts::WoundDownPosition {
+    accounts::WoundDownPosition {
         exchange: pda::exchange(),
         market: pda::market(market),
-        margin_account: account,
+        margin_account,
         shard: pda::shard(shard),
-    };
-    build(accounts, instruction::ClaimSettlementGain {}, vec![])
+    }
 }
 
 /// Clears `account`'s recorded losses once it is restored (permissionless):

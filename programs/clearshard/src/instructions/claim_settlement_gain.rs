@@ -1,6 +1,6 @@
+use super::wound_down_position::*;
 use crate::errors::ClearshardError;
 use crate::events::SettlementGainPaid;
-use crate::state::{seeds, Exchange, MarginAccount, Market, Shard, PAUSE_SETTLEMENT};
 use anchor_lang::prelude::*;
 use clearshard_engine::wind_down::gain_payout;
 
@@ -13,22 +13,12 @@ use clearshard_engine::wind_down::gain_payout;
 /// this), so that its gain never sits beside a debt others paid.
 #[derive(Accounts)]
 pub struct ClaimSettlementGain<'info> {
-    #[account(address = seeds::EXCHANGE_ADDRESS)]
-    pub exchange: AccountLoader<'info, Exchange>,
-    #[account(mut)]
-    pub market: AccountLoader<'info, Market>,
-    #[account(mut)]
-    pub margin_account: AccountLoader<'info, MarginAccount>,
-    #[account(mut, constraint = shard.load()?.index == margin_account.load()?.shard
-        @ ClearshardError::MarginAccountOfAnotherShard)]
-    pub shard: AccountLoader<'info, Shard>,
+    pub position: WoundDownPosition<'info>,
 }
 
 pub fn handler(ctx: Context<ClaimSettlementGain>) -> Result<()> {
-    let accounts = ctx.accounts;
-    let now = Clock::get()?.unix_timestamp;
-    let mut shard = accounts.shard.load_mut()?;
-    accounts.exchange.load()?.require_open(&shard, PAUSE_SETTLEMENT, ClearshardError::SettlementPaused, now)?;
+    let accounts = &ctx.accounts.position;
+    let mut shard = accounts.open_shard()?;
     let mut market = accounts.market.load_mut()?;
     let mut margin = accounts.margin_account.load_mut()?;
     let held = margin.portfolio.settlement_gain(market.id);

@@ -1,6 +1,6 @@
+use super::wound_down_position::*;
 use crate::errors::ClearshardError;
 use crate::events::ClosedAtSettlement;
-use crate::state::{seeds, Exchange, MarginAccount, Market, Shard, PAUSE_SETTLEMENT};
 use anchor_lang::prelude::*;
 
 /// Permissionless: closes one account's whole position in a wound-down
@@ -15,24 +15,15 @@ use anchor_lang::prelude::*;
 /// through `resolve_bankruptcy` and `socialize_loss`.
 #[derive(Accounts)]
 pub struct CloseAtSettlement<'info> {
-    #[account(address = seeds::EXCHANGE_ADDRESS)]
-    pub exchange: AccountLoader<'info, Exchange>,
-    #[account(mut)]
-    pub market: AccountLoader<'info, Market>,
-    #[account(mut)]
-    pub margin_account: AccountLoader<'info, MarginAccount>,
-    #[account(mut, constraint = shard.load()?.index == margin_account.load()?.shard
-        @ ClearshardError::MarginAccountOfAnotherShard)]
-    pub shard: AccountLoader<'info, Shard>,
+    pub position: WoundDownPosition<'info>,
 }
 
 pub fn handler(ctx: Context<CloseAtSettlement>) -> Result<()> {
-    let accounts = ctx.accounts;
+    let accounts = &ctx.accounts.position;
     let now = Clock::get()?.unix_timestamp;
     let mut market = accounts.market.load_mut()?;
     require!(market.is_wound_down(), ClearshardError::MarketNotWoundDown);
-    let mut shard = accounts.shard.load_mut()?;
-    accounts.exchange.load()?.require_open(&shard, PAUSE_SETTLEMENT, ClearshardError::SettlementPaused, now)?;
+    let mut shard = accounts.open_shard()?;
     let risk = market.risk(market.settlement_price, market.settlement_price, now)?;
 
     let mut margin = accounts.margin_account.load_mut()?;

@@ -39,6 +39,7 @@ pub mod update_funding;
 pub mod update_market;
 pub mod wind_down_market;
 pub mod withdraw;
+pub mod wound_down_position;
 
 #[allow(ambiguous_glob_reexports)]
 pub use accept_admin::*;
@@ -113,3 +114,5 @@ pub use update_funding::*;
 pub use update_market::*;
 #[allow(ambiguous_glob_reexports)]
 pub use wind_down_market::*;
+#[allow(ambiguous_glob_reexports)]
+pub use wound_down_position::*;
