@@ -75,9 +75,6 @@ pub enum EngineError {
     ExitRequested,
     /// An exiting account's fill is worse for it than the exit band allows.
     PriceBeyondExitBand,
-    /// The account holds a settlement gain: it pays the account's own debt
-    /// first (`claim_settlement_gain`), before anyone else does.
-    SettlementGainHeld,
 }
 
 /// A failed batch: which fill, and why. Health failures name the last fill

@@ -7,7 +7,7 @@
 //! it no longer needs minus the fee: `q · oracle · (mm − fee) / 10_000`. That
 //! gives the smallest `q` that restores the account in closed form.
 
-use crate::health::{mul_bps_ceil, Health, MarketLookup, RiskMarket};
+use crate::health::{mul_bps_ceil, MarketLookup, RiskMarket};
 use crate::portfolio::Booking;
 use crate::portfolio::MAX_MARKETS;
 use crate::{EngineError, Portfolio, BPS};
@@ -38,7 +38,7 @@ pub struct Liquidation {
 /// gap between its initial and maintenance requirements, never more than
 /// the position.
 pub fn liquidatable_lots(liqee: &Portfolio, markets: &[RiskMarket], market_id: u16) -> Result<u64, EngineError> {
-    let health = liquidation_health(liqee, markets)?;
+    let health = liqee.health(markets)?;
     if health.maintenance >= 0 {
         return Err(EngineError::NotLiquidatable);
     }
@@ -82,7 +82,7 @@ pub fn liquidate(
         return Err(EngineError::LiquidationExceedsAllowed);
     }
     let market = markets.risk_market(market_id).ok_or(EngineError::MissingMarket)?;
-    let before = liquidation_health(liqee, markets)?;
+    let before = liqee.health(markets)?;
     let price = market.oracle_price;
     let notional = i64::try_from(crate::math::mul(lots, price)?).map_err(|_| overflow)?;
     let lots_signed = i64::try_from(lots).map_err(|_| overflow)?;
@@ -104,7 +104,7 @@ pub fn liquidate(
     liqor.require_exit_allows(&liqor_booking.position)?;
     liqee_booking.collateral_change = liqee_booking.collateral_change.checked_sub(liqee_funding).ok_or(overflow)?;
     liqor_booking.collateral_change = liqor_booking.collateral_change.checked_sub(liqor_funding).ok_or(overflow)?;
-    let after = liquidation_health(liqee, markets)?;
+    let after = liqee.health(markets)?;
     if after.maintenance <= before.maintenance {
         return Err(EngineError::LiquidationDidNotImprove);
     }
@@ -133,29 +133,17 @@ pub fn liquidate(
     })
 }
 
-/// Health as liquidation sees it: settlement gains held count as collateral,
-/// at face (see `Portfolio::settlement_gains_total`).
-pub fn liquidation_health<M: MarketLookup + ?Sized>(pf: &Portfolio, markets: &M) -> Result<Health, EngineError> {
-    let held = i128::from(pf.settlement_gains_total()?);
-    let h = pf.health(markets)?;
-    Ok(Health {
-        equity: h.equity.saturating_add(held),
-        initial: h.initial.saturating_add(held),
-        maintenance: h.maintenance.saturating_add(held),
-        jump_gain: h.jump_gain,
-    })
-}
-
-/// An account left with no position and negative collateral: its deficit.
-/// One that still holds a settlement gain pays its debt from it first.
+/// An account left with no position and negative collateral: its deficit,
+/// less the shares already registered against wound-down markets' pools
+/// (paid towards it once those markets are final).
 pub fn bankruptcy_deficit(pf: &Portfolio) -> Result<u64, EngineError> {
     if pf.has_open_positions() || pf.collateral >= 0 {
         return Err(EngineError::NotBankrupt);
     }
-    if pf.holds_settlement_gains() {
-        return Err(EngineError::SettlementGainHeld);
+    match pf.collateral.unsigned_abs().checked_sub(pf.settlement_recoveries_total()?) {
+        Some(deficit) if deficit > 0 => Ok(deficit),
+        _ => Err(EngineError::NotBankrupt),
     }
-    Ok(pf.collateral.unsigned_abs())
 }
 
 /// Splits a deficit over the markets where it arose: `markets` holds, for each,

@@ -15,9 +15,10 @@ pub const MAX_POSITIONS: usize = 8;
 pub const MAX_MARKETS: usize = 16;
 
 crate::idl::on_chain_type! {
-    /// 664 bytes, embedded in the on-chain `MarginAccount`: collateral 8,
+    /// 800 bytes, embedded in the on-chain `MarginAccount`: collateral 8,
     /// realized PnL 8, limits 48, cost window 16, exit request 8, liquidation
-    /// losses 16 × 8, settlement gains 16 × 8, positions 8 × 40.
+    /// losses 16 × 8, settlement gains and recoveries 2 × 16 × 8, the pledge
+    /// 8, positions 8 × 40.
     #[repr(C)]
     #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Pod, Zeroable)]
     pub struct Portfolio {
@@ -39,13 +40,20 @@ crate::idl::on_chain_type! {
         pub liquidation_losses: [u64; MAX_MARKETS],
         /// Gains of positions closed in wound-down markets, per market id,
         /// not yet paid: junior claims on the market's settlement pool,
-        /// paid once the market is final (`wind_down::gain_payout`), after
-        /// the deficits that arose there. Not collateral, not margin.
+        /// paid once the market is final, after the deficits that arose
+        /// there. Not collateral, not margin, not counted by liquidation.
         pub settlement_gains: [u64; MAX_MARKETS],
+        /// This account's deficit shares registered against wound-down
+        /// markets' pools, per market id: paid towards its debt once the
+        /// market is final, all at one rate.
+        pub settlement_recoveries: [u64; MAX_MARKETS],
+        /// What others covered of this account's debt while it held gains:
+        /// those gains, when paid, go to the insurance fund first.
+        pub pledged_to_fund: u64,
         pub positions: [Position; MAX_POSITIONS],
     }
 }
-const _: () = assert!(core::mem::size_of::<Portfolio>() == 664);
+const _: () = assert!(core::mem::size_of::<Portfolio>() == 800);
 
 /// What booking one side of a trade did.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -127,26 +135,67 @@ impl Portfolio {
         self.settlement_gains.get(usize::from(market_id)).copied().unwrap_or(0)
     }
 
-    /// Every settlement gain still held, at face: what a liquidation counts
-    /// as collateral (a close must not make an account liquidatable), and
-    /// initial margin does not (no one withdraws or adds risk against it).
+    /// The deficit share registered against `market_id`'s pool (0: none).
+    pub fn settlement_recovery(&self, market_id: u16) -> u64 {
+        self.settlement_recoveries.get(usize::from(market_id)).copied().unwrap_or(0)
+    }
+
+    /// Every settlement gain still held, at face (the most it can pay).
     pub fn settlement_gains_total(&self) -> Result<i64, EngineError> {
         let total = self.settlement_gains.iter().try_fold(0u64, |sum, g| sum.checked_add(*g));
         total.and_then(|t| i64::try_from(t).ok()).ok_or(EngineError::Overflow)
     }
 
-    /// Whether any settlement gain is still held.
-    pub fn holds_settlement_gains(&self) -> bool {
-        self.settlement_gains.iter().any(|g| *g > 0)
+    /// Every deficit share registered and not yet paid, at face.
+    pub fn settlement_recoveries_total(&self) -> Result<u64, EngineError> {
+        self.settlement_recoveries.iter().try_fold(0u64, |sum, r| sum.checked_add(*r)).ok_or(EngineError::Overflow)
     }
 
-    /// Pays `paid` of the gain held in `market_id` into collateral and
-    /// consumes `face` of it (`paid <= face`: the rest was the haircut).
-    pub fn pay_settlement_gain(&mut self, market_id: u16, face: u64, paid: u64) -> Result<(), EngineError> {
+    /// Whether any settlement gain or recovery is still to be paid.
+    pub fn holds_settlement_claims(&self) -> bool {
+        self.settlement_gains.iter().chain(&self.settlement_recoveries).any(|c| *c > 0)
+    }
+
+    /// Registers `share` of this account's deficit against wound-down
+    /// `market_id`'s pool.
+    pub fn register_recovery(&mut self, market_id: u16, share: u64) -> Result<(), EngineError> {
+        let slot = self.settlement_recoveries.get_mut(usize::from(market_id)).ok_or(EngineError::MissingMarket)?;
+        *slot = slot.checked_add(share).ok_or(EngineError::Overflow)?;
+        Ok(())
+    }
+
+    /// Pledges what others just covered of this account's debt (`covered`)
+    /// against the gains it holds, up to their face.
+    pub fn pledge_gains(&mut self, covered: u64) -> Result<(), EngineError> {
+        let faces = self.settlement_gains.iter().try_fold(0u64, |sum, g| sum.checked_add(*g));
+        let faces = faces.ok_or(EngineError::Overflow)?;
+        self.pledged_to_fund = self.pledged_to_fund.saturating_add(covered).min(faces);
+        Ok(())
+    }
+
+    /// Takes the account's gain and recovery in `market_id` (their faces),
+    /// leaving none.
+    pub fn take_settlement_claims(&mut self, market_id: u16) -> Result<(u64, u64), EngineError> {
+        let id = usize::from(market_id);
+        let gain = core::mem::take(self.settlement_gains.get_mut(id).ok_or(EngineError::MissingMarket)?);
+        let recovery = core::mem::take(self.settlement_recoveries.get_mut(id).ok_or(EngineError::MissingMarket)?);
+        Ok((gain, recovery))
+    }
+
+    /// Books what one market's pool paid: `gain_paid` (of which the pledge
+    /// takes its part for the fund first) and `recovery_paid` into
+    /// collateral. Returns what went to the fund.
+    pub fn book_settlement_payout(&mut self, gain_paid: u64, recovery_paid: u64) -> Result<u64, EngineError> {
         let overflow = EngineError::Overflow;
-        let slot = self.settlement_gains.get_mut(usize::from(market_id)).ok_or(EngineError::MissingMarket)?;
-        *slot = slot.checked_sub(face).ok_or(overflow)?;
-        self.credit(i64::try_from(paid.min(face)).map_err(|_| overflow)?)
+        let to_fund = gain_paid.min(self.pledged_to_fund);
+        self.pledged_to_fund = self.pledged_to_fund.saturating_sub(to_fund);
+        if !self.settlement_gains.iter().any(|g| *g > 0) {
+            // No gain is left to pay the rest of the pledge.
+            self.pledged_to_fund = 0;
+        }
+        let credited = gain_paid.saturating_sub(to_fund).checked_add(recovery_paid).ok_or(overflow)?;
+        self.credit(i64::try_from(credited).map_err(|_| overflow)?)?;
+        Ok(to_fund)
     }
 
     /// The markets whose liquidations realized a loss against this account,

@@ -2,7 +2,7 @@
 //! and where the fee goes.
 
 use clearshard_engine::liquidation::{
-    bankruptcy_deficit, liquidatable_lots, liquidate, liquidation_health, loss_shares, socialized_loss_per_lot,
+    bankruptcy_deficit, liquidatable_lots, liquidate, loss_shares, socialized_loss_per_lot,
 };
 use clearshard_engine::{EngineError, MarketParams, Portfolio, Position, RiskMarket};
 
@@ -169,24 +169,26 @@ fn bankruptcy_needs_no_positions_and_a_deficit() {
     p.collateral = 0;
     assert_eq!(bankruptcy_deficit(&p), Err(EngineError::NotBankrupt));
     assert_eq!(bankruptcy_deficit(&long_account()), Err(EngineError::NotBankrupt));
-    // A settlement gain held pays the account's own debt first.
+    // A gain held does not stop a bankruptcy (it is pledged to the fund);
+    // a share already registered against a pool is not owed twice.
     p.collateral = -500;
     p.settlement_gains[3] = 200;
-    assert_eq!(bankruptcy_deficit(&p), Err(EngineError::SettlementGainHeld));
+    assert_eq!(bankruptcy_deficit(&p), Ok(500));
+    p.settlement_recoveries[2] = 300;
+    assert_eq!(bankruptcy_deficit(&p), Ok(200));
+    p.settlement_recoveries[4] = 200;
+    assert_eq!(bankruptcy_deficit(&p), Err(EngineError::NotBankrupt));
 }
 
-/// A settlement gain counts as collateral, at face, for liquidation only:
-/// closing a winner in a wound-down market never makes its owner
-/// liquidatable, and neither is the gain margin for new risk.
+/// A settlement gain is a junior claim: no collateral for liquidation, no
+/// margin (its payout is known only once its market is final).
 #[test]
-fn a_settlement_gain_is_collateral_for_liquidation_and_not_for_margin() {
+fn a_settlement_gain_is_neither_margin_nor_collateral() {
     let m = [market(850)];
     let mut p = long_account();
-    assert!(liquidatable_lots(&p, &m, 0).is_ok());
+    let lots = liquidatable_lots(&p, &m, 0).unwrap();
     p.settlement_gains[1] = 200_000;
-    assert_eq!(liquidatable_lots(&p, &m, 0), Err(EngineError::NotLiquidatable));
-    let health = liquidation_health(&p, &m[..]).unwrap();
-    assert_eq!(health.maintenance, p.health(&m[..]).unwrap().maintenance + 200_000);
+    assert_eq!(liquidatable_lots(&p, &m, 0), Ok(lots));
     assert_eq!(p.check_initial_health(&m[..]), Err(EngineError::Undercollateralized));
 }
 

@@ -164,7 +164,8 @@ pub fn exit(cluster: &Cluster) -> Result<(), String> {
             continue;
         }
         for market in venue.markets.iter().filter(|m| m.is_wound_down()) {
-            if load(cluster, &address)?.portfolio.settlement_gain(market.id) == 0 {
+            let held = load(cluster, &address)?.portfolio;
+            if held.settlement_gain(market.id) == 0 && held.settlement_recovery(market.id) == 0 {
                 continue;
             }
             let state = cluster.load::<Market>(&pda::market(market.id))?.ok_or("market vanished")?;
@@ -174,7 +175,7 @@ pub fn exit(cluster: &Cluster) -> Result<(), String> {
             }
             let call = ix::claim_settlement_gain(address, shard, market.id);
             cluster.send(&[call], &[]).map_err(|e| format!("claim_settlement_gain on {address}: {e}"))?;
-            println!("{address}: paid its gain in {}", market_name(market));
+            println!("{address}: paid its claim on {}'s pool", market_name(market));
         }
         let collateral = load(cluster, &address)?.portfolio.collateral;
         if collateral < 0 {

@@ -16,7 +16,6 @@ use clearshard_client::instructions::{self as ix, LiquidationAccounts};
 use clearshard_client::presets::format_usdc;
 use clearshard_client::rpc::Cluster;
 use clearshard_engine::liquidation::{bankruptcy_deficit, liquidatable_lots};
-use clearshard_engine::EngineError;
 use clearshard_engine::RiskMarket;
 use solana_signer::Signer;
 use std::io::Write;
@@ -91,16 +90,6 @@ fn pass(cluster: &Cluster) -> Result<Pass, String> {
                 format_usdc(before),
                 format_usdc(maintenance(&account, &risk))
             ));
-        }
-        // A bankrupt account's gains held in wound-down markets pay its debt first.
-        if bankruptcy_deficit(&account.portfolio) == Err(EngineError::SettlementGainHeld) {
-            for market in markets.iter().filter(|m| account.portfolio.settlement_gain(m.id) > 0) {
-                cluster
-                    .send(&[ix::claim_settlement_gain(*address, account.shard, market.id)], &[])
-                    .map_err(|e| format!("claim_settlement_gain {address}: {e}"))?;
-                report(format!("bankrupt {address}: its gain in {} paid towards its debt", market_name(market)));
-            }
-            account = reload(cluster, address)?;
         }
         if let Ok(deficit) = bankruptcy_deficit(&account.portfolio) {
             cluster

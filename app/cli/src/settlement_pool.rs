@@ -1,8 +1,8 @@
 //! A wound-down market's settlement pool over JSON-RPC: what `exit` does so
 //! that a held gain is paid. Anyone may make the market final: close every
-//! position left there, have each bankrupt account pay its debt from its
-//! own gains and then cover it (`socialize_loss`: the fund, then the pools),
-//! clear the loss records of accounts restored since, and call
+//! position left there, cover each bankrupt account (`socialize_loss`: the
+//! fund, then the pools and the lots where its loss arose), clear the loss
+//! records of accounts restored since, and call
 //! `finalize_wind_down` over every shard. Every step is permissionless and
 //! its outcome fixed by the state, so it does not matter who runs it.
 
@@ -16,6 +16,7 @@ use clearshard_client::packing::table_transaction;
 use clearshard_client::pda;
 use clearshard_client::presets::format_usdc;
 use clearshard_client::rpc::Cluster;
+use clearshard_engine::liquidation::bankruptcy_deficit;
 
 /// Above this many shards a call naming every shard goes through a lookup
 /// table: 24 shards and the fixed accounts fit a legacy transaction.
@@ -61,30 +62,26 @@ pub fn make_final(cluster: &Cluster, venue: &Venue, market: &Market) -> Result<(
         .map_err(|e| format!("finalize_wind_down {name}: {e}"))?;
     let after = cluster.load::<Market>(&pda::market(id))?.ok_or("market vanished")?;
     println!(
-        "{name}: final; each gain is paid {} of {} held",
+        "{name}: final; the gains are paid {} of {} held, the deficits {} of {}",
         format_usdc(after.payout_pool.into()),
-        format_usdc(after.payout_faces.into())
+        format_usdc(after.payout_faces.into()),
+        format_usdc(after.recovery_pool.into()),
+        format_usdc(after.recovery_faces.into())
     );
     Ok(())
 }
 
-/// Settles a loss record: a bankrupt account pays its debt from its own
-/// gains and is covered; an account restored since has its record cleared.
+/// Settles a loss record: a bankrupt account is covered (what arose in a
+/// wound-down market is registered against its pool); an account restored
+/// since has its record cleared.
 fn resolve(cluster: &Cluster, venue: &Venue, address: Pubkey, account: &MarginAccount) -> Result<(), String> {
     let (shard, p) = (account.shard, &account.portfolio);
-    if p.collateral < 0 && !p.has_open_positions() {
-        for market in venue.markets.iter().filter(|m| p.settlement_gain(m.id) > 0) {
-            let call = ix::claim_settlement_gain(address, shard, market.id);
-            cluster.send(&[call], &[]).map_err(|e| format!("claim_settlement_gain towards {address}'s debt: {e}"))?;
-        }
-        let p = cluster.load::<MarginAccount>(&address)?.ok_or("account vanished")?.portfolio;
-        if p.collateral < 0 {
-            let arose: Vec<u16> = p.loss_markets().map(|(m, _)| m).collect();
-            let call = ix::socialize_loss(address, shard, &arose, venue.exchange.shard_count);
-            cluster.send(&[call], &[]).map_err(|e| format!("socialize_loss {address}: {e}"))?;
-            println!("{address}: bankrupt by {}, covered", format_usdc((-i128::from(p.collateral)).max(0)));
-            return Ok(());
-        }
+    if let Ok(deficit) = bankruptcy_deficit(p) {
+        let arose: Vec<u16> = p.loss_markets().map(|(m, _)| m).collect();
+        let call = ix::socialize_loss(address, shard, &arose, venue.exchange.shard_count);
+        cluster.send(&[call], &[]).map_err(|e| format!("socialize_loss {address}: {e}"))?;
+        println!("{address}: bankrupt by {}, covered", format_usdc(deficit.into()));
+        return Ok(());
     }
     let held: Vec<u16> = p.positions.iter().filter(|q| q.is_open()).map(|q| q.market_id).collect();
     let call = ix::clear_loss_record(address, shard, &held);

@@ -221,7 +221,7 @@ fn the_matcher_stops_the_markets_wind_down_and_every_owner_exits() {
         for (address, account) in cluster.margin_accounts(Some(&owner)).unwrap() {
             assert_eq!(account.portfolio.collateral, 0, "{name} {address}");
             assert!(account.portfolio.positions.iter().all(|p| !p.is_open()), "{name} {address}");
-            assert!(!account.portfolio.holds_settlement_gains(), "{name} {address}");
+            assert!(!account.portfolio.holds_settlement_claims(), "{name} {address}");
         }
         assert_conserved(&cluster);
     }

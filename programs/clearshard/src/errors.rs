@@ -230,18 +230,16 @@ pub enum ClearshardError {
     PriceBeyondExitBand,
     #[msg("this exit fell due after the wind-down was armed: only an exit due then completes it")]
     ExitDueAfterArming,
-    #[msg("the account holds a settlement gain: claim it towards its debt first")]
-    SettlementGainHeld,
-    #[msg("this market's settlement is final: no deficit is added to its pool")]
+    #[msg("this wound-down market is final already")]
     WindDownFinal,
     #[msg("a position in the wound-down market is still open")]
     WindDownPositionsOpen,
     #[msg("an account with a loss recorded in the wound-down market is still to be resolved")]
     WindDownLossesPending,
-    #[msg("the wound-down market is not final yet: a gain is paid once it is")]
+    #[msg("the wound-down market is not final yet: its pool pays once it is")]
     WindDownNotFinal,
-    #[msg("the account holds no settlement gain in this market")]
-    NoSettlementGain,
+    #[msg("the account holds no settlement gain or recovery in this market")]
+    NoSettlementClaim,
     #[msg("the account has no loss recorded")]
     NoLossRecorded,
     #[msg("the account is still under water: liquidate or resolve it instead")]
@@ -286,7 +284,6 @@ impl From<EngineError> for ClearshardError {
             EngineError::NoPositionToClose => ClearshardError::NoPositionToClose,
             EngineError::ExitRequested => ClearshardError::ExitRequested,
             EngineError::PriceBeyondExitBand => ClearshardError::PriceBeyondExitBand,
-            EngineError::SettlementGainHeld => ClearshardError::SettlementGainHeld,
         }
     }
 }

@@ -162,36 +162,38 @@ pub struct LossSocialized {
     pub open_lots: u64,
 }
 
-/// A wound-down market's settlement pool covered (part of) a bankrupt
-/// account's deficit that arose there.
+/// A share of a bankrupt account's deficit that arose in a wound-down market
+/// was registered against its settlement pool (paid once final).
 #[event]
-pub struct DeficitCoveredByPool {
+pub struct DeficitRegistered {
     pub account: Pubkey,
     pub market: u16,
-    /// The market's share of the deficit, and what the pool covered of it
-    /// (the rest stays the account's debt).
     pub deficit: u64,
-    pub from_pool: u64,
 }
 
-/// A wound-down market became final: its held gains are paid from now on,
-/// each `face × payout_pool / payout_faces`, rounded down.
+/// A wound-down market became final: each gain is paid
+/// `face × payout_pool / payout_faces`, each registered deficit share
+/// `face × recovery_pool / recovery_faces`, rounded down.
 #[event]
 pub struct WindDownFinal {
     pub market: u16,
     pub payout_pool: u64,
     pub payout_faces: u64,
+    pub recovery_pool: u64,
+    pub recovery_faces: u64,
 }
 
-/// A settlement gain was paid: `face` of it consumed, `paid` into collateral.
+/// A final market's pool paid an account: its gain and its recovery (faces
+/// and what each was paid); `to_insurance` of the gain went to the fund.
 #[event]
-pub struct SettlementGainPaid {
+pub struct SettlementClaimPaid {
     pub account: Pubkey,
     pub market: u16,
-    pub face: u64,
-    pub paid: u64,
-    /// Paid before finality, at face, towards the account's own debt.
-    pub towards_debt: bool,
+    pub gain: u64,
+    pub gain_paid: u64,
+    pub recovery: u64,
+    pub recovery_paid: u64,
+    pub to_insurance: u64,
 }
 
 /// An account's recorded losses were cleared: it is healthy again, or empty.

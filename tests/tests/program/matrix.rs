@@ -667,14 +667,14 @@ async fn permissionless_instructions() {
         s.refused(cell, with(close.clone(), index, forged), &[], Anchor(ErrorCode::AccountOwnedByWrongProgram)).await;
     }
 
-    // The settlement pool: finality of a live market, a gain or a loss
+    // The settlement pool: finality of or a claim on a live market, a loss
     // record the account does not hold, and a forged market, account or
     // shard (a pool, a gain or a count of the caller's making; a forged
     // shard read by finality: `settlement_pool.rs`).
     let finalize = ix::finalize_wind_down(BTC, &[0, 1]);
     s.refused("finalize: live market", finalize.clone(), &[], Program(ClearshardError::MarketNotWoundDown)).await;
     let claim = ix::claim_settlement_gain(s.a.address, 0, BTC);
-    s.refused("claim: no gain", claim.clone(), &[], Program(ClearshardError::NoSettlementGain)).await;
+    s.refused("claim: live market", claim.clone(), &[], Program(ClearshardError::WindDownNotFinal)).await;
     let clear = ix::clear_loss_record(s.a.address, 0, &[BTC]);
     s.refused("clear_loss_record: no record", clear.clone(), &[], Program(ClearshardError::NoLossRecorded)).await;
     for (cell, ix, index, forged) in [

@@ -93,16 +93,16 @@ async fn the_same_wallets_whatever_the_order_of_closes_socializations_claims_and
     v.ex.assert_conserved().await;
     v.finalize_wind_down(BTC).await.unwrap();
     let m = btc(&mut v).await;
-    let (pool, faces) = (m.payout_pool, m.payout_faces);
-    claim(&mut v, &o.maker).await;
-    claim(&mut v, &o.winner).await;
+    for a in [&o.maker, &o.winner, &o.reckless] {
+        claim(&mut v, a).await;
+    }
     for a in o.all() {
         withdraw_all(&mut v, a).await;
     }
     let first = wallets(&mut v, &o).await;
 
     // The winners close first and take out everything they can at once,
-    // the bankrupt account closes last; the claims come in the other order.
+    // the bankrupt account closes last; the claims come in another order.
     let (mut v, o) = crashed_venue().await;
     for a in [&o.winner, &o.maker] {
         close(&mut v, a).await;
@@ -117,29 +117,32 @@ async fn the_same_wallets_whatever_the_order_of_closes_socializations_claims_and
     assert_error(v.finalize_wind_down(BTC).await, ClearshardError::WindDownLossesPending);
     socialize(&mut v, &o.reckless).await.unwrap();
     v.finalize_wind_down(BTC).await.unwrap();
-    claim(&mut v, &o.winner).await;
-    claim(&mut v, &o.maker).await;
+    for a in [&o.reckless, &o.winner, &o.maker] {
+        claim(&mut v, a).await;
+    }
     for a in o.all() {
         withdraw_all(&mut v, a).await;
     }
     assert_eq!(wallets(&mut v, &o).await, first);
 
-    // The bankrupt account closes first: its deficit waits for the last
-    // close, and the pool, not the lots open when it is socialized, bears it.
+    // The bankrupt account closes first and is socialized at once, while
+    // every other position is open: its deficit is registered against the
+    // pool, not spread over those lots.
     let (mut v, o) = crashed_venue().await;
     close(&mut v, &o.reckless).await;
-    assert_error(socialize(&mut v, &o.reckless).await, ClearshardError::WindDownPositionsOpen);
+    socialize(&mut v, &o.reckless).await.unwrap();
+    assert_eq!(btc(&mut v).await.cumulative_loss, 0);
+    assert_error(socialize(&mut v, &o.reckless).await, ClearshardError::NotBankrupt);
+    assert_error(v.finalize_wind_down(BTC).await, ClearshardError::WindDownPositionsOpen);
     close(&mut v, &o.maker).await;
     withdraw_all(&mut v, &o.maker).await;
-    assert_error(socialize(&mut v, &o.reckless).await, ClearshardError::WindDownPositionsOpen);
     close(&mut v, &o.loser).await;
     close(&mut v, &o.winner).await;
     assert_error(v.claim_settlement_gain(&o.winner, BTC).await, ClearshardError::WindDownNotFinal);
-    socialize(&mut v, &o.reckless).await.unwrap();
-    assert_error(socialize(&mut v, &o.reckless).await, ClearshardError::NotBankrupt);
     v.finalize_wind_down(BTC).await.unwrap();
     for a in o.all() {
-        if v.ex.margin(a.address).await.portfolio.settlement_gain(BTC) > 0 {
+        let p = v.ex.margin(a.address).await.portfolio;
+        if p.settlement_gain(BTC) > 0 || p.settlement_recovery(BTC) > 0 {
             claim(&mut v, a).await;
         }
         withdraw_all(&mut v, a).await;
@@ -147,19 +150,21 @@ async fn the_same_wallets_whatever_the_order_of_closes_socializations_claims_and
     assert_eq!(wallets(&mut v, &o).await, first);
 
     // And what they end with is the rule: the bankrupt account's deficit
-    // (no fund here) came out of the two gains pro rata, rounded down; the
-    // others end with what their closes left them.
-    let m = btc(&mut v).await;
-    assert_eq!((m.payout_pool, m.payout_faces, m.gains_held), (pool, faces, 0));
+    // (no fund here) is paid in full out of the two gains, which share the
+    // rest pro rata, rounded down; the others end with what their closes
+    // left them, the bankrupt account's owner with nothing.
     let deficit = closed[0].0.unsigned_abs();
     assert_eq!((closed[0].1, closed[2].1), (0, 0));
-    assert_eq!((faces, pool), (closed[1].1 + closed[3].1, faces - deficit));
-    let paid = |face: u64| (face as u128 * pool as u128 / faces as u128) as u64;
+    let faces = closed[1].1 + closed[3].1;
+    assert_eq!((m.recovery_pool, m.recovery_faces), (deficit, deficit));
+    assert_eq!((m.payout_pool, m.payout_faces), (faces - deficit, faces));
+    let paid = |face: u64| (face as u128 * m.payout_pool as u128 / faces as u128) as u64;
     let after = |i: usize| closed[i].0 as u64 + paid(closed[i].1);
     assert_eq!(first, vec![0, after(1), after(2), after(3)]);
     // What rounding left stays in the book: a unit or two, not an owner's.
+    let m = btc(&mut v).await;
     assert!(m.wind_down_cash >= 0 && m.wind_down_cash <= 2, "{}", m.wind_down_cash);
-    assert_eq!(m.gain_pool, m.wind_down_cash as u64);
+    assert_eq!((m.gains_held, m.deficits_held), (0, 0));
 }
 
 /// Liquidates every lot the program allows of `liqee` onto `liqor`.
@@ -171,8 +176,8 @@ async fn liquidate_all(v: &mut Venue, liqor: &Account, liqee: &Account) {
 
 /// A loss recorded before the wind-down may still become a deficit of the
 /// market's: finality waits for every one to be resolved, by a
-/// socialization (out of the pool) or, for an account the market restored,
-/// by `clear_loss_record`.
+/// socialization (registered against the pool) or, for an account the
+/// market restored, by `clear_loss_record`.
 #[tokio::test]
 async fn a_loss_recorded_before_the_wind_down_holds_finality_until_it_is_resolved() {
     let mut v = Venue::new(1).await;
@@ -212,21 +217,22 @@ async fn a_loss_recorded_before_the_wind_down_holds_finality_until_it_is_resolve
     assert_eq!(v.ex.shard(0).await.loss_records(BTC).unwrap(), 1);
     assert_error(v.finalize_wind_down(BTC).await, ClearshardError::WindDownLossesPending);
 
-    // The deficit of before the wind-down comes out of the pool, not out of
-    // whatever lots happen to be open: there are none. The fund's share of
-    // the liquidation fees covers its part first.
+    // The deficit of before the wind-down is registered against the pool,
+    // not spread over whatever lots happen to be open: there are none. The
+    // fund's share of the liquidation fees covers its part first.
     let faces = btc(&mut v).await.gains_held;
     let fund = v.ex.shard(0).await.insurance_owed;
-    let from_pool = debt.unsigned_abs() - fund;
+    let registered = debt.unsigned_abs() - fund;
     v.ex.send_fresh(&[ix::socialize_loss(reckless.address, 0, &[BTC], 1)], &[]).await.unwrap();
     v.ex.assert_conserved().await;
-    assert_eq!(v.ex.margin(reckless.address).await.portfolio.collateral, 0);
-    let m = btc(&mut v).await;
-    assert_eq!((m.cumulative_loss, m.gains_held, m.gain_pool), (0, faces, faces - from_pool));
     assert_eq!(v.ex.shard(0).await.insurance_owed, 0);
+    let p = v.ex.margin(reckless.address).await.portfolio;
+    assert_eq!((p.collateral, p.settlement_recovery(BTC)), (-(registered as i64), registered));
     v.finalize_wind_down(BTC).await.unwrap();
     let m = btc(&mut v).await;
-    assert_eq!((m.payout_pool, m.payout_faces), (faces - from_pool, faces));
+    assert_eq!((m.cumulative_loss, m.payout_pool, m.payout_faces), (0, faces - registered, faces));
+    claim(&mut v, &reckless).await;
+    assert_eq!(v.ex.margin(reckless.address).await.portfolio.collateral, 0);
     let mut paid_total = 0;
     for a in [&partial, &maker, &other_maker, &liqor] {
         let before = v.ex.margin(a.address).await.portfolio;
@@ -241,53 +247,90 @@ async fn a_loss_recorded_before_the_wind_down_holds_finality_until_it_is_resolve
     assert!(m.payout_pool - paid_total <= 4, "rounding only: {} of {}", paid_total, m.payout_pool);
 }
 
-/// A deficit larger than every gain the market closed with: the pool covers
-/// what it holds, the rest stays the bankrupt account's debt (the same
-/// whatever the order), and the winners are paid nothing.
-#[tokio::test]
-async fn a_deficit_beyond_the_pool_stays_the_accounts_debt() {
+/// Two bankrupt accounts, and a deficit larger than every gain BTC closed
+/// with: a small pair is left when BTC is wound down a little above where
+/// both longs were liquidated.
+async fn two_deficits_beyond_the_pool() -> (Venue, [Account; 2], [Account; 2]) {
     let mut v = Venue::new(1).await;
-    let (reckless, maker) = v.leveraged_long(0, 61 * USDC).await;
+    let (first, first_maker) = v.leveraged_long(0, 61 * USDC).await;
+    let (second, second_maker) = v.leveraged_long(0, 65 * USDC).await;
     let liqor = v.account(0, 50_000 * USDC).await;
     v.set_btc(80).await;
-    liquidate_all(&mut v, &liqor, &reckless).await;
-    let debt = v.ex.margin(reckless.address).await.portfolio.collateral.unsigned_abs();
-    // The liquidator and the maker trade their positions away at 80; one
-    // small pair is left when BTC is wound down a little higher.
-    v.settle(0, &[BTC], &[&liqor, &maker], &[fill(0, 1, 0, false, 100, BTC_TICKS * 80 / 100)]).await.unwrap();
+    liquidate_all(&mut v, &liqor, &first).await;
+    liquidate_all(&mut v, &liqor, &second).await;
+    // The liquidator and the makers trade their positions away at 80.
+    let at_80 = BTC_TICKS * 80 / 100;
+    v.settle(0, &[BTC], &[&liqor, &first_maker], &[fill(0, 1, 0, false, 100, at_80)]).await.unwrap();
+    v.settle(0, &[BTC], &[&liqor, &second_maker], &[fill(0, 1, 0, false, 100, at_80)]).await.unwrap();
     let (long, short) = (v.account(0, 1_000 * USDC).await, v.account(0, 1_000 * USDC).await);
-    v.settle(0, &[BTC], &[&long, &short], &[fill(0, 1, 0, true, 1, BTC_TICKS * 80 / 100)]).await.unwrap();
+    v.settle(0, &[BTC], &[&long, &short], &[fill(0, 1, 0, true, 1, at_80)]).await.unwrap();
     v.ex.assert_conserved().await;
     v.wind_down_btc_at(81).await;
     for a in [&long, &short] {
         close(&mut v, a).await;
     }
-    let faces = btc(&mut v).await.gains_held;
-    assert!(faces > 0 && faces < debt, "gains {faces}, deficit {debt}");
-    v.ex.send_fresh(&[ix::socialize_loss(reckless.address, 0, &[BTC], 1)], &[]).await.unwrap();
-    v.ex.assert_conserved().await;
-    assert_eq!(v.ex.margin(reckless.address).await.portfolio.collateral, -((debt - faces) as i64));
-    v.finalize_wind_down(BTC).await.unwrap();
-    let m = btc(&mut v).await;
-    assert_eq!((m.payout_pool, m.payout_faces), (0, faces));
-    let before = v.ex.margin(long.address).await.portfolio;
-    // A settlement pause on the account's shard holds the claim back.
-    v.pause(Some(0), PAUSE_SETTLEMENT).await;
-    assert_error(v.claim_settlement_gain(&long, BTC).await, ClearshardError::SettlementPaused);
-    v.pause(Some(0), 0).await;
-    claim(&mut v, &long).await;
-    let after = v.ex.margin(long.address).await.portfolio;
-    assert_eq!((after.collateral, after.settlement_gain(BTC)), (before.collateral, 0));
-    // The debt is no one else's: a second socialization has nowhere to go.
-    let again = ix::socialize_loss(reckless.address, 0, &[], 1);
-    assert_error(v.ex.send_fresh(&[again], &[]).await, ClearshardError::NoOpenInterest);
+    (v, [first, second], [long, short])
 }
 
-/// An account that holds a settlement gain and goes bankrupt elsewhere pays
-/// its debt from its own gain, at face, before anyone covers it: the gain
-/// never sits beside a debt others paid.
+/// The pool pays every deficit the same share of what it holds, whatever
+/// the order of socializations; the rest stays each account's debt, and
+/// the winners are paid nothing.
 #[tokio::test]
-async fn a_bankrupt_account_pays_its_debt_from_its_own_gain_first() {
+async fn deficits_beyond_the_pool_share_it_pro_rata_in_any_order() {
+    let mut ends = vec![];
+    for reversed in [false, true] {
+        let (mut v, mut bankrupt, [long, short]) = two_deficits_beyond_the_pool().await;
+        let debts = [
+            v.ex.margin(bankrupt[0].address).await.portfolio.collateral.unsigned_abs(),
+            v.ex.margin(bankrupt[1].address).await.portfolio.collateral.unsigned_abs(),
+        ];
+        if reversed {
+            bankrupt.reverse();
+        }
+        for a in &bankrupt {
+            v.ex.send_fresh(&[ix::socialize_loss(a.address, 0, &[BTC], 1)], &[]).await.unwrap();
+            v.ex.assert_conserved().await;
+        }
+        v.finalize_wind_down(BTC).await.unwrap();
+        let m = btc(&mut v).await;
+        let faces = m.payout_faces;
+        assert!(faces > 0 && faces < debts[0] + debts[1], "gains {faces}, deficits {debts:?}");
+        assert_eq!((m.payout_pool, m.recovery_pool, m.recovery_faces), (0, faces, debts[0] + debts[1]));
+        // A settlement pause on the account's shard holds a claim back.
+        v.pause(Some(0), PAUSE_SETTLEMENT).await;
+        assert_error(v.claim_settlement_gain(&bankrupt[0], BTC).await, ClearshardError::SettlementPaused);
+        v.pause(Some(0), 0).await;
+        for a in bankrupt.iter().rev().chain([&long, &short]) {
+            if v.ex.margin(a.address).await.portfolio.holds_settlement_claims() {
+                claim(&mut v, a).await;
+            }
+        }
+        if reversed {
+            bankrupt.reverse();
+        }
+        let mut end = vec![];
+        for a in bankrupt.iter().chain([&long, &short]) {
+            end.push(v.ex.margin(a.address).await.portfolio.collateral);
+        }
+        // Each debt is covered in proportion to its size; what is left is the account's.
+        for (i, debt) in debts.iter().enumerate() {
+            let recovered = (*debt as u128 * faces as u128 / (debts[0] + debts[1]) as u128) as i64;
+            assert_eq!(end[i], recovered - *debt as i64);
+        }
+        // The debt is no one else's: a second socialization has nowhere to go.
+        let again = ix::socialize_loss(bankrupt[0].address, 0, &[], 1);
+        assert_error(v.ex.send_fresh(&[again], &[]).await, ClearshardError::NoOpenInterest);
+        ends.push(end);
+    }
+    assert_eq!(ends[0], ends[1]);
+}
+
+/// An account that holds a settlement gain and goes bankrupt elsewhere is
+/// covered like any other, and its gain, once paid, goes to the insurance
+/// fund first, up to what others covered: never ahead of the rate, never
+/// on top of a debt others paid.
+#[tokio::test]
+async fn a_bankrupt_accounts_gain_repays_the_fund_once_paid() {
     let mut v = Venue::new(1).await;
     let owner = v.account(0, 61 * USDC).await;
     let maker = v.account(0, 100_000 * USDC).await;
@@ -299,31 +342,30 @@ async fn a_bankrupt_account_pays_its_debt_from_its_own_gain_first() {
     close(&mut v, &owner).await;
     let held = v.ex.margin(owner.address).await.portfolio.settlement_gain(BTC);
     assert!(held > 0);
-    // Not in debt: its gain waits for finality like every other.
     assert_error(v.claim_settlement_gain(&owner, BTC).await, ClearshardError::WindDownNotFinal);
 
-    // ETH falls a fifth: the account is liquidated into debt.
+    // ETH falls a fifth: the account is liquidated into debt; its gain is
+    // no collateral, so the liquidation comes when it would without it.
     let liqor = v.account(0, 50_000 * USDC).await;
     v.ex.set_price(ETH, ETH_PRICE * 80 / 100, 0, PRICE_EXPO).await.unwrap();
     let lots = v.liquidatable_lots(&owner, ETH, &[ETH]).await.unwrap();
     v.liquidate(&liqor, &owner, ETH, lots, &[ETH]).await.unwrap();
     v.ex.assert_conserved().await;
-    let debt = v.ex.margin(owner.address).await.portfolio.collateral;
-    assert!(debt < -(held as i64), "debt {debt}, gain {held}");
-    let socialize = ix::socialize_loss(owner.address, 0, &[ETH], 1);
-    assert_error(v.ex.send_fresh(std::slice::from_ref(&socialize), &[]).await, ClearshardError::SettlementGainHeld);
-    assert_error(
-        v.ex.send_fresh(&[ix::resolve_bankruptcy(owner.address, 0)], &[]).await,
-        ClearshardError::SettlementGainHeld,
-    );
-
-    // Its gain pays its debt at face; only the rest is anyone else's.
-    let pool = btc(&mut v).await.gain_pool;
-    claim(&mut v, &owner).await;
-    let after = v.ex.margin(owner.address).await.portfolio;
-    assert_eq!((after.collateral, after.settlement_gain(BTC)), (debt + held as i64, 0));
-    assert_eq!(btc(&mut v).await.gain_pool, pool - held);
-    v.ex.send_fresh(&[socialize], &[]).await.unwrap();
+    let debt = v.ex.margin(owner.address).await.portfolio.collateral.unsigned_abs();
+    assert!(debt > 0);
+    // Covered now, over ETH's lots, with its gain pledged to the fund.
+    v.ex.send_fresh(&[ix::socialize_loss(owner.address, 0, &[ETH], 1)], &[]).await.unwrap();
     v.ex.assert_conserved().await;
-    assert_eq!(v.ex.margin(owner.address).await.portfolio.collateral, 0);
+    let p = v.ex.margin(owner.address).await.portfolio;
+    assert_eq!((p.collateral, p.pledged_to_fund), (0, debt.min(held)));
+
+    // BTC is made final (the maker's position closed, no deficit there):
+    // the gain is paid at face, the pledge to the fund first.
+    close(&mut v, &maker).await;
+    v.finalize_wind_down(BTC).await.unwrap();
+    let fund = v.ex.shard(0).await.insurance_owed;
+    claim(&mut v, &owner).await;
+    let p = v.ex.margin(owner.address).await.portfolio;
+    assert_eq!((p.collateral, p.pledged_to_fund), ((held - debt.min(held)) as i64, 0));
+    assert_eq!(v.ex.shard(0).await.insurance_owed, fund + debt.min(held));
 }

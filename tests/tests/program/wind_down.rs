@@ -145,7 +145,7 @@ async fn every_owner_closes_at_the_settlement_price_and_withdraws_everything() {
     }
     let m = btc(&mut v).await;
     assert_eq!((m.wind_down_lots, m.wind_down_cash), (0, gains));
-    assert_eq!((m.gains_held, m.gain_pool), (gains as u64, gains as u64));
+    assert_eq!((m.gains_held, m.deficits_held), (gains as u64, 0));
     for s in 0..2 {
         let oi = v.ex.shard(s).await.open_interest(BTC);
         assert_eq!((oi.long, oi.short), (0, 0));
@@ -167,13 +167,13 @@ async fn every_owner_closes_at_the_settlement_price_and_withdraws_everything() {
         let before = v.ex.margin(a.address).await.portfolio;
         let face = before.settlement_gain(BTC);
         if face == 0 {
-            assert_error(v.claim_settlement_gain(a, BTC).await, ClearshardError::NoSettlementGain);
+            assert_error(v.claim_settlement_gain(a, BTC).await, ClearshardError::NoSettlementClaim);
             continue;
         }
         v.claim_settlement_gain(a, BTC).await.unwrap();
         let after = v.ex.margin(a.address).await.portfolio;
         assert_eq!((after.collateral, after.settlement_gain(BTC)), (before.collateral + face as i64, 0));
-        assert_error(v.claim_settlement_gain(a, BTC).await, ClearshardError::NoSettlementGain);
+        assert_error(v.claim_settlement_gain(a, BTC).await, ClearshardError::NoSettlementClaim);
         v.ex.assert_conserved().await;
     }
     assert_eq!(btc(&mut v).await.wind_down_cash, 0);
@@ -225,8 +225,9 @@ async fn a_dead_feed_falls_back_to_the_last_accepted_price_only_after_a_week() {
 }
 
 /// A close that leaves the account under water records where the deficit
-/// arose; the fund covers it first, and once every position is closed the
-/// market's settlement pool (the maker's gain) covers the rest.
+/// arose; the fund covers it first, the rest is registered against the
+/// market's settlement pool and paid, out of the maker's gain, once the
+/// market is final.
 #[tokio::test]
 async fn a_bankrupt_close_is_covered_by_the_fund_then_by_the_settlement_pool() {
     let mut v = Venue::new(1).await;
@@ -243,34 +244,41 @@ async fn a_bankrupt_close_is_covered_by_the_fund_then_by_the_settlement_pool() {
     assert_eq!(closed.loss_markets().map(|(m, _)| m).collect::<Vec<_>>(), vec![BTC]);
     assert_eq!(v.ex.shard(0).await.loss_records(BTC).unwrap(), 1);
 
-    // The pool is not every gain yet: the deficit waits for the last close,
-    // and nothing is final while it waits.
-    let socialize = ix::socialize_loss(long.address, 0, &[BTC], 1);
-    assert_error(v.ex.send_fresh(std::slice::from_ref(&socialize), &[]).await, ClearshardError::WindDownPositionsOpen);
+    // The fund first; the rest is registered, not spread over the lots
+    // that happen to be open (the maker's), and nothing is final yet.
+    v.ex.send_fresh(&[ix::socialize_loss(long.address, 0, &[BTC], 1)], &[]).await.unwrap();
+    let t = v.ex.assert_conserved().await;
+    assert_eq!(t.insurance_fund(), 0);
+    let deficit = closed.collateral.unsigned_abs() - USDC;
+    let registered = v.ex.margin(long.address).await.portfolio;
+    assert_eq!((registered.collateral, registered.settlement_recovery(BTC)), (-(deficit as i64), deficit));
+    assert_eq!(registered.loss_markets().count(), 0);
+    assert_eq!(v.ex.shard(0).await.loss_records(BTC).unwrap(), 0);
+    let m = btc(&mut v).await;
+    assert_eq!((m.cumulative_loss, m.deficits_held), (0, deficit));
+    assert_error(v.finalize_wind_down(BTC).await, ClearshardError::WindDownPositionsOpen);
+    assert_error(v.claim_settlement_gain(&long, BTC).await, ClearshardError::WindDownNotFinal);
+
     let before = v.ex.margin(maker.address).await.portfolio.collateral;
     v.close_at_settlement(&maker, BTC).await.unwrap();
     let after = v.ex.margin(maker.address).await.portfolio;
     let gain = 100 * (btc_market().tick_size * u64::from(BTC_TICKS) - price);
     assert_eq!((after.collateral, after.settlement_gain(BTC)), (before - 100 * price as i64 - gain as i64, gain));
     v.ex.assert_conserved().await;
-    assert_error(v.finalize_wind_down(BTC).await, ClearshardError::WindDownLossesPending);
 
-    v.ex.send_fresh(&[socialize], &[]).await.unwrap();
-    let t = v.ex.assert_conserved().await;
-    assert_eq!(v.ex.margin(long.address).await.portfolio.collateral, 0);
-    assert_eq!(t.insurance_fund(), 0);
-    assert_eq!(v.ex.shard(0).await.loss_records(BTC).unwrap(), 0);
-    let deficit = closed.collateral.unsigned_abs() - USDC;
-    let m = btc(&mut v).await;
-    assert_eq!((m.cumulative_loss, m.gains_held, m.gain_pool), (0, gain, gain - deficit));
-
-    // Final: the maker's gain is paid less the deficit, and the book is empty.
+    // Final: the deficit is paid in full out of the maker's gain, which is
+    // paid the rest; the book is empty.
     v.finalize_wind_down(BTC).await.unwrap();
+    let m = btc(&mut v).await;
+    let rates = (m.recovery_pool, m.recovery_faces, m.payout_pool, m.payout_faces);
+    assert_eq!(rates, (deficit, deficit, gain - deficit, gain));
+    v.claim_settlement_gain(&long, BTC).await.unwrap();
+    assert_eq!(v.ex.margin(long.address).await.portfolio.collateral, 0);
     v.claim_settlement_gain(&maker, BTC).await.unwrap();
     let paid = v.ex.margin(maker.address).await.portfolio;
     assert_eq!((paid.collateral, paid.settlement_gain(BTC)), (after.collateral + (gain - deficit) as i64, 0));
     let m = btc(&mut v).await;
-    assert_eq!((m.wind_down_lots, m.wind_down_cash, m.gains_held, m.gain_pool), (0, 0, 0, 0));
+    assert_eq!((m.wind_down_lots, m.wind_down_cash, m.gains_held, m.deficits_held), (0, 0, 0, 0));
     v.ex.assert_conserved().await;
 }
 

@@ -52,6 +52,7 @@ impl BankruptAccount<'_> {
         shard.add_claims(signed)?;
         let mut account = self.account.load_mut()?;
         account.portfolio.credit(signed).map_err(ClearshardError::from)?;
+        account.portfolio.pledge_gains(covered).map_err(ClearshardError::from)?;
         if account.portfolio.collateral >= 0 {
             let losses_before = account.portfolio.liquidation_losses;
             account.portfolio.clear_liquidation_losses();

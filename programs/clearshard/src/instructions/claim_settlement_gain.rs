@@ -1,16 +1,14 @@
 use super::wound_down_position::*;
 use crate::errors::ClearshardError;
-use crate::events::SettlementGainPaid;
+use crate::events::SettlementClaimPaid;
 use anchor_lang::prelude::*;
-use clearshard_engine::wind_down::gain_payout;
 
-/// Permissionless: pays an account's settlement gain in a wound-down market
-/// into its collateral. Once the market is final, the whole gain at the
-/// rate fixed then (`wind_down::gain_payout`: the same for every gain,
-/// whoever claims first). Before that, only towards the account's own debt,
-/// at face: an account with no position and negative collateral pays what
-/// it owes from its gain before anyone covers it (a bankruptcy waits for
-/// this), so that its gain never sits beside a debt others paid.
+/// Permissionless: pays what a final wound-down market's pool owes an
+/// account: its settlement gain and its registered deficit share, each at
+/// the rate fixed at finality (`Market::make_final`), so the same whoever
+/// claims first. A gain goes to the insurance fund first as far as the
+/// account pledged it (its debt covered while it held the gain); a
+/// recovery goes towards the account's debt.
 #[derive(Accounts)]
 pub struct ClaimSettlementGain<'info> {
     pub position: WoundDownPosition<'info>,
@@ -20,30 +18,23 @@ pub fn handler(ctx: Context<ClaimSettlementGain>) -> Result<()> {
     let accounts = &ctx.accounts.position;
     let mut shard = accounts.open_shard()?;
     let mut market = accounts.market.load_mut()?;
+    require!(market.is_final(), ClearshardError::WindDownNotFinal);
     let mut margin = accounts.margin_account.load_mut()?;
-    let held = margin.portfolio.settlement_gain(market.id);
-    require!(held > 0, ClearshardError::NoSettlementGain);
-    let (face, paid) = if market.is_final() {
-        (held, gain_payout(held, market.payout_pool, market.payout_faces).map_err(ClearshardError::from)?)
-    } else {
-        let portfolio = &margin.portfolio;
-        let in_debt = !portfolio.has_open_positions() && portfolio.collateral < 0;
-        require!(in_debt, ClearshardError::WindDownNotFinal);
-        let owed = held.min(portfolio.collateral.unsigned_abs());
-        let paid = owed.min(market.gain_pool);
-        // A pool too short for this has been drained by the market's
-        // deficits: what is left of any gain there is worth nothing.
-        (if paid < owed { held } else { owed }, paid)
-    };
-    market.pay_from_pool(paid, face)?;
-    margin.portfolio.pay_settlement_gain(market.id, face, paid).map_err(ClearshardError::from)?;
-    shard.add_claims(i64::try_from(paid).map_err(|_| error!(ClearshardError::MathOverflow))?)?;
-    emit!(SettlementGainPaid {
+    let (gain, recovery) = margin.portfolio.take_settlement_claims(market.id).map_err(ClearshardError::from)?;
+    require!(gain > 0 || recovery > 0, ClearshardError::NoSettlementClaim);
+    let (gain_paid, recovery_paid) = market.pay_claims(gain, recovery)?;
+    let to_fund = margin.portfolio.book_settlement_payout(gain_paid, recovery_paid).map_err(ClearshardError::from)?;
+    let credited = gain_paid.saturating_sub(to_fund).saturating_add(recovery_paid);
+    shard.add_claims(i64::try_from(credited).map_err(|_| error!(ClearshardError::MathOverflow))?)?;
+    shard.owe_insurance(to_fund)?;
+    emit!(SettlementClaimPaid {
         account: accounts.margin_account.key(),
         market: market.id,
-        face,
-        paid,
-        towards_debt: !market.is_final(),
+        gain,
+        gain_paid,
+        recovery,
+        recovery_paid,
+        to_insurance: to_fund,
     });
     Ok(())
 }

@@ -3,12 +3,10 @@ use crate::events::LossRecordCleared;
 use crate::risk;
 use crate::state::{seeds, Exchange, MarginAccount, Shard};
 use anchor_lang::prelude::*;
-use clearshard_engine::liquidation::liquidation_health;
 
 /// Permissionless: forgets where an account's past losses arose once that
 /// can no longer become a deficit: it holds positions and is above
-/// maintenance at fresh prices as a liquidation sees it (funding and loss
-/// accrued and settlement gains held counted), or holds
+/// maintenance at fresh prices (funding and loss accrued counted), or holds
 /// none and its collateral is not negative. A liquidation that restores the
 /// account does the same; this covers one restored by the market instead,
 /// so that a wound-down market where it was once liquidated can become
@@ -34,8 +32,8 @@ pub fn handler<'info>(ctx: Context<'info, ClearLossRecord<'info>>) -> Result<()>
     let restored = if margin.portfolio.has_open_positions() {
         let markets = risk::load_markets(remaining_accounts, quote_decimals, Clock::get()?.unix_timestamp)?;
         let mut settled = margin.portfolio;
-        settled.settle_funding(&markets[..]).map_err(ClearshardError::from)?;
-        liquidation_health(&settled, &markets[..]).map_err(ClearshardError::from)?.maintenance >= 0
+        let (_, health) = settled.settle_and_health(&markets[..]).map_err(ClearshardError::from)?;
+        health.maintenance >= 0
     } else {
         margin.portfolio.collateral >= 0
     };

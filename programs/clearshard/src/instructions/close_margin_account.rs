@@ -3,7 +3,7 @@ use crate::state::{MarginAccount, Shard};
 use anchor_lang::prelude::*;
 
 /// Closes an empty margin account (no positions, zero collateral, no
-/// settlement gain held) and returns its rent to the owner. A loss it still
+/// settlement gain or recovery to be paid) and returns its rent to the owner. A loss it still
 /// records can no longer become a deficit: its shard stops counting it.
 #[derive(Accounts)]
 pub struct CloseMarginAccount<'info> {
@@ -20,7 +20,7 @@ pub fn handler(ctx: Context<CloseMarginAccount>) -> Result<()> {
     ctx.accounts.shard.load()?.require_holds(&margin)?;
     let portfolio = &margin.portfolio;
     require!(
-        portfolio.collateral == 0 && !portfolio.has_open_positions() && !portfolio.holds_settlement_gains(),
+        portfolio.collateral == 0 && !portfolio.has_open_positions() && !portfolio.holds_settlement_claims(),
         ClearshardError::MarginAccountNotEmpty
     );
     let mut shard = ctx.accounts.shard.load_mut()?;

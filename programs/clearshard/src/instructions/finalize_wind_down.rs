@@ -4,10 +4,10 @@ use crate::state::{seeds, Exchange, Market, Shard};
 use anchor_lang::prelude::*;
 
 /// Permissionless: makes a wound-down market final once every position in
-/// it is closed and no account anywhere has a loss recorded there (so no
-/// deficit of the market's is still to come: each was covered from its
-/// settlement pool). Fixes the payout of every held gain: its share of the
-/// pool left. Reads every shard, read-only, in index order, in this one
+/// it is closed and no account anywhere has a loss recorded there (so every
+/// gain it will hold is held, and every deficit share it will carry is
+/// registered). Fixes the rates: the deficits are covered from the gains,
+/// pro rata, in full if the gains suffice; the gains share what is left. Reads every shard, read-only, in index order, in this one
 /// transaction (41 fit with a lookup table), so no caller picks a moment
 /// between pages. Remaining accounts: every shard in index order.
 #[derive(Accounts)]
@@ -33,9 +33,13 @@ pub fn handler<'info>(ctx: Context<'info, FinalizeWindDown<'info>>) -> Result<()
         require!(oi.long == 0 && oi.short == 0, ClearshardError::WindDownPositionsOpen);
         require!(shard.loss_records(market.id)? == 0, ClearshardError::WindDownLossesPending);
     }
-    market.settlement_final = 1;
-    market.payout_pool = market.gain_pool;
-    market.payout_faces = market.gains_held;
-    emit!(WindDownFinal { market: market.id, payout_pool: market.payout_pool, payout_faces: market.payout_faces });
+    market.make_final();
+    emit!(WindDownFinal {
+        market: market.id,
+        payout_pool: market.payout_pool,
+        payout_faces: market.payout_faces,
+        recovery_pool: market.recovery_pool,
+        recovery_faces: market.recovery_faces,
+    });
     Ok(())
 }

@@ -1,6 +1,6 @@
 use super::bankrupt_account::*;
 use crate::errors::ClearshardError;
-use crate::events::{DeficitCoveredByPool, LossSocialized};
+use crate::events::{DeficitRegistered, LossSocialized};
 use crate::state::{Market, Shard, MAX_MARKETS};
 use anchor_lang::prelude::*;
 use clearshard_engine::liquidation::{bankruptcy_deficit, loss_shares, socialized_loss_per_lot};
@@ -15,11 +15,13 @@ use clearshard_engine::liquidation::{bankruptcy_deficit, loss_shares, socialized
 /// (`Portfolio::loss_markets`: the same whatever the order of liquidations),
 /// and each share is spread over every open lot of its market (longs and
 /// shorts alike, pro rata) through the market's loss index, which positions
-/// settle lazily like funding. A wound-down market's share comes out of its
-/// settlement pool instead (the gains its positions closed with), once every
-/// position there is closed, so that it falls on the same winners whatever
-/// the order of closes; what the pool cannot cover stays the account's
-/// debt. The account is made whole of the rest now. Remaining
+/// settle lazily like funding. A wound-down market's share is registered
+/// against its settlement pool instead (the gains its positions closed
+/// with) and paid once the market is final, at the one rate every share
+/// there gets, so that it falls on the same winners whatever the order of
+/// closes and socializations. The account is made whole of the rest now;
+/// what others covered while it held gains is pledged from those gains to
+/// the insurance fund. Remaining
 /// accounts: those markets, writable, in ascending id, then every shard,
 /// writable, in index order (`MAX_SHARDS` is sized so that all always fit).
 #[derive(Accounts)]
@@ -43,6 +45,8 @@ pub fn handler<'info>(ctx: Context<'info, SocializeLoss<'info>>) -> Result<()> {
     }
     let (market_infos, shard_infos) =
         remaining_accounts.split_at_checked(market_count).ok_or(ClearshardError::LossOfAnotherMarket)?;
+    // A wound-down market carries its share through its pool until final
+    // (no share can arise after: finality waits for every loss record).
     let mut wound_down = [false; MAX_MARKETS as usize];
     for ((info, (id, _)), ended) in market_infos.iter().zip(&arose).zip(wound_down.iter_mut()) {
         let market = AccountLoader::<Market>::try_from(info)?;
@@ -83,17 +87,15 @@ pub fn handler<'info>(ctx: Context<'info, SocializeLoss<'info>>) -> Result<()> {
     }
 
     let to_i64 = |n: u64| i64::try_from(n).map_err(|_| error!(ClearshardError::MathOverflow));
-    let mut uncovered: u64 = 0;
+    let mut registered: u64 = 0;
     if remaining > 0 {
         let mut weights = [(0u64, false); MAX_MARKETS as usize];
         for (((w, (_, loss)), lots), ended) in weights.iter_mut().zip(&arose).zip(&open_lots).zip(&wound_down) {
-            // Until its last position closes, a wound-down market's pool is
-            // not yet every gain it will hold: its share waits.
-            require!(!*ended || *lots == 0, ClearshardError::WindDownPositionsOpen);
             *w = (*loss, *ended || *lots > 0);
         }
         let shares = loss_shares(remaining, &weights[..market_count]).map_err(ClearshardError::from)?;
         let mut shard = bankrupt.shard.load_mut()?;
+        let mut account = bankrupt.account.load_mut()?;
         for (i, info) in market_infos.iter().enumerate() {
             let (share, lots, id) = (shares[i], open_lots[i], arose[i].0);
             if share == 0 {
@@ -102,10 +104,13 @@ pub fn handler<'info>(ctx: Context<'info, SocializeLoss<'info>>) -> Result<()> {
             let loader = AccountLoader::<Market>::try_from(info)?;
             let mut market = loader.load_mut()?;
             if wound_down[i] {
-                let from_pool = share.min(market.gain_pool);
-                market.pay_from_pool(from_pool, 0)?;
-                uncovered = uncovered.saturating_add(share.saturating_sub(from_pool));
-                emit!(DeficitCoveredByPool { account: bankrupt.account.key(), market: id, deficit: share, from_pool });
+                // Registered now, paid once final, at the rate every share
+                // of this market gets: no order of socializations or closes
+                // changes what any gain or deficit is paid.
+                market.register_deficit(share)?;
+                account.portfolio.register_recovery(id, share).map_err(ClearshardError::from)?;
+                registered = registered.saturating_add(share);
+                emit!(DeficitRegistered { account: bankrupt.account.key(), market: id, deficit: share });
                 continue;
             }
             let (per_lot, dust) = socialized_loss_per_lot(share, lots).map_err(ClearshardError::from)?;
@@ -121,14 +126,15 @@ pub fn handler<'info>(ctx: Context<'info, SocializeLoss<'info>>) -> Result<()> {
             });
         }
     }
-    let covered = to_i64(remaining.saturating_sub(uncovered).saturating_add(from_other_shards))?;
+    let covered = remaining.saturating_sub(registered).saturating_add(from_other_shards);
     let mut account = bankrupt.account.load_mut()?;
-    account.portfolio.credit(covered).map_err(ClearshardError::from)?;
+    account.portfolio.credit(to_i64(covered)?).map_err(ClearshardError::from)?;
+    account.portfolio.pledge_gains(covered).map_err(ClearshardError::from)?;
     let losses_before = account.portfolio.liquidation_losses;
     account.portfolio.clear_liquidation_losses();
     let mut shard = bankrupt.shard.load_mut()?;
     shard.count_loss_records(&losses_before, &account.portfolio.liquidation_losses)?;
-    shard.add_claims(covered)?;
+    shard.add_claims(to_i64(covered)?)?;
     Ok(())
 }
 

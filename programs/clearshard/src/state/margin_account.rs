@@ -8,10 +8,10 @@ use clearshard_engine::{EngineError, Portfolio, RiskMarket};
 /// A trader's margin account on one shard. A market maker keeps one per
 /// shard it quotes on (its liquidity shards).
 ///
-/// Layout (704 bytes): owner 32, shard 2, sub id 2, bump 1, padding 3,
-/// portfolio 664 (collateral, realized PnL, limits, cost window, exit
-/// request, liquidation losses and settlement gains per market, 8
-/// positions).
+/// Layout (840 bytes): owner 32, shard 2, sub id 2, bump 1, padding 3,
+/// portfolio 800 (collateral, realized PnL, limits, cost window, exit
+/// request, liquidation losses, settlement gains and recoveries per market,
+/// the pledge, 8 positions).
 #[account(zero_copy)]
 #[derive(Debug)]
 pub struct MarginAccount {
@@ -22,7 +22,7 @@ pub struct MarginAccount {
     pub _padding: [u8; 3],
     pub portfolio: Portfolio,
 }
-const _: () = assert!(core::mem::size_of::<MarginAccount>() == 704);
+const _: () = assert!(core::mem::size_of::<MarginAccount>() == 840);
 
 impl MarginAccount {
     pub const SPACE: usize = 8 + core::mem::size_of::<MarginAccount>();

@@ -5,6 +5,7 @@ use crate::state::{PendingMarketChange, PriceFeed};
 use anchor_lang::prelude::*;
 use clearshard_engine::funding::{Funding, FundingRate, ShardFunding};
 use clearshard_engine::oracle::{OracleReading, PythPriceUpdate};
+use clearshard_engine::wind_down::gain_payout;
 use clearshard_engine::{MarketParams, RiskMarket};
 
 /// A wind-down falls back to the last accepted price only once no trade has
@@ -64,11 +65,11 @@ impl OracleKind {
 /// A perpetual market. Written by the admin and the funding crank; read-only
 /// in settlement.
 ///
-/// Layout (464 bytes): id 2, bump 1, oracle kind 1, test flag 1, priced 1,
+/// Layout (480 bytes): id 2, bump 1, oracle kind 1, test flag 1, priced 1,
 /// wound down 1, final 1, oracle 32, params 56, name 16, Pyth feed id 32,
 /// socialized loss index 8, funding 80 (index, rates, and the round under
 /// way), a queued change 144, listed from 8, the wind-down 40, a queued
-/// delisting 8, the settlement pool 32.
+/// delisting 8, the settlement pool 48.
 #[account(zero_copy)]
 #[derive(Debug)]
 pub struct Market {
@@ -118,16 +119,20 @@ pub struct Market {
     /// announced a timelock ahead, like any change that moves value.
     pub delist_due: i64,
     /// The settlement pool, in the market's book (`wind_down_cash`): the
-    /// gains held by closed positions and not yet paid (faces)...
+    /// gains closed positions hold and have not been paid (faces), and the
+    /// deficit shares registered against them and not yet paid.
     pub gains_held: u64,
-    /// ...and what the pool holds for them: the gains held less the
-    /// deficits it covered and the gains paid.
-    pub gain_pool: u64,
-    /// Fixed at finality: the pool and the faces it is shared among.
+    pub deficits_held: u64,
+    /// Fixed at finality: what the gains are paid (what is left once the
+    /// deficits are covered) and the faces they share it by...
     pub payout_pool: u64,
     pub payout_faces: u64,
+    /// ...and what covers the deficits (all of them, or every gain if they
+    /// are more) and their faces.
+    pub recovery_pool: u64,
+    pub recovery_faces: u64,
 }
-const _: () = assert!(core::mem::size_of::<Market>() == 464);
+const _: () = assert!(core::mem::size_of::<Market>() == 480);
 
 impl Market {
     pub const SPACE: usize = 8 + core::mem::size_of::<Market>();
@@ -267,19 +272,39 @@ impl Market {
         self.wind_down_lots = self.wind_down_lots.checked_add(lots_closed).ok_or_else(overflow)?;
         self.wind_down_cash = self.wind_down_cash.checked_sub(cash_to_position).ok_or_else(overflow)?;
         self.gains_held = self.gains_held.checked_add(held).ok_or_else(overflow)?;
-        self.gain_pool = self.gain_pool.checked_add(held).ok_or_else(overflow)?;
         Ok(())
     }
 
-    /// Pays `amount` out of the settlement pool (a deficit covered or a gain
-    /// paid) and consumes `face` of the gains held.
-    pub fn pay_from_pool(&mut self, amount: u64, face: u64) -> Result<()> {
-        let overflow = || error!(ClearshardError::MathOverflow);
-        self.gain_pool = self.gain_pool.checked_sub(amount).ok_or_else(overflow)?;
-        self.gains_held = self.gains_held.checked_sub(face).ok_or_else(overflow)?;
-        let signed = i64::try_from(amount).map_err(|_| overflow())?;
-        self.wind_down_cash = self.wind_down_cash.checked_sub(signed).ok_or_else(overflow)?;
+    /// Registers a deficit share against the pool (paid once final).
+    pub fn register_deficit(&mut self, share: u64) -> Result<()> {
+        self.deficits_held = self.deficits_held.checked_add(share).ok_or(ClearshardError::MathOverflow)?;
         Ok(())
+    }
+
+    /// Makes the market final: fixes what the deficits and the gains are
+    /// paid. Every gain and deficit is known now, so the rates are the same
+    /// whoever claims, in whatever order.
+    pub fn make_final(&mut self) {
+        let covered = self.deficits_held.min(self.gains_held);
+        self.settlement_final = 1;
+        (self.recovery_pool, self.recovery_faces) = (covered, self.deficits_held);
+        (self.payout_pool, self.payout_faces) = (self.gains_held.saturating_sub(covered), self.gains_held);
+    }
+
+    /// Pays one account's gain (`gain` face) and recovery (`recovery` face)
+    /// at the rates fixed at finality, out of the book; returns what each
+    /// is paid.
+    pub fn pay_claims(&mut self, gain: u64, recovery: u64) -> Result<(u64, u64)> {
+        let overflow = || error!(ClearshardError::MathOverflow);
+        let gain_paid = gain_payout(gain, self.payout_pool, self.payout_faces).map_err(ClearshardError::from)?;
+        let recovery_paid =
+            gain_payout(recovery, self.recovery_pool, self.recovery_faces).map_err(ClearshardError::from)?;
+        self.gains_held = self.gains_held.checked_sub(gain).ok_or_else(overflow)?;
+        self.deficits_held = self.deficits_held.checked_sub(recovery).ok_or_else(overflow)?;
+        let paid = gain_paid.checked_add(recovery_paid).ok_or_else(overflow)?;
+        let paid_signed = i64::try_from(paid).map_err(|_| overflow())?;
+        self.wind_down_cash = self.wind_down_cash.checked_sub(paid_signed).ok_or_else(overflow)?;
+        Ok((gain_paid, recovery_paid))
     }
 
     pub fn is_final(&self) -> bool {

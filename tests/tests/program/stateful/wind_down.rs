@@ -5,6 +5,7 @@
 
 use super::*;
 use clearshard::state::FEED_DEATH_SECS;
+use clearshard_engine::liquidation::bankruptcy_deficit;
 use clearshard_engine::market::DEFAULT_LIVENESS_TIMEOUT_MINS;
 use clearshard_engine::wind_down::gain_payout;
 
@@ -187,9 +188,9 @@ impl World {
         for market in MARKETS {
             let m = &snapshot.markets[usize::from(market)];
             let oi = snapshot.shards.iter().map(|s| s.open_interest(market)).any(|oi| oi.long != 0 || oi.short != 0);
-            // What the book keeps is the settlement pool: the gains held,
-            // less what covered deficits.
-            if (m.wind_down_lots, m.wind_down_cash) != (0, m.gain_pool as i64) || m.gain_pool > m.gains_held || oi {
+            // What the book keeps is the settlement pool: the gains held
+            // (nothing is paid out of it before the market is final).
+            if (m.wind_down_lots, m.wind_down_cash) != (0, m.gains_held as i64) || m.is_final() || oi {
                 return Err(format!("market {market} closed out but its book or open interest is not the pool"));
             }
         }
@@ -197,11 +198,12 @@ impl World {
     }
 
     /// After a wind-down and every close, anyone resolves what is left:
-    /// each bankrupt account pays its debt from its own gains, then is
-    /// covered (fund, then the pools); each loss record left is cleared;
-    /// every market is made final, and every gain is paid at the one rate
-    /// fixed then. Then each owner not left in debt withdraws its whole
-    /// collateral (once the keeper rebalanced). Every step must pass.
+    /// each bankrupt account is covered (its deficit where it arose in a
+    /// wound-down market registered against that pool), each loss record
+    /// left is cleared; every market is made final, and every gain and
+    /// recovery is paid at the rates fixed then. Then each owner not left
+    /// in debt withdraws its whole collateral (once the keeper rebalanced).
+    /// Every step must pass.
     pub(super) async fn every_owner_withdraws_everything(&mut self) -> Result<(), String> {
         self.settle_the_pools().await?;
         self.keeper_rebalances().await?;
@@ -226,20 +228,13 @@ impl World {
             let (address, shard) = (self.actors[i].account.address, self.actors[i].account.shard);
             let Some(margin) = self.v.ex.margin_if_open(address).await else { continue };
             let p = margin.portfolio;
-            let in_debt = p.collateral < 0;
-            for market in MARKETS.into_iter().filter(|m| in_debt && p.settlement_gain(*m) > 0) {
-                let r = self.v.ex.send_fresh(&[ix::claim_settlement_gain(address, shard, market)], &[]).await;
-                self.note("claim towards debt", format!("account {i}, market {market}"), &r);
-                r.map_err(|e| format!("account {i} in debt could not pay from its gain in {market}: {e:?}"))?;
-            }
-            let p = self.v.ex.margin(address).await.portfolio;
             let arose: Vec<u16> = p.loss_markets().map(|(m, _)| m).collect();
             if arose.is_empty() {
                 continue;
             }
-            let (kind, ix) = match p.collateral < 0 {
-                true => ("socialize_loss", ix::socialize_loss(address, shard, &arose, SHARDS)),
-                false => ("clear_loss_record", ix::clear_loss_record(address, shard, &[])),
+            let (kind, ix) = match bankruptcy_deficit(&p) {
+                Ok(_) => ("socialize_loss", ix::socialize_loss(address, shard, &arose, SHARDS)),
+                Err(_) => ("clear_loss_record", ix::clear_loss_record(address, shard, &[])),
             };
             let r = self.v.ex.send_fresh(&[ix], &[]).await;
             self.note(kind, format!("account {i} after the wind-down"), &r);
@@ -255,20 +250,22 @@ impl World {
             let (address, shard) = (self.actors[i].account.address, self.actors[i].account.shard);
             for market in MARKETS {
                 let Some(margin) = self.v.ex.margin_if_open(address).await else { continue };
-                let face = margin.portfolio.settlement_gain(market);
-                if face == 0 {
+                let p = margin.portfolio;
+                let (gain, recovery) = (p.settlement_gain(market), p.settlement_recovery(market));
+                if gain == 0 && recovery == 0 {
                     continue;
                 }
                 let m = self.v.ex.load::<Market>(pda::market(market)).await;
                 let r = self.v.ex.send_fresh(&[ix::claim_settlement_gain(address, shard, market)], &[]).await;
-                self.note("claim_settlement_gain", format!("account {i}, market {market}: {face}"), &r);
-                r.map_err(|e| format!("account {i} could not claim its gain in final market {market}: {e:?}"))?;
-                let paid = self.v.ex.margin(address).await.portfolio.collateral - margin.portfolio.collateral;
-                let rule = gain_payout(face, m.payout_pool, m.payout_faces).map_err(|e| format!("{e:?}"))?;
-                if paid != rule as i64 {
-                    return Err(format!(
-                        "account {i} was paid {paid} of its {face} in market {market}, the rule says {rule}"
-                    ));
+                self.note("claim_settlement_gain", format!("account {i}, market {market}: {gain} + {recovery}"), &r);
+                r.map_err(|e| format!("account {i} could not claim in final market {market}: {e:?}"))?;
+                let paid = self.v.ex.margin(address).await.portfolio.collateral - p.collateral;
+                let rule = |face, pool, faces| gain_payout(face, pool, faces).map_err(|e| format!("{e:?}"));
+                let gain_paid = rule(gain, m.payout_pool, m.payout_faces)?;
+                let to_fund = gain_paid.min(p.pledged_to_fund);
+                let expected = gain_paid - to_fund + rule(recovery, m.recovery_pool, m.recovery_faces)?;
+                if paid != expected as i64 {
+                    return Err(format!("account {i} was paid {paid} in market {market}, the rule says {expected}"));
                 }
                 self.check_books("claim_settlement_gain").await?;
             }
