@@ -229,6 +229,9 @@ impl Shard {
     /// from `before` to `after`: every instruction that records or clears
     /// one calls this, so that the counts stay exact.
     pub fn count_loss_records(&mut self, before: &[u64], after: &[u64]) -> Result<()> {
+        if before == after {
+            return Ok(());
+        }
         for ((m, was), is) in self.markets.iter_mut().zip(before).zip(after) {
             m.loss_records = match (*was > 0, *is > 0) {
                 (false, true) => m.loss_records.checked_add(1).ok_or(ClearshardError::MathOverflow)?,
