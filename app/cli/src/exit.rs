@@ -134,7 +134,10 @@ pub fn exit(cluster: &Cluster) -> Result<(), String> {
     }
     let mut withdrawn = 0u64;
     let mut kept = vec![];
-    for (address, account) in accounts {
+    for (address, _) in accounts {
+        // Read afresh: making a market final closes every position left in
+        // it, this owner's other accounts' too.
+        let account = load(cluster, &address)?;
         let shard = account.shard;
         let open: Vec<_> = account.portfolio.positions.iter().filter(|p| p.base_lots != 0).copied().collect();
         let market_of = |id: u16| venue.markets.iter().find(|m| m.id == id);
