@@ -182,17 +182,20 @@ impl Portfolio {
         Ok((gain, recovery))
     }
 
-    /// Books what one market's pool paid: `gain_paid` (of which the pledge
-    /// takes its part for the fund first) and `recovery_paid` into
-    /// collateral. Returns what went to the fund.
-    pub fn book_settlement_payout(&mut self, gain_paid: u64, recovery_paid: u64) -> Result<u64, EngineError> {
+    /// Books what one market's pool paid: a gain of face `gain` paid
+    /// `gain_paid` (the pledge takes its part for the fund first, and is
+    /// used up by the face, so no later gain pays a pledge made against
+    /// this one) and `recovery_paid`, into collateral. Returns what went to
+    /// the fund.
+    pub fn book_settlement_payout(
+        &mut self,
+        gain: u64,
+        gain_paid: u64,
+        recovery_paid: u64,
+    ) -> Result<u64, EngineError> {
         let overflow = EngineError::Overflow;
         let to_fund = gain_paid.min(self.pledged_to_fund);
-        self.pledged_to_fund = self.pledged_to_fund.saturating_sub(to_fund);
-        if !self.settlement_gains.iter().any(|g| *g > 0) {
-            // No gain is left to pay the rest of the pledge.
-            self.pledged_to_fund = 0;
-        }
+        self.pledged_to_fund = self.pledged_to_fund.saturating_sub(gain);
         let credited = gain_paid.saturating_sub(to_fund).checked_add(recovery_paid).ok_or(overflow)?;
         self.credit(i64::try_from(credited).map_err(|_| overflow)?)?;
         Ok(to_fund)

@@ -23,7 +23,8 @@ pub fn handler(ctx: Context<ClaimSettlementGain>) -> Result<()> {
     let (gain, recovery) = margin.portfolio.take_settlement_claims(market.id).map_err(ClearshardError::from)?;
     require!(gain > 0 || recovery > 0, ClearshardError::NoSettlementClaim);
     let (gain_paid, recovery_paid) = market.pay_claims(gain, recovery)?;
-    let to_fund = margin.portfolio.book_settlement_payout(gain_paid, recovery_paid).map_err(ClearshardError::from)?;
+    let to_fund =
+        margin.portfolio.book_settlement_payout(gain, gain_paid, recovery_paid).map_err(ClearshardError::from)?;
     let credited = gain_paid.saturating_sub(to_fund).saturating_add(recovery_paid);
     shard.add_claims(i64::try_from(credited).map_err(|_| error!(ClearshardError::MathOverflow))?)?;
     shard.owe_insurance(to_fund)?;
