@@ -283,6 +283,8 @@ async fn run_share(share: u64) {
             "wind_down_market",
             "close_at_settlement",
             "withdraw everything",
+            "finalize_wind_down",
+            "claim_settlement_gain",
             "request_exit",
         ];
         // Bankruptcies are rarer: required of long runs only.
