@@ -146,33 +146,69 @@ pub fn bankruptcy_deficit(pf: &Portfolio) -> Result<u64, EngineError> {
     }
 }
 
-/// Splits a deficit over the markets where it arose: `markets` holds, for each,
-/// the loss its liquidations realized and whether it can carry a share (a
-/// live market with open lots, or a wound-down market's settlement pool). A
-/// market that cannot carry one leaves its part to the others, in
-/// proportion to their losses, the rounding remainder on the last of them.
-/// Returns each market's share, in the order given.
-pub fn loss_shares(deficit: u64, markets: &[(u64, bool)]) -> Result<[u64; MAX_MARKETS], EngineError> {
-    let overflow = EngineError::Overflow;
-    let mut shares = [0u64; MAX_MARKETS];
+/// What can carry a market's share of a deficit.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LossCarrier {
+    /// A live market with no open lot: its part goes to the others.
+    Nobody,
+    /// A live market's open lots, through its loss index.
+    OpenLots,
+    /// A wound-down market's settlement pool: its winners carry at most the
+    /// loss the account recorded there.
+    Pool,
+}
+
+/// Splits a deficit over the markets where it arose: `markets` holds, for
+/// each, the loss recorded there and what carries its share. Shares are in
+/// proportion to the losses of the markets that carry one, the rounding
+/// remainder on the last of them. A pool's share is capped at its loss; the
+/// excess goes to the live markets' lots in proportion, or, if none carries
+/// one, to nobody (it stays the account's debt). Returns each market's
+/// share, in the order given.
+pub fn loss_shares(deficit: u64, markets: &[(u64, LossCarrier)]) -> Result<[u64; MAX_MARKETS], EngineError> {
     if markets.len() > MAX_MARKETS {
         return Err(EngineError::MissingMarket);
     }
-    let weight: u128 = markets.iter().filter(|(_, carries)| *carries).map(|(loss, _)| u128::from(*loss)).sum();
-    let last = markets.iter().rposition(|(_, carries)| *carries).ok_or(EngineError::NoOpenInterest)?;
+    let mut shares = split(deficit, markets, |c| c != LossCarrier::Nobody)?;
+    let mut excess: u64 = 0;
+    for (share, (loss, carrier)) in shares.iter_mut().zip(markets) {
+        if *carrier == LossCarrier::Pool && *share > *loss {
+            excess = excess.checked_add(*share - *loss).ok_or(EngineError::Overflow)?;
+            *share = *loss;
+        }
+    }
+    if excess > 0 && markets.iter().any(|(_, c)| *c == LossCarrier::OpenLots) {
+        let extra = split(excess, markets, |c| c == LossCarrier::OpenLots)?;
+        for (share, more) in shares.iter_mut().zip(extra) {
+            *share = share.checked_add(more).ok_or(EngineError::Overflow)?;
+        }
+    }
+    Ok(shares)
+}
+
+/// `amount` split over the markets `takes` accepts, in proportion to their
+/// losses, the rounding remainder on the last of them.
+fn split(
+    amount: u64,
+    markets: &[(u64, LossCarrier)],
+    takes: impl Fn(LossCarrier) -> bool,
+) -> Result<[u64; MAX_MARKETS], EngineError> {
+    let overflow = EngineError::Overflow;
+    let mut shares = [0u64; MAX_MARKETS];
+    let weight: u128 = markets.iter().filter(|(_, c)| takes(*c)).map(|(loss, _)| u128::from(*loss)).sum();
+    let last = markets.iter().rposition(|(_, c)| takes(*c)).ok_or(EngineError::NoOpenInterest)?;
     let mut given: u64 = 0;
-    for (i, (loss, carries)) in markets.iter().enumerate() {
-        if !carries {
+    for (i, ((loss, carrier), share)) in markets.iter().zip(shares.iter_mut()).enumerate() {
+        if !takes(*carrier) {
             continue;
         }
-        let share = if i == last {
-            deficit.checked_sub(given).ok_or(overflow)?
+        *share = if i == last {
+            amount.checked_sub(given).ok_or(overflow)?
         } else {
-            let scaled = u128::from(deficit).checked_mul(u128::from(*loss)).ok_or(overflow)?;
+            let scaled = u128::from(amount).checked_mul(u128::from(*loss)).ok_or(overflow)?;
             u64::try_from(scaled.checked_div(weight).ok_or(overflow)?).map_err(|_| overflow)?
         };
-        shares[i] = share;
-        given = given.checked_add(share).ok_or(overflow)?;
+        given = given.checked_add(*share).ok_or(overflow)?;
     }
     Ok(shares)
 }

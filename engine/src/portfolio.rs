@@ -109,6 +109,12 @@ impl Portfolio {
     /// as a settlement gain instead of collateral, so that the deficits of
     /// the market's losers come out of its winners whatever the order of
     /// closes. The booking's collateral change excludes the gain held.
+    ///
+    /// Every losing close records its loss there, whatever the collateral
+    /// left, so that where a later deficit arose does not depend on the
+    /// order in which anyone closes the account's positions; the close that
+    /// leaves the account flat and solvent forgets the records, which can
+    /// then no longer become a deficit.
     pub fn close_at_price(&mut self, market: &RiskMarket) -> Result<Booking, EngineError> {
         let overflow = EngineError::Overflow;
         let lots = self.position(market.id).ok_or(EngineError::NoPositionToClose)?.base_lots;
@@ -121,11 +127,12 @@ impl Portfolio {
             booking.collateral_change = booking.collateral_change.checked_sub(result).ok_or(overflow)?;
             let slot = self.settlement_gains.get_mut(usize::from(market.id)).ok_or(EngineError::MissingMarket)?;
             *slot = slot.checked_add(result.unsigned_abs()).ok_or(overflow)?;
-        } else if self.collateral < 0 {
-            // A losing close that leaves the account under water records
-            // where the deficit arose, as a liquidation does.
+        } else if result < 0 {
             let recorded = self.liquidation_losses.get_mut(usize::from(market.id)).ok_or(EngineError::MissingMarket)?;
-            *recorded = recorded.saturating_add(result.min(-1).unsigned_abs());
+            *recorded = recorded.saturating_add(result.unsigned_abs());
+        }
+        if !self.has_open_positions() && self.collateral >= 0 {
+            self.clear_liquidation_losses();
         }
         Ok(booking)
     }

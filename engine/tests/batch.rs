@@ -328,7 +328,7 @@ fn a_wound_down_market_trades_no_more_and_closes_at_its_price() {
     assert_eq!((pfs[0].settlement_gain(0), pfs[1].settlement_gain(0)), (1_000, 0));
     let held = pfs[0].settlement_gain(0) as i64;
     assert_eq!(pfs[0].collateral - long_before + held + pfs[1].collateral - short_before, 0);
-    // Not under water: the loser records no loss, and the winner never does.
+    // Flat and solvent: the loser's record is forgotten, and the winner never has one.
     assert_eq!((pfs[0].loss_markets().count(), pfs[1].loss_markets().count()), (0, 0));
     assert_eq!(pfs[0].close_at_price(&wound.risk), Err(EngineError::NoPositionToClose));
 }

@@ -2,7 +2,7 @@
 //! and where the fee goes.
 
 use clearshard_engine::liquidation::{
-    bankruptcy_deficit, liquidatable_lots, liquidate, loss_shares, socialized_loss_per_lot,
+    bankruptcy_deficit, liquidatable_lots, liquidate, loss_shares, socialized_loss_per_lot, LossCarrier,
 };
 use clearshard_engine::{EngineError, MarketParams, Portfolio, Position, RiskMarket};
 
@@ -149,17 +149,40 @@ fn where_a_loss_arose_does_not_depend_on_the_order_of_liquidations() {
 
 #[test]
 fn a_deficit_is_split_by_where_it_arose_over_markets_that_can_carry_it() {
-    let shares = |deficit, markets: &[(u64, bool)]| loss_shares(deficit, markets).map(|s| s[..markets.len()].to_vec());
-    assert_eq!(shares(1_000, &[(300, true), (100, true)]), Ok(vec![750, 250]));
+    use LossCarrier::{Nobody, OpenLots as Lots};
+    let shares =
+        |deficit, markets: &[(u64, LossCarrier)]| loss_shares(deficit, markets).map(|s| s[..markets.len()].to_vec());
+    assert_eq!(shares(1_000, &[(300, Lots), (100, Lots)]), Ok(vec![750, 250]));
     // The rounding remainder on the last market that carries a share.
-    assert_eq!(shares(10, &[(1, true), (1, true), (1, true)]), Ok(vec![3, 3, 4]));
-    // A market that cannot carry one (no lot open, no pool) leaves its part to the others.
-    assert_eq!(shares(1_000, &[(300, true), (100, false), (100, true)]), Ok(vec![750, 0, 250]));
-    assert_eq!(shares(1_000, &[(300, false)]), Err(EngineError::NoOpenInterest));
+    assert_eq!(shares(10, &[(1, Lots), (1, Lots), (1, Lots)]), Ok(vec![3, 3, 4]));
+    // A market that cannot carry one (no lot open) leaves its part to the others.
+    assert_eq!(shares(1_000, &[(300, Lots), (100, Nobody), (100, Lots)]), Ok(vec![750, 0, 250]));
+    assert_eq!(shares(1_000, &[(300, Nobody)]), Err(EngineError::NoOpenInterest));
     assert_eq!(
-        shares(u64::MAX, &[(u64::MAX, true), (u64::MAX, true)]),
+        shares(u64::MAX, &[(u64::MAX, Lots), (u64::MAX, Lots)]),
         Ok(vec![u64::MAX / 2, u64::MAX - u64::MAX / 2])
     );
+}
+
+/// A wound-down market's winners carry no more of a deficit than the
+/// account lost against them there, however the rest is placed.
+#[test]
+fn a_pools_share_is_capped_at_the_loss_recorded_there() {
+    use LossCarrier::{Nobody, OpenLots as Lots, Pool};
+    let shares =
+        |deficit, markets: &[(u64, LossCarrier)]| loss_shares(deficit, markets).map(|s| s[..markets.len()].to_vec());
+    // Within the losses, pools share in proportion like lots.
+    assert_eq!(shares(400, &[(300, Pool), (100, Pool)]), Ok(vec![300, 100]));
+    assert_eq!(shares(200, &[(300, Pool), (100, Lots)]), Ok(vec![150, 50]));
+    // A live market without lots would push its part onto the pool: capped,
+    // the rest is nobody's (the account's debt).
+    assert_eq!(shares(1_000, &[(300, Pool), (700, Nobody)]), Ok(vec![300, 0]));
+    // Beyond a pool's loss, the excess goes to live lots.
+    assert_eq!(shares(1_000, &[(100, Pool), (100, Lots)]), Ok(vec![100, 900]));
+    assert_eq!(shares(1_000, &[(100, Pool), (100, Lots), (300, Lots)]), Ok(vec![100, 225, 675]));
+    // The rounding remainder never takes a pool past its loss.
+    assert_eq!(shares(3, &[(1, Lots), (1, Pool)]), Ok(vec![2, 1]));
+    assert_eq!(shares(3, &[(1, Pool), (1, Pool)]), Ok(vec![1, 1]));
 }
 
 #[test]

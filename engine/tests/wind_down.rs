@@ -1,9 +1,48 @@
 //! The settlement pool's payout: every held gain is paid the same share of
-//! what is left, whatever the order of claims, and never more than the pool.
+//! what is left, whatever the order of claims, and never more than the pool;
+//! and where a loser's deficit arose, whatever the order of its closes.
 
 use clearshard_engine::wind_down::gain_payout;
-use clearshard_engine::EngineError;
+use clearshard_engine::{EngineError, MarketParams, Portfolio, RiskMarket};
 use proptest::prelude::*;
+
+fn at(id: u16, price: u64) -> RiskMarket {
+    let params = MarketParams::perpetual(1, 1, 0);
+    RiskMarket { id, params, oracle_price: price, reference_price: price, cumulative_funding: 0, cumulative_loss: 0 }
+}
+
+/// An account short X and long Y, opened at 1,000 each, closes at X's
+/// settlement price 1,020 (its short loses 200) and Y's 900 (its long loses
+/// 1,000). Its collateral goes negative on the first close if X closes
+/// first (the long was financed), only on the last if Y does: either way it
+/// records both losses, so a deficit lands on both markets alike.
+#[test]
+fn a_losers_records_are_the_same_in_either_order_of_closes() {
+    let open = |collateral| {
+        let mut p = Portfolio { collateral, ..Default::default() };
+        p.book(&at(0, 1_000), -10, 1_000, 10_000, 0).unwrap();
+        p.book(&at(1, 1_000), 10, 1_000, 10_000, 0).unwrap();
+        p
+    };
+    let close = |mut p: Portfolio, first: RiskMarket, second: RiskMarket| {
+        p.close_at_price(&first).unwrap();
+        let between = p.loss_markets().collect::<Vec<_>>();
+        p.close_at_price(&second).unwrap();
+        (p, between)
+    };
+    let (x, y) = (at(0, 1_020), at(1, 900));
+    let ((x_first, between_x), (y_first, between_y)) = (close(open(500), x, y), close(open(500), y, x));
+    assert_eq!(x_first, y_first);
+    assert_eq!(x_first.collateral, 500 - 200 - 1_000);
+    assert_eq!(x_first.loss_markets().collect::<Vec<_>>(), vec![(0, 200), (1, 1_000)]);
+    // A losing close records its loss at once, under water or not.
+    assert_eq!((between_x, between_y), (vec![(0, 200)], vec![(1, 1_000)]));
+    // Solvent once flat: the last close forgets the records (nothing can
+    // become a deficit), in either order.
+    let ((x_first, _), (y_first, _)) = (close(open(5_000), x, y), close(open(5_000), y, x));
+    assert_eq!((x_first.collateral, x_first.loss_markets().count()), (3_800, 0));
+    assert_eq!(x_first, y_first);
+}
 
 #[test]
 fn a_gain_is_paid_its_share_of_the_pool_rounded_down() {

@@ -235,6 +235,14 @@ impl Venue {
         self.ex.send(&[ix::liquidate(&accounts, market, lots, markets)], &[&liqor.trader.keypair]).await
     }
 
+    /// `liqor` takes every lot the program lets it of `liqee`'s position in
+    /// `market` (the whole position, for an account under water).
+    pub async fn liquidate_allowed(&mut self, liqor: &Account, liqee: &Account, market: u16, markets: &[u16]) {
+        let lots = self.liquidatable_lots(liqee, market, markets).await.expect("liquidatable");
+        self.liquidate(liqor, liqee, market, lots, markets).await.expect("liquidate");
+        self.ex.assert_conserved().await;
+    }
+
     /// The most lots the program lets a liquidator take now (the client runs the engine's own math).
     pub async fn liquidatable_lots(
         &mut self,

@@ -244,6 +244,8 @@ pub enum ClearshardError {
     NoLossRecorded,
     #[msg("the account is still under water: liquidate or resolve it instead")]
     AccountUnderWater,
+    #[msg("the account still holds a position in a wound-down market: close it at the settlement price first")]
+    SettlementClosePending,
 }
 
 impl From<EngineError> for ClearshardError {

@@ -6,7 +6,7 @@ use crate::state::{MarginAccount, Market, MAX_MARKETS};
 use anchor_lang::error::ErrorCode;
 use anchor_lang::prelude::*;
 use anchor_lang::Discriminator;
-use clearshard_engine::{RiskMarket, MAX_BATCH_MARKETS};
+use clearshard_engine::{Portfolio, RiskMarket, MAX_BATCH_MARKETS};
 use std::cell::RefMut;
 
 /// Reads `(market, oracle)` account pairs and returns each market with its
@@ -40,6 +40,15 @@ pub fn load_every_market<'info>(
     now_unix: i64,
 ) -> Result<Vec<RiskMarket>> {
     Ok(load_up_to(pairs, usize::from(MAX_MARKETS), quote_decimals, now_unix)?.into_iter().map(|(m, _)| m).collect())
+}
+
+/// Refuses an account that still holds a position in one of `loaded`'s
+/// wound-down markets: what its records say must not depend on whether
+/// anyone closed that position yet.
+pub fn require_no_settlement_close_pending(portfolio: &Portfolio, loaded: &[(RiskMarket, bool)]) -> Result<()> {
+    let pending = loaded.iter().any(|(m, wound_down)| *wound_down && portfolio.position(m.id).is_some());
+    require!(!pending, ClearshardError::SettlementClosePending);
+    Ok(())
 }
 
 fn load_up_to<'info>(

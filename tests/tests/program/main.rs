@@ -18,6 +18,7 @@ mod pauses;
 mod reserve;
 mod settlement;
 mod settlement_pool;
+mod settlement_records;
 mod socialize;
 mod stateful;
 mod sweep;

@@ -11,13 +11,6 @@ use clearshard_engine::liquidation::socialized_loss_per_lot;
 use clearshard_tests::*;
 use solana_signer::Signer;
 
-/// Liquidates every lot the program allows of `liqee` onto `liqor`.
-async fn liquidate_all(v: &mut Venue, liqor: &Account, liqee: &Account) {
-    let lots = v.liquidatable_lots(liqee, BTC, &[BTC]).await.unwrap();
-    v.liquidate(liqor, liqee, BTC, lots, &[BTC]).await.unwrap();
-    v.ex.assert_conserved().await;
-}
-
 /// Σ long and short open interest of `market` over every shard.
 async fn open_lots(v: &mut Venue, market: u16) -> u64 {
     let mut lots = 0;
@@ -38,9 +31,9 @@ async fn the_funds_share_in_every_shard_is_used_before_any_loss_is_socialized() 
     let reckless = v.leveraged_long(0, 61 * USDC).await.0;
     let liqor = v.account(1, 50_000 * USDC).await;
     v.set_btc(92).await;
-    liquidate_all(&mut v, &liqor, &on_one).await;
+    v.liquidate_allowed(&liqor, &on_one, BTC, &[BTC]).await;
     v.set_btc(80).await;
-    liquidate_all(&mut v, &liqor, &reckless).await;
+    v.liquidate_allowed(&liqor, &reckless, BTC, &[BTC]).await;
     let deficit = v.ex.margin(reckless.address).await.portfolio.collateral.unsigned_abs();
     let (own, other) = (v.ex.shard(0).await.insurance_owed, v.ex.shard(1).await.insurance_owed);
     assert!(other > 0 && deficit > own + other, "deficit {deficit}, shares {own} + {other}");
@@ -78,12 +71,12 @@ async fn a_deficit_within_the_funds_shares_moves_no_index() {
     for _ in 0..12 {
         let on_one = v.leveraged_long(1, 70 * USDC).await.0;
         v.set_btc(92).await;
-        liquidate_all(&mut v, &liqor, &on_one).await;
+        v.liquidate_allowed(&liqor, &on_one, BTC, &[BTC]).await;
         v.set_btc(100).await;
     }
     let reckless = v.leveraged_long(0, 61 * USDC).await.0;
     v.set_btc(88).await;
-    liquidate_all(&mut v, &liqor, &reckless).await;
+    v.liquidate_allowed(&liqor, &reckless, BTC, &[BTC]).await;
     let deficit = v.ex.margin(reckless.address).await.portfolio.collateral.unsigned_abs();
     let (own, other) = (v.ex.shard(0).await.insurance_owed, v.ex.shard(1).await.insurance_owed);
     assert!(deficit > own && deficit < own + other, "deficit {deficit}, shares {own} + {other}");
@@ -118,7 +111,7 @@ async fn socialize_loss_fits_one_transaction_at_the_most_shards_accepted() {
     let reckless = v.leveraged_long(MAX_SHARDS - 1, 61 * USDC).await.0;
     let liqor = v.account(0, 50_000 * USDC).await;
     v.set_btc(80).await;
-    liquidate_all(&mut v, &liqor, &reckless).await;
+    v.liquidate_allowed(&liqor, &reckless, BTC, &[BTC]).await;
     let lots = open_lots(&mut v, BTC).await;
     let deficit = v.ex.margin(reckless.address).await.portfolio.collateral.unsigned_abs();
     let own = v.ex.shard(MAX_SHARDS - 1).await.insurance_owed;

@@ -10,7 +10,11 @@ use anchor_lang::prelude::*;
 /// none and its collateral is not negative. A liquidation that restores the
 /// account does the same; this covers one restored by the market instead,
 /// so that a wound-down market where it was once liquidated can become
-/// final. Remaining accounts: `(market, oracle)` pairs for every market the
+/// final. Not while it holds a position in a wound-down market: that
+/// position's loss at the settlement price is already fixed, and whether
+/// it is recorded must not depend on whether anyone closed it before this
+/// call (`SettlementClosePending`; anyone may close it first, for free).
+/// Remaining accounts: `(market, oracle)` pairs for every market the
 /// account holds.
 #[derive(Accounts)]
 pub struct ClearLossRecord<'info> {
@@ -30,7 +34,9 @@ pub fn handler<'info>(ctx: Context<'info, ClearLossRecord<'info>>) -> Result<()>
     let mut margin = accounts.margin_account.load_mut()?;
     require!(margin.portfolio.loss_markets().next().is_some(), ClearshardError::NoLossRecorded);
     let restored = if margin.portfolio.has_open_positions() {
-        let markets = risk::load_markets(remaining_accounts, quote_decimals, Clock::get()?.unix_timestamp)?;
+        let loaded = risk::load_markets_with_status(remaining_accounts, quote_decimals, Clock::get()?.unix_timestamp)?;
+        risk::require_no_settlement_close_pending(&margin.portfolio, &loaded)?;
+        let markets: Vec<_> = loaded.into_iter().map(|(m, _)| m).collect();
         let mut settled = margin.portfolio;
         let (_, health) = settled.settle_and_health(&markets[..]).map_err(ClearshardError::from)?;
         health.maintenance >= 0

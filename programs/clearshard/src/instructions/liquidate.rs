@@ -59,9 +59,12 @@ pub fn handler<'info>(ctx: Context<'info, Liquidate<'info>>, market_id: u16, lot
     // A wound-down market's positions close at its settlement price, for
     // free and by anyone (`close_at_settlement`): none is liquidated.
     require!(!loaded.iter().any(|(m, wound_down)| m.id == market_id && *wound_down), ClearshardError::MarketWoundDown);
+    let mut liqee = accounts.liqee.load_mut()?;
+    // The liquidatee's positions there close first, so that the losses a
+    // restoring liquidation forgets never depend on whether anyone had.
+    risk::require_no_settlement_close_pending(&liqee.portfolio, &loaded)?;
     let markets: Vec<_> = loaded.into_iter().map(|(m, _)| m).collect();
 
-    let mut liqee = accounts.liqee.load_mut()?;
     let mut liqor = accounts.liqor.load_mut()?;
     checkpoint();
     let losses_before = liqee.portfolio.liquidation_losses;

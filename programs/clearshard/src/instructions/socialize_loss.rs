@@ -3,7 +3,7 @@ use crate::errors::ClearshardError;
 use crate::events::{DeficitRegistered, LossSocialized};
 use crate::state::{Market, Shard, MAX_MARKETS};
 use anchor_lang::prelude::*;
-use clearshard_engine::liquidation::{bankruptcy_deficit, loss_shares, socialized_loss_per_lot};
+use clearshard_engine::liquidation::{bankruptcy_deficit, loss_shares, socialized_loss_per_lot, LossCarrier};
 
 /// Permissionless: covers a bankrupt account from the whole insurance fund
 /// first — its share held in the account's shard, the insurance vault, then
@@ -21,7 +21,10 @@ use clearshard_engine::liquidation::{bankruptcy_deficit, loss_shares, socialized
 /// there gets, so that it falls on the same winners whatever the order of
 /// closes and socializations. The account is made whole of the rest now;
 /// what others covered while it held gains is pledged from those gains to
-/// the insurance fund. Remaining
+/// the insurance fund. A pool carries at most the loss recorded in its
+/// market (the rest goes to live markets' lots, or stays the account's
+/// debt if there are none), so a market's winners never pay for what the
+/// account lost elsewhere. Remaining
 /// accounts: those markets, writable, in ascending id, then every shard,
 /// writable, in index order (`MAX_SHARDS` is sized so that all always fit).
 #[derive(Accounts)]
@@ -88,12 +91,22 @@ pub fn handler<'info>(ctx: Context<'info, SocializeLoss<'info>>) -> Result<()> {
 
     let to_i64 = |n: u64| i64::try_from(n).map_err(|_| error!(ClearshardError::MathOverflow));
     let mut registered: u64 = 0;
+    let mut unplaced: u64 = 0;
     if remaining > 0 {
-        let mut weights = [(0u64, false); MAX_MARKETS as usize];
+        let mut weights = [(0u64, LossCarrier::Nobody); MAX_MARKETS as usize];
         for (((w, (_, loss)), lots), ended) in weights.iter_mut().zip(&arose).zip(&open_lots).zip(&wound_down) {
-            *w = (*loss, *ended || *lots > 0);
+            let carrier = match (*ended, *lots > 0) {
+                (true, _) => LossCarrier::Pool,
+                (false, true) => LossCarrier::OpenLots,
+                (false, false) => LossCarrier::Nobody,
+            };
+            *w = (*loss, carrier);
         }
         let shares = loss_shares(remaining, &weights[..market_count]).map_err(ClearshardError::from)?;
+        // Beyond every pool's cap, with no live lots to carry it: the
+        // account's debt, a hole its shard keeps.
+        let placed = shares.iter().try_fold(0u64, |sum, s| sum.checked_add(*s)).ok_or(ClearshardError::MathOverflow)?;
+        unplaced = remaining.saturating_sub(placed);
         let mut shard = bankrupt.shard.load_mut()?;
         let mut account = bankrupt.account.load_mut()?;
         for (i, info) in market_infos.iter().enumerate() {
@@ -126,7 +139,7 @@ pub fn handler<'info>(ctx: Context<'info, SocializeLoss<'info>>) -> Result<()> {
             });
         }
     }
-    let covered = remaining.saturating_sub(registered).saturating_add(from_other_shards);
+    let covered = remaining.saturating_sub(registered).saturating_sub(unplaced).saturating_add(from_other_shards);
     let mut account = bankrupt.account.load_mut()?;
     account.portfolio.credit(to_i64(covered)?).map_err(ClearshardError::from)?;
     account.portfolio.pledge_gains(covered).map_err(ClearshardError::from)?;
