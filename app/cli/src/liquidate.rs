@@ -5,7 +5,8 @@
 //! engine — the program's own math. An account under maintenance margin is
 //! liquidated market by market, each time for exactly the lots the program
 //! allows (`liquidatable_lots`); the liquidator takes them on its account on
-//! the same shard when it has one there. An account left without positions
+//! the same shard when it has one there; its positions in wound-down
+//! markets are closed at their settlement prices first. An account left without positions
 //! and with negative collateral is bankrupt: the insurance fund covers it
 //! (`resolve_bankruptcy`), and what the fund cannot cover is spread over the
 //! market's open interest (`socialize_loss`). Every action is reported.
@@ -67,10 +68,21 @@ fn pass(cluster: &Cluster) -> Result<Pass, String> {
     };
     let all_markets: Vec<u16> = markets.iter().map(|m| m.id).collect();
     let mut pass = Pass::default();
+    let wound_down: Vec<u16> = markets.iter().filter(|m| m.is_wound_down()).map(|m| m.id).collect();
     for (address, account) in accounts.iter().filter(|(_, m)| m.owner != me) {
         let mut account = *account;
         let liqor = mine.iter().find(|(_, shard)| *shard == account.shard).copied().unwrap_or(first);
-        for market in held(&account) {
+        let live: Vec<u16> = held(&account).into_iter().filter(|m| !wound_down.contains(m)).collect();
+        let settled: Vec<u16> = held(&account).into_iter().filter(|m| wound_down.contains(m)).collect();
+        if !settled.is_empty() && live.iter().any(|m| liquidatable_lots(&account.portfolio, &risk, *m).is_ok()) {
+            // No account is liquidated while it holds a wound-down market's
+            // position (`SettlementClosePending`): anyone closes it, free.
+            let closes: Vec<_> = settled.iter().map(|m| ix::close_at_settlement(*address, account.shard, *m)).collect();
+            cluster.send(&closes, &[]).map_err(|e| format!("close_at_settlement {address}: {e}"))?;
+            account = reload(cluster, address)?;
+            report(format!("closed {address}'s positions in wound-down markets first, at their settlement prices"));
+        }
+        for market in live {
             let Ok(lots) = liquidatable_lots(&account.portfolio, &risk, market) else { continue };
             if lots == 0 {
                 continue;

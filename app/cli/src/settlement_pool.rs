@@ -71,11 +71,26 @@ pub fn make_final(cluster: &Cluster, venue: &Venue, market: &Market) -> Result<(
     Ok(())
 }
 
-/// Settles a loss record: a bankrupt account is covered (what arose in a
-/// wound-down market is registered against its pool); an account restored
-/// since has its record cleared.
+/// Settles a loss record: the account's positions in wound-down markets
+/// close first (no record is forgotten while one is open); then a bankrupt
+/// account is covered (what arose in a wound-down market is registered
+/// against its pool), and an account restored since has its record cleared.
 fn resolve(cluster: &Cluster, venue: &Venue, address: Pubkey, account: &MarginAccount) -> Result<(), String> {
+    let markets = cluster.markets(venue.exchange.market_count)?;
+    let settled: Vec<Instruction> = (account.portfolio.positions.iter().filter(|q| q.is_open()))
+        .filter(|q| markets.iter().any(|m| m.id == q.market_id && m.is_wound_down()))
+        .map(|q| ix::close_at_settlement(address, account.shard, q.market_id))
+        .collect();
+    let account = &if settled.is_empty() {
+        *account
+    } else {
+        cluster.send(&settled, &[]).map_err(|e| format!("close_at_settlement {address}: {e}"))?;
+        cluster.load::<MarginAccount>(&address)?.ok_or("margin account vanished")?
+    };
     let (shard, p) = (account.shard, &account.portfolio);
+    if p.loss_markets().next().is_none() {
+        return Ok(());
+    }
     if let Ok(deficit) = bankruptcy_deficit(p) {
         let arose: Vec<u16> = p.loss_markets().map(|(m, _)| m).collect();
         let call = ix::socialize_loss(address, shard, &arose, venue.exchange.shard_count);
