@@ -104,11 +104,14 @@ impl Portfolio {
 
     /// Closes the whole position in `market` at its price (a wound-down
     /// market's settlement price), against the market's own book, with no
-    /// fee: through [`Portfolio::book`], so accruals settle first. A loss is
-    /// paid in full; a gain (PnL against cost basis less accruals) is held
-    /// as a settlement gain instead of collateral, so that the deficits of
-    /// the market's losers come out of its winners whatever the order of
-    /// closes. The booking's collateral change excludes the gain held.
+    /// fee: through [`Portfolio::book`], so accruals (frozen at the
+    /// wind-down) settle into collateral first, as `settle_account` would
+    /// have settled them: whether anyone did so before changes nothing. A
+    /// loss against cost basis is paid in full; a gain against cost basis
+    /// is held as a settlement gain instead of collateral, so that the
+    /// deficits of the market's losers come out of its winners whatever the
+    /// order of closes. The booking's collateral change excludes the gain
+    /// held.
     ///
     /// Every losing close records its loss there, whatever the collateral
     /// left, so that where a later deficit arose does not depend on the
@@ -121,7 +124,7 @@ impl Portfolio {
         let size = lots.unsigned_abs();
         let notional = i64::try_from(crate::math::mul(size, market.oracle_price)?).map_err(|_| overflow)?;
         let mut booking = self.book(market, lots.checked_neg().ok_or(overflow)?, market.oracle_price, notional, 0)?;
-        let result = booking.position.realized.checked_sub(booking.position.accruals).ok_or(overflow)?;
+        let result = booking.position.realized;
         if result > 0 {
             self.collateral = self.collateral.checked_sub(result).ok_or(overflow)?;
             booking.collateral_change = booking.collateral_change.checked_sub(result).ok_or(overflow)?;

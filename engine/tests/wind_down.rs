@@ -76,3 +76,25 @@ proptest! {
         prop_assert!(pool - paid < faces.len() as u64);
     }
 }
+
+/// A close's result is its PnL against cost basis: accruals (frozen at the
+/// wind-down) settle into collateral first, so whether anyone settled them
+/// before (`settle_account`, a fill elsewhere, a withdrawal) changes
+/// neither what is recorded nor what is held, nor which of the two it is.
+#[test]
+fn a_closes_record_and_held_gain_do_not_depend_on_settling_accruals_first() {
+    for (price, funding) in [(990, 3), (990, -3), (999, -2), (1_010, 2)] {
+        let mut open = Portfolio { collateral: 500, ..Default::default() };
+        open.book(&at(0, 1_000), 10, 1_000, 10_000, 0).unwrap();
+        let wound = RiskMarket { cumulative_funding: funding, ..at(0, price) };
+        let mut direct = open;
+        direct.close_at_price(&wound).unwrap();
+        let mut settled = open;
+        settled.settle_funding(&[wound][..]).unwrap();
+        settled.close_at_price(&wound).unwrap();
+        assert_eq!(direct, settled, "price {price}, funding {funding}");
+        let pnl = 10 * (price as i64 - 1_000);
+        assert_eq!(direct.settlement_gain(0), pnl.max(0) as u64);
+        assert_eq!(direct.collateral, 500 - 10 * funding + pnl.min(0));
+    }
+}

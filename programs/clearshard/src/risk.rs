@@ -42,11 +42,26 @@ pub fn load_every_market<'info>(
     Ok(load_up_to(pairs, usize::from(MAX_MARKETS), quote_decimals, now_unix)?.into_iter().map(|(m, _)| m).collect())
 }
 
-/// Refuses an account that still holds a position in one of `loaded`'s
-/// wound-down markets: what its records say must not depend on whether
-/// anyone closed that position yet.
-pub fn require_no_settlement_close_pending(portfolio: &Portfolio, loaded: &[(RiskMarket, bool)]) -> Result<()> {
-    let pending = loaded.iter().any(|(m, wound_down)| *wound_down && portfolio.position(m.id).is_some());
+/// The ids of `loaded`'s wound-down markets, as a bit set.
+pub fn wound_down_set(loaded: &[(RiskMarket, bool)]) -> u32 {
+    loaded.iter().filter(|(_, wound_down)| *wound_down).fold(0, |set, (m, _)| set | market_bit(m.id))
+}
+
+fn market_bit(id: u16) -> u32 {
+    1u32.checked_shl(u32::from(id)).unwrap_or(0)
+}
+
+/// Refuses an account that still holds a position in one of the wound-down
+/// markets of `wound_down` (a bit set of ids). Until closed, such a
+/// position is valued at its settlement price, gain included, but its gain
+/// becomes a junior claim once closed: no health, and so no withdrawal,
+/// transfer, trade, liquidation or record cleared, may lean on it, nor
+/// depend on whether anyone closed it yet (the close is free, by anyone).
+pub fn require_no_settlement_close_pending(portfolio: &Portfolio, wound_down: u32) -> Result<()> {
+    if wound_down == 0 {
+        return Ok(());
+    }
+    let pending = portfolio.positions.iter().any(|p| p.is_open() && wound_down & market_bit(p.market_id) != 0);
     require!(!pending, ClearshardError::SettlementClosePending);
     Ok(())
 }
@@ -74,7 +89,8 @@ fn load_up_to<'info>(
 
 /// The markets a withdrawal rule needs for `account`: none without
 /// positions (no oracle can block a position-less withdrawal), else every
-/// `(market, oracle)` pair given, fresh.
+/// `(market, oracle)` pair given, fresh. Refuses an account that still
+/// holds a wound-down market's position (`SettlementClosePending`).
 pub fn markets_for<'info>(
     account: &MarginAccount,
     pairs: &'info [AccountInfo<'info>],
@@ -83,7 +99,9 @@ pub fn markets_for<'info>(
     if !account.markets_needed() {
         return Ok(vec![]);
     }
-    load_markets(pairs, quote_decimals, Clock::get()?.unix_timestamp)
+    let loaded = load_markets_with_status(pairs, quote_decimals, Clock::get()?.unix_timestamp)?;
+    require_no_settlement_close_pending(&account.portfolio, wound_down_set(&loaded))?;
+    Ok(loaded.into_iter().map(|(m, _)| m).collect())
 }
 
 /// Borrows a margin account for writing. The borrow doubles as the duplicate

@@ -19,7 +19,12 @@ const MARGIN: u64 = 65 * USDC;
 /// each) against a BTC maker and an ETH maker, each its only counterparty,
 /// on one shard.
 async fn two_market_loser() -> (Venue, [Account; 3]) {
-    let mut v = Venue::new(1).await;
+    two_market_loser_on(1).await
+}
+
+/// [`two_market_loser`] on a venue of `shards` shards (everyone on shard 0).
+async fn two_market_loser_on(shards: u16) -> (Venue, [Account; 3]) {
+    let mut v = Venue::new(shards).await;
     let loser = v.account(0, MARGIN).await;
     let (btc_maker, eth_maker) = (v.account(0, 10_000 * USDC).await, v.account(0, 10_000 * USDC).await);
     let fills = [fill(0, 1, 0, false, 50, BTC_TICKS), fill(0, 2, 1, true, 100, ETH_TICKS)];
@@ -217,4 +222,103 @@ async fn a_pool_carries_no_more_than_the_loss_recorded_in_its_market() {
     v.ex.assert_conserved().await;
     let left = v.ex.margin(loser.address).await.portfolio.collateral;
     assert_eq!(left, -((remaining - btc_loss) as i64), "the rest is the loser's debt");
+}
+
+/// The loser's short BTC loses about 90 USDC at 130%, its long ETH gains
+/// about 30 at 110%: bankrupt by some 25 while its ETH gain is held. Its
+/// socialization first (registered against BTC's pool), or its ETH gain
+/// first (paying its own debt): its owner ends the same. Before, a share
+/// registered against a pool was not pledged, so socializing first let
+/// the owner keep the ETH gain on top of BTC's winners paying its debt.
+/// What still moves with the order is stated: BTC's maker carries the
+/// share and the fund is repaid out of the gain, or neither.
+#[tokio::test]
+async fn a_bankrupt_owner_ends_the_same_whether_its_gain_or_its_socialization_comes_first() {
+    let mut ends = vec![];
+    for socialize_first in [true, false] {
+        let (mut v, [loser, btc_maker, eth_maker]) = two_market_loser().await;
+        wind_down_both_at(&mut v, 130, 110).await;
+        for (a, market) in [(&loser, BTC), (&loser, ETH), (&eth_maker, ETH), (&btc_maker, BTC)] {
+            close(&mut v, a, market).await;
+        }
+        let p = v.ex.margin(loser.address).await.portfolio;
+        assert!(p.collateral < -20 * USDC as i64 && p.settlement_gain(ETH) > 29 * USDC, "{p:?}");
+        let socialize = ix::socialize_loss(loser.address, loser.shard, &[BTC], 1);
+        if socialize_first {
+            v.ex.send_fresh(&[socialize], &[]).await.unwrap();
+            v.ex.assert_conserved().await;
+        }
+        v.finalize_wind_down(ETH).await.unwrap();
+        v.claim_settlement_gain(&loser, ETH).await.unwrap();
+        v.ex.assert_conserved().await;
+        if !socialize_first {
+            // Its own gain paid its debt: flat and solvent, its record goes.
+            v.ex.send_fresh(&[ix::clear_loss_record(loser.address, loser.shard, &[])], &[]).await.unwrap();
+        }
+        v.finalize_wind_down(BTC).await.unwrap();
+        for a in [&btc_maker, &loser] {
+            if v.ex.margin(a.address).await.portfolio.holds_settlement_claims() {
+                v.claim_settlement_gain(a, BTC).await.unwrap();
+                v.ex.assert_conserved().await;
+            }
+        }
+        let mut wallets = vec![];
+        for a in [&loser, &btc_maker] {
+            let collateral = v.ex.margin(a.address).await.portfolio.collateral;
+            assert!(collateral >= 0, "{collateral}");
+            if collateral > 0 {
+                v.ex.withdraw(&a.trader, a.address, a.shard, collateral as u64, &[]).await.unwrap();
+            }
+            wallets.push(v.ex.token_balance(a.trader.token_account).await);
+        }
+        v.ex.assert_conserved().await;
+        ends.push((wallets, v.ex.shard(0).await.insurance_owed));
+    }
+    let (first, second) = (&ends[0], &ends[1]);
+    assert_eq!(first.0[0], second.0[0], "the loser's owner ends the same: {ends:?}");
+    // BTC's maker carried in the first order what the fund got back.
+    assert_eq!(second.0[1] - first.0[1], first.1 - second.1, "{ends:?}");
+}
+
+/// Helper-16's F0: an open wound-down position is valued at P, gain
+/// included, but its gain becomes a junior claim once closed. Nothing may
+/// lean on it before: the winner's withdrawal, its transfer to its own
+/// other account, and a batch that trades its live market are refused
+/// until anyone closes it (then the gain is held, and backs nothing).
+/// Before, the winner withdrew its gain as collateral and left the account
+/// bankrupt once closed.
+#[tokio::test]
+async fn a_wound_down_gain_backs_nothing_until_its_position_is_closed() {
+    let (mut v, [loser, btc_maker, eth_maker]) = two_market_loser_on(2).await;
+    // BTC falls 10%: the short gains about 30 USDC at P.
+    v.wind_down_btc_at(90).await;
+    v.ex.set_price(ETH, ETH_PRICE, 0, PRICE_EXPO).await.unwrap();
+    let other = v.account_of(loser.trader.clone(), 1, 0).await;
+    let now = v.ex.now().await;
+    for a in [&loser, &eth_maker] {
+        v.ex.set_limits(&a.trader, a.address, open_limits(now)).await.unwrap();
+    }
+    let before = v.portfolios(&[&loser, &other, &eth_maker]).await;
+    let r = v.ex.withdraw(&loser.trader, loser.address, loser.shard, 36 * USDC, &[BTC, ETH]).await;
+    assert_error(r, ClearshardError::SettlementClosePending);
+    let r = v.ex.transfer(&loser.trader, (loser.address, 0), (other.address, 1), 36 * USDC, &[BTC, ETH]).await;
+    assert_error(r, ClearshardError::SettlementClosePending);
+    let sell = fill(0, 1, 1, false, 10, ETH_TICKS);
+    let r = v.settle(0, &[BTC, ETH], &[&loser, &eth_maker], &[sell]).await;
+    assert_error(r, ClearshardError::SettlementClosePending);
+    assert_eq!(v.portfolios(&[&loser, &other, &eth_maker]).await, before);
+    v.ex.assert_conserved().await;
+
+    // Closed, the gain is held and backs nothing: what initial margin on
+    // the ETH long leaves (about 64.7 - 30) may go, not the 36 its gain
+    // would have backed.
+    close(&mut v, &loser, BTC).await;
+    let gain = v.ex.margin(loser.address).await.portfolio.settlement_gain(BTC);
+    assert!(gain > 29 * USDC, "{gain}");
+    let r = v.ex.withdraw(&loser.trader, loser.address, loser.shard, 36 * USDC, &[ETH]).await;
+    assert_error(r, ClearshardError::BreaksInitialMargin);
+    v.ex.withdraw(&loser.trader, loser.address, loser.shard, 34 * USDC, &[ETH]).await.unwrap();
+    v.settle(0, &[ETH], &[&loser, &eth_maker], &[fill(0, 1, 0, false, 10, ETH_TICKS)]).await.unwrap();
+    v.ex.assert_conserved().await;
+    close(&mut v, &btc_maker, BTC).await;
 }

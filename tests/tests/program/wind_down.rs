@@ -91,7 +91,14 @@ async fn a_market_winds_down_once_every_shard_fell_silent_and_trades_no_more() {
     assert_error(r, ClearshardError::MarketWoundDown);
     v.ex.set_price(ETH, ETH_PRICE, 0, PRICE_EXPO).await.unwrap();
     v.allow_markets(&[&a0, &b0], 0b11).await;
-    v.settle(0, &[BTC, ETH], &[&a0, &b0], &[fill(0, 1, 1, true, 10, ETH_TICKS)]).await.unwrap();
+    // Not for accounts still holding a BTC position, valued at P until
+    // closed: its gain must back nothing (`SettlementClosePending`).
+    let eth = fill(0, 1, 1, true, 10, ETH_TICKS);
+    assert_error(v.settle(0, &[BTC, ETH], &[&a0, &b0], &[eth]).await, ClearshardError::SettlementClosePending);
+    for a in [&a0, &b0] {
+        v.close_at_settlement(a, BTC).await.unwrap();
+    }
+    v.settle(0, &[ETH], &[&a0, &b0], &[fill(0, 1, 0, true, 10, ETH_TICKS)]).await.unwrap();
     // Funding stops at the wind-down.
     v.ex.advance_clock(3_600).await;
     assert_eq!(v.funding_index(BTC).await, index);

@@ -35,7 +35,7 @@ pub fn handler<'info>(ctx: Context<'info, ClearLossRecord<'info>>) -> Result<()>
     require!(margin.portfolio.loss_markets().next().is_some(), ClearshardError::NoLossRecorded);
     let restored = if margin.portfolio.has_open_positions() {
         let loaded = risk::load_markets_with_status(remaining_accounts, quote_decimals, Clock::get()?.unix_timestamp)?;
-        risk::require_no_settlement_close_pending(&margin.portfolio, &loaded)?;
+        risk::require_no_settlement_close_pending(&margin.portfolio, risk::wound_down_set(&loaded))?;
         let markets: Vec<_> = loaded.into_iter().map(|(m, _)| m).collect();
         let mut settled = margin.portfolio;
         let (_, health) = settled.settle_and_health(&markets[..]).map_err(ClearshardError::from)?;

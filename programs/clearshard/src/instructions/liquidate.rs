@@ -62,7 +62,7 @@ pub fn handler<'info>(ctx: Context<'info, Liquidate<'info>>, market_id: u16, lot
     let mut liqee = accounts.liqee.load_mut()?;
     // The liquidatee's positions there close first, so that the losses a
     // restoring liquidation forgets never depend on whether anyone had.
-    risk::require_no_settlement_close_pending(&liqee.portfolio, &loaded)?;
+    risk::require_no_settlement_close_pending(&liqee.portfolio, risk::wound_down_set(&loaded))?;
     let markets: Vec<_> = loaded.into_iter().map(|(m, _)| m).collect();
 
     let mut liqor = accounts.liqor.load_mut()?;

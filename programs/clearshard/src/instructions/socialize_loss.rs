@@ -142,7 +142,11 @@ pub fn handler<'info>(ctx: Context<'info, SocializeLoss<'info>>) -> Result<()> {
     let covered = remaining.saturating_sub(registered).saturating_sub(unplaced).saturating_add(from_other_shards);
     let mut account = bankrupt.account.load_mut()?;
     account.portfolio.credit(to_i64(covered)?).map_err(ClearshardError::from)?;
-    account.portfolio.pledge_gains(covered).map_err(ClearshardError::from)?;
+    // What a pool carries is covered by others too: a gain the account
+    // holds pays it back once paid, so the account ends the same whether
+    // its gain or its socialization comes first.
+    let carried = covered.checked_add(registered).ok_or(ClearshardError::MathOverflow)?;
+    account.portfolio.pledge_gains(carried).map_err(ClearshardError::from)?;
     let losses_before = account.portfolio.liquidation_losses;
     account.portfolio.clear_liquidation_losses();
     let mut shard = bankrupt.shard.load_mut()?;
