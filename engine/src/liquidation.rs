@@ -173,7 +173,7 @@ pub fn loss_shares(deficit: u64, markets: &[(u64, LossCarrier)]) -> Result<[u64;
     let mut excess: u64 = 0;
     for (share, (loss, carrier)) in shares.iter_mut().zip(markets) {
         if *carrier == LossCarrier::Pool && *share > *loss {
-            excess = excess.checked_add(*share - *loss).ok_or(EngineError::Overflow)?;
+            excess = excess.checked_add(share.saturating_sub(*loss)).ok_or(EngineError::Overflow)?;
             *share = *loss;
         }
     }

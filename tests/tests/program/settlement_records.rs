@@ -144,7 +144,7 @@ async fn no_record_is_forgotten_while_a_wound_down_position_is_open() {
     v.ex.set_price(ETH, ETH_PRICE, 0, PRICE_EXPO).await.unwrap();
     let before = v.portfolios(&[&loser, &liquidator]).await;
     let clear = ix::clear_loss_record(loser.address, loser.shard, &[BTC, ETH]);
-    assert_error(v.ex.send_fresh(&[clear.clone()], &[]).await, ClearshardError::SettlementClosePending);
+    assert_error(v.ex.send_fresh(&[clear], &[]).await, ClearshardError::SettlementClosePending);
     // ETH falls 8%: the loser is liquidatable again.
     v.ex.set_price(ETH, ETH_PRICE * 92 / 100, 0, PRICE_EXPO).await.unwrap();
     let lots = v.liquidatable_lots(&loser, ETH, &[BTC, ETH]).await.unwrap();
