@@ -47,7 +47,8 @@ pub fn wound_down_set(loaded: &[(RiskMarket, bool)]) -> u32 {
     loaded.iter().filter(|(_, wound_down)| *wound_down).fold(0, |set, (m, _)| set | market_bit(m.id))
 }
 
-fn market_bit(id: u16) -> u32 {
+/// `id`'s bit in a set of market ids.
+pub fn market_bit(id: u16) -> u32 {
     1u32.checked_shl(u32::from(id)).unwrap_or(0)
 }
 

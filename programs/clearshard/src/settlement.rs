@@ -5,7 +5,7 @@
 use crate::cu_trace::checkpoint;
 use crate::errors::ClearshardError;
 use crate::events::BatchSettled;
-use crate::risk::{load_margin_mut, load_markets_with_status, require_no_settlement_close_pending};
+use crate::risk::{load_margin_mut, load_markets_with_status, market_bit, require_no_settlement_close_pending};
 use crate::state::{Exchange, MarginAccount, Matcher, Shard, PAUSE_SETTLEMENT};
 use anchor_lang::prelude::*;
 use clearshard_engine::batch::{BatchMarket, OpenInterest};
@@ -142,10 +142,7 @@ pub fn settle<'info>(
     }
     // A batch lists a wound-down market only for an account that still
     // holds it: no fill may lean on that position's gain (it trades none).
-    let wound_down = markets
-        .iter()
-        .filter(|m| m.wound_down)
-        .fold(0u32, |set, m| set | 1u32.checked_shl(u32::from(m.risk.id)).unwrap_or(0));
+    let wound_down = markets.iter().filter(|m| m.wound_down).fold(0, |set, m| set | market_bit(m.risk.id));
     if wound_down != 0 {
         for portfolio in &portfolios {
             require_no_settlement_close_pending(portfolio, wound_down)?;
