@@ -7,7 +7,9 @@ use super::*;
 use clearshard::state::FEED_DEATH_SECS;
 use clearshard_engine::liquidation::bankruptcy_deficit;
 use clearshard_engine::market::DEFAULT_LIVENESS_TIMEOUT_MINS;
+use clearshard_engine::portfolio::MAX_MARKETS;
 use clearshard_engine::wind_down::gain_payout;
+use clearshard_engine::Portfolio;
 
 const TIMEOUT: i64 = DEFAULT_LIVENESS_TIMEOUT_MINS as i64 * 60;
 
@@ -175,10 +177,14 @@ impl World {
             let (i, market) = open.swap_remove(self.rng.range(0, open.len() as u64) as usize);
             let account = &self.actors[i].account;
             let (address, shard) = (account.address, account.shard);
+            let before = self.v.ex.margin(address).await.portfolio;
             let r = self.v.ex.send_fresh(&[ix::close_at_settlement(address, shard, market)], &[]).await;
             self.note("close_at_settlement", format!("account {i}, market {market}"), &r);
             r.map_err(|e| format!("closing account {i} in wound-down market {market}: {e:?}"))?;
             touched.push(address);
+            let price = self.v.ex.load::<Market>(pda::market(market)).await.settlement_price;
+            let after = self.v.ex.margin(address).await.portfolio;
+            Self::check_close_records(&before, &after, market, price).map_err(|e| format!("account {i}: {e}"))?;
             let totals = self.v.ex.snapshot().await.totals();
             if !totals.conserved() {
                 return Err(format!("conservation broken after closing account {i}: {totals:?}"));
@@ -195,6 +201,28 @@ impl World {
             }
         }
         Ok(touched)
+    }
+
+    /// What a close at `price` must book, whatever the order of closes: its
+    /// PnL against cost basis, a gain held and a loss recorded in full,
+    /// every record forgotten once the account is flat and solvent.
+    fn check_close_records(before: &Portfolio, after: &Portfolio, market: u16, price: u64) -> Result<(), String> {
+        let position = before.position(market).ok_or("closed a position it did not hold")?;
+        let pnl = i128::from(position.base_lots) * i128::from(price) - i128::from(position.cost_basis);
+        let mut records = before.liquidation_losses;
+        records[usize::from(market)] += u64::try_from((-pnl).max(0)).map_err(|e| e.to_string())?;
+        if !after.has_open_positions() && after.collateral >= 0 {
+            records = [0; MAX_MARKETS];
+        }
+        let held = after.settlement_gain(market) - before.settlement_gain(market);
+        if after.liquidation_losses != records || i128::from(held) != pnl.max(0) {
+            return Err(format!(
+                "closing market {market} at {price} (PnL {pnl}) recorded {:?} and held {held}; the rule says {records:?} and {}",
+                after.liquidation_losses,
+                pnl.max(0)
+            ));
+        }
+        Ok(())
     }
 
     /// After a wind-down and every close, anyone resolves what is left:
