@@ -25,7 +25,7 @@ export CLEARSHARD_PROGRAM ?= sbf
 # solana-program-test logs every instruction at debug level; keep test output readable.
 export RUST_LOG ?= error
 
-.PHONY: demo test bench toolchain sbf sbf-engine lint fuzz fuzz-long stateful localnet localnet-build idl idl-check idl-deps test-build fuzz-build clean
+.PHONY: demo test bench verify reproducible toolchain sbf sbf-engine lint fuzz fuzz-long stateful localnet localnet-build idl idl-check idl-deps test-build fuzz-build clean
 
 demo: toolchain sbf
 	$(CARGO) run -p clearshard-cli --bin clearshard -- demo
@@ -34,7 +34,7 @@ demo: toolchain sbf
 # the SBF program, lint and the workspace's test binaries, the fuzz targets:
 # on 2 cores each build's serial stretches are another's time.
 test: toolchain
-	$(MAKE) -j2 localnet-build sbf idl-deps test-build fuzz-build idl-check
+	$(MAKE) -j2 localnet-build reproducible idl-deps test-build fuzz-build idl-check
 	$(CARGO) test --workspace
 	$(CARGO) run -p clearshard-cli --bin clearshard -- demo --traders 20 --fills 400
 	$(MAKE) fuzz
@@ -107,6 +107,15 @@ toolchain:
 # target/sbf-tools, prepared once (tools/sbf/build-program.sh).
 sbf: toolchain
 	NIGHTLY=$(NIGHTLY) tools/sbf/build-program.sh
+
+# The built program's sha256; with URL (and PROGRAM_ID, default clearshard's),
+# whether that cluster runs exactly these bytes: `make verify URL=devnet`.
+verify: sbf
+	$(CARGO) run -q -p clearshard-cli --bin clearshard -- $(if $(URL),--url $(URL)) verify $(if $(URL),--deployed) $(if $(PROGRAM_ID),--program-id $(PROGRAM_ID))
+
+# The same program bytes from a second checkout path (tools/sbf/check-reproducible.sh).
+reproducible: sbf
+	tools/sbf/check-reproducible.sh
 
 # The engine alone as SBF (v3) and its LiteSVM runner: engine-only figures.
 sbf-engine: sbf

@@ -37,23 +37,45 @@ if [ "$(cat "$tools/linker.stamp" 2>/dev/null)" != "$linker_stamp" ] || [ ! -x "
   echo "$linker_stamp" > "$tools/linker.stamp"
 fi
 
-# 2. A patched copy of the nightly's library/ (never the toolchain itself).
-sysroot=$(rustc +"$nightly" --print sysroot)
-std_stamp=$(stamp_of tools/sbf/std-bpf.patch tools/sbf/bpfel-solana.json; echo "$sysroot")
-if [ "$(cat "$tools/std.stamp" 2>/dev/null)" != "$std_stamp" ] || [ ! -d "$tools/library" ]; then
-  echo "sbf: preparing the patched std library"
-  rm -rf "$tools/library" "$sbf_target"   # cargo does not notice edits to std's sources
-  cp -r "$sysroot/lib/rustlib/src/rust/library" "$tools/library"
-  patch -s -p1 -d "$tools/library" < tools/sbf/std-bpf.patch
-  echo "$std_stamp" > "$tools/std.stamp"
+# 2. A patched copy of the nightly's library/ (never the toolchain itself), at
+# a path that depends only on what it is made of: cargo hashes build-std's
+# absolute source path into every crate's metadata, so a copy inside the
+# checkout gave different bytes from each checkout path. Made aside and
+# renamed into place, so two checkouts building at once never see half of it;
+# refused if another user owns it (it is compiled into the program).
+std_stamp=$( (cat tools/sbf/std-bpf.patch tools/sbf/bpfel-solana.json; rustc +"$nightly" -vV) | sha256sum | cut -c1-16)
+# (SBF_STD_ROOT elsewhere changes the bytes; relative, it is inside the
+# checkout, as it once was, and `make reproducible` fails.)
+std_root=$(realpath -m "${SBF_STD_ROOT:-/tmp/clearshard-sbf-std}")
+std_src=$std_root/$std_stamp/library
+if [ ! -d "$std_src" ]; then
+  echo "sbf: preparing the patched std library at $std_src"
+  mkdir -p "$std_root"
+  staging=$(mktemp -d "$std_root/.staging.XXXXXX")
+  cp -r "$(rustc +"$nightly" --print sysroot)/lib/rustlib/src/rust/library" "$staging/library"
+  patch -s -p1 -d "$staging/library" < tools/sbf/std-bpf.patch
+  mkdir -p "$std_root/$std_stamp"
+  mv -T "$staging/library" "$std_src" 2>/dev/null || true   # another build may have won
+  rm -rf "$staging"
+fi
+if [ ! -O "$std_root/$std_stamp" ] || [ -n "$(find "$std_root/$std_stamp" -maxdepth 2 \( ! -user "$(id -u)" -o -perm -o+w \) -print -quit)" ]; then
+  echo "sbf: $std_root/$std_stamp is not this user's own: remove it, or set SBF_STD_ROOT" >&2
+  exit 1
+fi
+# cargo does not notice edits to std's sources: start afresh when the copy changes.
+if [ "$(cat "$tools/std.stamp" 2>/dev/null)" != "$std_src" ]; then
+  rm -rf "$sbf_target" "$tools/library"
+  echo "$std_src" > "$tools/std.stamp"
 fi
 
 # 3. The program. `target_os = "solana"` puts Solana's and Anchor's crates on
 # their on-chain paths; panic=immediate-abort because LLVM's BPF backend cannot
 # lower std's abort path (a panic logs only "SBF program panicked": the program
 # reports errors, never panics).
-export __CARGO_TESTS_ONLY_SRC_ROOT=$tools/library
-export RUSTFLAGS="-C linker=$tools/bin/sbpf-linker -C link-arg=--arch=v0 \
+export __CARGO_TESTS_ONLY_SRC_ROOT=$std_src
+# Nothing that names this checkout goes into the flags (the linker is found on PATH).
+export PATH=$tools/bin:$PATH
+export RUSTFLAGS="-C linker=sbpf-linker -C link-arg=--arch=${SBPF_ARCH:-v0} \
  -C link-arg=--llvm-args=-bpf-stack-size=4096 -C relocation-model=static \
  --cfg target_os=\"solana\" -A explicit_builtin_cfgs_in_flags -Zunstable-options -C panic=immediate-abort"
 # FEATURES/OUT: the bench's second binary (cu-trace) goes beside, never over, the real one.

@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Builds the program again from a copy of this checkout at another path, with
+# its own target/ and tools (sbpf-linker installed afresh), and fails unless
+# the two clearshard.so files are the same bytes: anyone who builds the
+# source they read gets the binary a cluster runs (`clearshard verify`).
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+first=target/deploy/clearshard.so
+[ -f "$first" ] || { echo "reproducible: $first is missing (make sbf)" >&2; exit 1; }
+copy=$(mktemp -d /tmp/clearshard-elsewhere.XXXXXX)
+trap 'rm -rf "$copy"' EXIT
+# The tracked files as they are now, uncommitted edits included.
+git ls-files -z | tar --null --ignore-failed-read -T - -cf - 2>/dev/null | tar -xf - -C "$copy"
+(cd "$copy" && tools/sbf/build-program.sh)
+a=$(sha256sum < "$first" | cut -c1-64)
+b=$(sha256sum < "$copy/$first" | cut -c1-64)
+echo "reproducible: $PWD/$first  sha256 $a"
+echo "reproducible: $copy/$first  sha256 $b"
+if ! cmp -s "$first" "$copy/$first"; then
+  echo "reproducible: the two builds differ in $(cmp -l "$first" "$copy/$first" | wc -l) bytes" >&2
+  exit 1
+fi
+echo "reproducible: the same bytes from both paths"
