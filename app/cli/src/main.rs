@@ -16,6 +16,7 @@
 //!   `accounts --owner`, `deposit`, `withdraw`, `limits`, `trade` (one
 //!   fill both owners sign, with no matcher), and `exit` (close what a
 //!   wind-down lets close, withdraw everything).
+//! - `verify`: the built program's sha256, and whether a cluster runs it.
 //! - Anyone's: `wind-down` (a market no matcher serves); the admin's
 //!   `delist` announces one a timelock ahead.
 
@@ -29,6 +30,7 @@ mod owner;
 mod settle;
 mod settlement_pool;
 mod status;
+mod verify;
 
 use clap::{Parser, Subcommand};
 use clearshard_client::rpc::Cluster;
@@ -54,6 +56,17 @@ struct Cli {
 enum Command {
     /// Print the program id (what `make localnet` deploys the binary at).
     ProgramId,
+    /// The sha256 of the built program; with --deployed, whether the cluster
+    /// at --url runs exactly these bytes (and who may upgrade them).
+    Verify {
+        #[arg(long, default_value = "target/deploy/clearshard.so")]
+        so: PathBuf,
+        #[arg(long)]
+        deployed: bool,
+        /// The program's address (default: clearshard's id).
+        #[arg(long)]
+        program_id: Option<String>,
+    },
     #[command(flatten)]
     Rpc(RpcCommand),
     /// Run the whole venue in-process and print the per-shard table.
@@ -317,6 +330,12 @@ async fn main() -> ExitCode {
         Command::ProgramId => {
             println!("{}", clearshard::ID);
             Ok(())
+        }
+        Command::Verify { so, deployed, program_id } => {
+            let url = rpc_url(&cli.url);
+            program_id.as_deref().map_or(Ok(clearshard::ID), admin::address).and_then(|program_id| {
+                verify::run(&verify::VerifyArgs { so: &so, deployed: deployed.then_some(url.as_str()), program_id })
+            })
         }
         Command::Rpc(command) => rpc(&cli.url, cli.keypair.as_deref(), command),
         Command::Demo { shards, traders, fills, seed, native } => {

@@ -12,6 +12,7 @@ use clearshard::state::MarginAccount;
 use clearshard_client::presets::*;
 use clearshard_client::rpc::Cluster;
 use common::*;
+use sha2::Digest;
 use solana_keypair::read_keypair_file;
 use solana_signer::Signer;
 use std::process::{Child, Command, Stdio};
@@ -111,6 +112,7 @@ fn settle_on_several_shards_then_status_matches_chain() {
         }
     }
     assert_typescript_reads_the_chain(&net, &snapshot);
+    assert_verify_compares_with_the_deployed_program(&net);
 
     let human = net.run("admin", &["status"]);
     assert_ok(&human);
@@ -222,6 +224,56 @@ fn a_price_drop_then_liquidate_watch_restores_every_account() {
     // The liquidator now holds the positions it took over.
     let liqor = cluster.load::<MarginAccount>(&net.account("liquidator", 0)).unwrap().unwrap();
     assert!(liqor.portfolio.position(BTC).is_some_and(|p| p.base_lots > 0));
+}
+
+/// `clearshard verify --deployed` against the validator: the deployed bytes
+/// are the built file's, the upgrade authority is named; a file one byte
+/// off, and an address that is no upgradeable program, are refused by name.
+fn assert_verify_compares_with_the_deployed_program(net: &Localnet) {
+    let so = workspace().join("target/deploy/clearshard.so");
+    let verify = |so: &std::path::Path, program: &str| {
+        Command::new(env!("CARGO_BIN_EXE_clearshard"))
+            .args(["--url", &net.url, "verify", "--deployed", "--program-id", program, "--so"])
+            .arg(so)
+            .output()
+            .expect("run clearshard")
+    };
+    let program = clearshard::ID.to_string();
+    let out = verify(&so, &program);
+    assert_ok(&out);
+    let bytes = std::fs::read(&so).unwrap();
+    let local = clearshard_client::deployed::without_padding(&bytes);
+    let sha = sha2::Sha256::digest(local).iter().map(|b| format!("{b:02x}")).collect::<String>();
+    let t = text(&out);
+    let admin = read_keypair_file(net.key("admin")).unwrap().pubkey();
+    assert_eq!(t.matches(&sha).count(), 2, "local and deployed hashes:\n{t}");
+    assert!(
+        t.contains(&format!("upgrade authority {admin}")) && t.contains("match: the cluster runs these bytes"),
+        "{t}"
+    );
+
+    let mut altered = bytes.clone();
+    let at = local.len() / 2;
+    altered[at] ^= 1;
+    let altered_path = net.dir.join("altered.so");
+    std::fs::write(&altered_path, &altered).unwrap();
+    let out = verify(&altered_path, &program);
+    assert!(!out.status.success());
+    assert!(
+        text(&out).contains(&format!("differs from {} (first at byte {at})", altered_path.display())),
+        "{}",
+        text(&out)
+    );
+
+    let exchange = clearshard_client::pda::exchange().to_string();
+    let out = verify(&so, &exchange);
+    assert!(!out.status.success());
+    let want = format!("{exchange} is owned by {program}, not the upgradeable loader");
+    assert!(text(&out).contains(&want), "{}", text(&out));
+    let nobody = Pubkey::new_unique().to_string();
+    let out = verify(&so, &nobody);
+    assert!(!out.status.success());
+    assert!(text(&out).contains(&format!("no account at {nobody}")), "{}", text(&out));
 }
 
 /// Anchor's TypeScript client fetches every account over RPC and decodes it
