@@ -4,10 +4,7 @@
 
 use crate::rpc::Cluster;
 use anchor_lang::prelude::Pubkey;
-use solana_loader_v3_interface::state::UpgradeableLoaderState;
-
-/// The upgradeable loader (BPF loader v3), which owns deployed programs.
-pub const UPGRADEABLE_LOADER: Pubkey = Pubkey::from_str_const("BPFLoaderUpgradeab1e11111111111111111111111");
+use anchor_lang::solana_program::bpf_loader_upgradeable::{UpgradeableLoaderState, ID as UPGRADEABLE_LOADER};
 
 /// A deployed program's executable and its upgrade terms.
 #[derive(Clone, Debug, PartialEq, Eq)]
