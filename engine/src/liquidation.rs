@@ -149,68 +149,54 @@ pub fn bankruptcy_deficit(pf: &Portfolio) -> Result<u64, EngineError> {
 /// What can carry a market's share of a deficit.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum LossCarrier {
-    /// A live market with no open lot: its part goes to the others.
+    /// A live market with no open lot: its share is the insurance fund's
+    /// debt, never pushed onto the markets that happen to hold lots.
     Nobody,
     /// A live market's open lots, through its loss index.
     OpenLots,
-    /// A wound-down market's settlement pool: its winners carry at most the
-    /// loss the account recorded there.
+    /// A wound-down market's settlement pool.
     Pool,
 }
 
 /// Splits a deficit over the markets where it arose: `markets` holds, for
-/// each, the loss recorded there and what carries its share. Shares are in
-/// proportion to the losses of the markets that carry one, the rounding
-/// remainder on the last of them. A pool's share is capped at its loss; the
-/// excess goes to the live markets' lots in proportion, or, if none carries
-/// one, to nobody (it stays the account's debt). Returns each market's
-/// share, in the order given.
-pub fn loss_shares(deficit: u64, markets: &[(u64, LossCarrier)]) -> Result<[u64; MAX_MARKETS], EngineError> {
+/// each, the loss recorded there and what carries its share. Every market
+/// is weighed, whether or not anything can carry its share, so no share
+/// depends on which markets hold lots at the moment of the call. Up to the
+/// sum of the losses, each market's share is in proportion to its loss and
+/// never above it (rounded so that the shares add up exactly); what exceeds
+/// the losses, and the shares of markets nobody can carry, are returned
+/// apart: the insurance fund's debt. Returns each market's share, in the
+/// order given, and that debt.
+pub fn loss_shares(deficit: u64, markets: &[(u64, LossCarrier)]) -> Result<([u64; MAX_MARKETS], u64), EngineError> {
+    let overflow = EngineError::Overflow;
     if markets.len() > MAX_MARKETS {
         return Err(EngineError::MissingMarket);
     }
-    let mut shares = split(deficit, markets, |c| c != LossCarrier::Nobody)?;
-    let mut excess: u64 = 0;
-    for (share, (loss, carrier)) in shares.iter_mut().zip(markets) {
-        if *carrier == LossCarrier::Pool && *share > *loss {
-            excess = excess.checked_add(share.saturating_sub(*loss)).ok_or(EngineError::Overflow)?;
-            *share = *loss;
-        }
-    }
-    if excess > 0 && markets.iter().any(|(_, c)| *c == LossCarrier::OpenLots) {
-        let extra = split(excess, markets, |c| c == LossCarrier::OpenLots)?;
-        for (share, more) in shares.iter_mut().zip(extra) {
-            *share = share.checked_add(more).ok_or(EngineError::Overflow)?;
-        }
-    }
-    Ok(shares)
-}
-
-/// `amount` split over the markets `takes` accepts, in proportion to their
-/// losses, the rounding remainder on the last of them.
-fn split(
-    amount: u64,
-    markets: &[(u64, LossCarrier)],
-    takes: impl Fn(LossCarrier) -> bool,
-) -> Result<[u64; MAX_MARKETS], EngineError> {
-    let overflow = EngineError::Overflow;
+    let weight: u128 = markets.iter().map(|(loss, _)| u128::from(*loss)).sum();
     let mut shares = [0u64; MAX_MARKETS];
-    let weight: u128 = markets.iter().filter(|(_, c)| takes(*c)).map(|(loss, _)| u128::from(*loss)).sum();
-    let last = markets.iter().rposition(|(_, c)| takes(*c)).ok_or(EngineError::NoOpenInterest)?;
-    let mut given: u64 = 0;
-    for (i, ((loss, carrier), share)) in markets.iter().zip(shares.iter_mut()).enumerate() {
-        if !takes(*carrier) {
-            continue;
-        }
-        *share = if i == last {
-            amount.checked_sub(given).ok_or(overflow)?
-        } else {
-            let scaled = u128::from(amount).checked_mul(u128::from(*loss)).ok_or(overflow)?;
-            u64::try_from(scaled.checked_div(weight).ok_or(overflow)?).map_err(|_| overflow)?
-        };
-        given = given.checked_add(*share).ok_or(overflow)?;
+    if weight == 0 {
+        return Ok((shares, deficit));
     }
-    Ok(shares)
+    let within = u128::from(deficit).min(weight);
+    // Losses beyond u64 in sum (more than 10^13 USDC) are weighed at a
+    // coarser unit so that the products fit; the cap below still holds.
+    let coarser = 64u32.saturating_sub(weight.leading_zeros());
+    let mut placed: u64 = 0;
+    // Cumulative rounding: each share is the floor or the ceiling of its
+    // exact part, so at most its loss, and the shares add up to `within`.
+    let (mut losses_so_far, mut given_so_far) = (0u128, 0u128);
+    for ((loss, carrier), share) in markets.iter().zip(shares.iter_mut()) {
+        losses_so_far = losses_so_far.checked_add(u128::from(*loss)).ok_or(overflow)?;
+        let scaled = within.checked_mul(losses_so_far >> coarser).ok_or(overflow)?;
+        let given = scaled.checked_div(weight >> coarser).ok_or(overflow)?;
+        let part = u64::try_from(given.saturating_sub(given_so_far)).map_err(|_| overflow)?.min(*loss);
+        given_so_far = given_so_far.checked_add(u128::from(part)).ok_or(overflow)?;
+        if *carrier != LossCarrier::Nobody {
+            *share = part;
+            placed = placed.checked_add(part).ok_or(overflow)?;
+        }
+    }
+    Ok((shares, deficit.checked_sub(placed).ok_or(overflow)?))
 }
 
 /// Spreads a deficit the insurance fund could not cover over `open_lots` (the

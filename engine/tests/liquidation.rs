@@ -147,42 +147,69 @@ fn where_a_loss_arose_does_not_depend_on_the_order_of_liquidations() {
     assert_eq!(results[0].0, vec![(0, 300_000), (1, 200)]);
 }
 
+fn shares(deficit: u64, markets: &[(u64, LossCarrier)]) -> Result<(Vec<u64>, u64), EngineError> {
+    loss_shares(deficit, markets).map(|(s, debt)| (s[..markets.len()].to_vec(), debt))
+}
+
 #[test]
-fn a_deficit_is_split_by_where_it_arose_over_markets_that_can_carry_it() {
-    use LossCarrier::{Nobody, OpenLots as Lots};
-    let shares =
-        |deficit, markets: &[(u64, LossCarrier)]| loss_shares(deficit, markets).map(|s| s[..markets.len()].to_vec());
-    assert_eq!(shares(1_000, &[(300, Lots), (100, Lots)]), Ok(vec![750, 250]));
-    // The rounding remainder on the last market that carries a share.
-    assert_eq!(shares(10, &[(1, Lots), (1, Lots), (1, Lots)]), Ok(vec![3, 3, 4]));
-    // A market that cannot carry one (no lot open) leaves its part to the others.
-    assert_eq!(shares(1_000, &[(300, Lots), (100, Nobody), (100, Lots)]), Ok(vec![750, 0, 250]));
-    assert_eq!(shares(1_000, &[(300, Nobody)]), Err(EngineError::NoOpenInterest));
+fn a_deficit_is_split_by_where_it_arose() {
+    use LossCarrier::{OpenLots as Lots, Pool};
+    assert_eq!(shares(400, &[(300, Lots), (100, Lots)]), Ok((vec![300, 100], 0)));
+    assert_eq!(shares(200, &[(300, Pool), (100, Lots)]), Ok((vec![150, 50], 0)));
+    // Rounded so that the shares add up: each is the floor or the ceiling
+    // of its exact part.
+    assert_eq!(shares(2, &[(1, Lots), (1, Lots), (1, Lots)]), Ok((vec![0, 1, 1], 0)));
+    assert_eq!(shares(3, &[(1, Lots), (1, Pool)]), Ok((vec![1, 1], 1)));
     assert_eq!(
         shares(u64::MAX, &[(u64::MAX, Lots), (u64::MAX, Lots)]),
-        Ok(vec![u64::MAX / 2, u64::MAX - u64::MAX / 2])
+        Ok((vec![u64::MAX / 2, u64::MAX - u64::MAX / 2], 0))
     );
 }
 
-/// A wound-down market's winners carry no more of a deficit than the
-/// account lost against them there, however the rest is placed.
+/// The second review's F3: a market where the account was liquidated once at
+/// a gain (a loss of one unit recorded there) used to take everything a pool
+/// or an empty market could not, because it was the only one holding lots at
+/// that moment. Every market is weighed; none carries more than its loss.
 #[test]
-fn a_pools_share_is_capped_at_the_loss_recorded_there() {
+fn no_market_carries_more_than_the_loss_that_arose_there() {
     use LossCarrier::{Nobody, OpenLots as Lots, Pool};
-    let shares =
-        |deficit, markets: &[(u64, LossCarrier)]| loss_shares(deficit, markets).map(|s| s[..markets.len()].to_vec());
-    // Within the losses, pools share in proportion like lots.
-    assert_eq!(shares(400, &[(300, Pool), (100, Pool)]), Ok(vec![300, 100]));
-    assert_eq!(shares(200, &[(300, Pool), (100, Lots)]), Ok(vec![150, 50]));
-    // A live market without lots would push its part onto the pool: capped,
-    // the rest is nobody's (the account's debt).
-    assert_eq!(shares(1_000, &[(300, Pool), (700, Nobody)]), Ok(vec![300, 0]));
-    // Beyond a pool's loss, the excess goes to live lots.
-    assert_eq!(shares(1_000, &[(100, Pool), (100, Lots)]), Ok(vec![100, 900]));
-    assert_eq!(shares(1_000, &[(100, Pool), (100, Lots), (300, Lots)]), Ok(vec![100, 225, 675]));
-    // The rounding remainder never takes a pool past its loss.
-    assert_eq!(shares(3, &[(1, Lots), (1, Pool)]), Ok(vec![2, 1]));
-    assert_eq!(shares(3, &[(1, Pool), (1, Pool)]), Ok(vec![1, 1]));
+    // A live market without lots: its part is the fund's debt, not the others'.
+    assert_eq!(shares(500, &[(300, Lots), (100, Nobody), (100, Lots)]), Ok((vec![300, 0, 100], 100)));
+    assert_eq!(shares(1_000, &[(300, Nobody)]), Ok((vec![0], 1_000)));
+    assert_eq!(shares(1_000, &[(300, Pool), (700, Nobody)]), Ok((vec![300, 0], 700)));
+    // Beyond the losses (funding, fees): the fund's debt, not the lots'.
+    assert_eq!(shares(1_000, &[(100, Pool), (1, Lots)]), Ok((vec![100, 1], 899)));
+    assert_eq!(shares(1_000, &[(100, Pool), (100, Lots), (300, Lots)]), Ok((vec![100, 100, 300], 500)));
+    // No loss recorded anywhere: all of it.
+    assert_eq!(shares(7, &[]), Ok((vec![], 7)));
+}
+
+/// Over every small case: shares and debt add up to the deficit, no share
+/// exceeds its loss or sits on a market nobody can carry, and a market's
+/// share does not change with what carries the others'.
+#[test]
+fn shares_never_exceed_losses_and_do_not_depend_on_the_other_carriers() {
+    use LossCarrier::{Nobody, OpenLots as Lots, Pool};
+    let carriers = [Nobody, Lots, Pool];
+    for deficit in 0..40u64 {
+        for a in 1..7u64 {
+            for b in 1..7u64 {
+                for (ca, cb) in carriers.iter().flat_map(|x| carriers.iter().map(move |y| (*x, *y))) {
+                    let (s, debt) = shares(deficit, &[(a, ca), (b, cb)]).expect("shares");
+                    assert_eq!(s[0] + s[1] + debt, deficit);
+                    assert!(s[0] <= a && s[1] <= b, "{deficit} over ({a}, {b}): {s:?}");
+                    assert!(ca != Nobody || s[0] == 0);
+                    let (all_carried, _) = shares(deficit, &[(a, Lots), (b, Lots)]).expect("shares");
+                    if ca != Nobody {
+                        assert_eq!(s[0], all_carried[0]);
+                    }
+                    if cb != Nobody {
+                        assert_eq!(s[1], all_carried[1]);
+                    }
+                }
+            }
+        }
+    }
 }
 
 #[test]

@@ -123,9 +123,11 @@ pub fn losses_socialized_only_with_an_empty_fund(before: &[i64], s: &Snapshot) -
     Ok(())
 }
 
-/// Every owner can get out: each shard's vault holds at least the equity at
-/// the oracle of each of its accounts, counted one by one, so whichever owner
-/// withdraws first, the tokens are there. Equity as booked: funding and
+/// Every owner can get out: each shard's vault, with what the insurance fund
+/// owes it (`Shard::insurance_debt`, repaid by the fund's income first),
+/// holds at least the equity at the oracle of each of its accounts, counted
+/// one by one, so whichever owner withdraws first, the tokens are there, or
+/// owed by the fund. Equity as booked: funding and
 /// losses not yet settled into an account are not counted (the reserve does
 /// not see them either; `docs/invariants.md` says so). Meaningful once
 /// rebalancing has run to its end; `None` while some account is under water
@@ -139,8 +141,8 @@ pub fn vaults_cover_every_owner(s: &Snapshot, markets: &[RiskMarket]) -> Option<
         }
         owed[usize::from(margin.shard)] += equity;
     }
-    for (index, (vault, owed)) in s.vaults.iter().zip(&owed).enumerate() {
-        if i128::from(*vault) < *owed {
+    for (index, ((vault, owed), shard)) in s.vaults.iter().zip(&owed).zip(&s.shards).enumerate() {
+        if i128::from(*vault) + i128::from(shard.insurance_debt) < *owed {
             return Some(Err(format!(
                 "after rebalancing, vault {index} holds {vault} but its accounts' equity is {owed}: an owner is stuck"
             )));

@@ -75,6 +75,7 @@ pub fn report(s: &Snapshot, matcher_count: u16) -> Value {
                 "vault_tokens": vault,
                 "collateral_claims": shard.collateral_claims,
                 "insurance_owed": shard.insurance_owed,
+                "insurance_debt": shard.insurance_debt,
                 "pause_flags": shard.pause_flags,
                 "markets": markets,
                 "sequences": sequences,
@@ -111,6 +112,7 @@ pub fn report(s: &Snapshot, matcher_count: u16) -> Value {
             "unsettled_funding": totals.unsettled_funding.to_string(),
             "fees": totals.fees.to_string(),
             "insurance_owed": totals.insurance_owed.to_string(),
+            "insurance_debt": totals.insurance_debt.to_string(),
             "holds": totals.conserved(),
         },
     })
@@ -158,12 +160,13 @@ fn print_tables(r: &Value, exchange: &clearshard::state::Exchange, url: &str) {
     }
     let c = &r["conservation"];
     println!(
-        "conservation: vault tokens {} = collateral {} + unsettled funding {} + fees {} + insurance share {}: {}",
+        "conservation: vault tokens {} = collateral {} + unsettled funding {} + fees {} + insurance share {} - insurance debt {}: {}",
         c["vault_tokens"].as_str().unwrap_or("?"),
         c["collateral"].as_str().unwrap_or("?"),
         c["unsettled_funding"].as_str().unwrap_or("?"),
         c["fees"].as_str().unwrap_or("?"),
         c["insurance_owed"].as_str().unwrap_or("?"),
+        c["insurance_debt"].as_str().unwrap_or("?"),
         if c["holds"].as_bool() == Some(true) { "holds" } else { "BROKEN" }
     );
 }

@@ -15,6 +15,8 @@ pub struct Totals {
     pub fees: i128,
     /// The insurance fund's share of liquidation fees still in shard vaults.
     pub insurance_owed: i128,
+    /// What the insurance fund owes shard vaults (`Shard::insurance_debt`).
+    pub insurance_debt: i128,
     /// Funding and socialized loss accrued in the markets' indexes but not yet
     /// settled into collateral (positive: owed to accounts). Zero once every
     /// position settled.
@@ -25,15 +27,18 @@ pub struct Totals {
 impl Totals {
     /// Shard vault tokens = collateral + unsettled funding + fees + the
     /// insurance fund's share held in shards (the insurance vault holds the
-    /// rest of the fund), and every market nets to zero.
+    /// rest of the fund) − what the fund owes them, and every market nets
+    /// to zero.
     pub fn conserved(&self) -> bool {
-        self.vault_tokens as i128 == self.collateral + self.unsettled_funding + self.fees + self.insurance_owed
+        self.vault_tokens as i128
+            == self.collateral + self.unsettled_funding + self.fees + self.insurance_owed - self.insurance_debt
             && self.net_base_lots.iter().all(|n| *n == 0)
     }
 
-    /// The insurance fund: its vault and its share still in shard vaults.
+    /// The insurance fund: its vault and its share still in shard vaults,
+    /// less what it owes them (negative: the fund is in debt).
     pub fn insurance_fund(&self) -> i128 {
-        self.insurance_tokens as i128 + self.insurance_owed
+        self.insurance_tokens as i128 + self.insurance_owed - self.insurance_debt
     }
 }
 
@@ -58,6 +63,7 @@ impl Snapshot {
             t.vault_tokens += *vault as u128;
             t.fees += shard.markets.iter().map(|m| m.fees as i128).sum::<i128>();
             t.insurance_owed += shard.insurance_owed as i128;
+            t.insurance_debt += shard.insurance_debt as i128;
         }
         // A wound-down market's book holds the other side of every position
         // closed at the settlement price.

@@ -107,6 +107,8 @@ pub struct VaultsRebalanced {
     pub amount: u64,
     /// Tokens both shards paid the insurance vault of what they owed it.
     pub insurance_paid: u64,
+    /// Tokens the insurance vault paid both shards of what it owed them.
+    pub insurance_debt_repaid: u64,
 }
 
 #[event]
@@ -114,6 +116,8 @@ pub struct FeesSwept {
     pub shard: u16,
     /// Tokens paid from the shard's vault to the treasury.
     pub amount: u64,
+    /// Fees that repaid the insurance fund's debt to the shard instead.
+    pub insurance_debt_repaid: u64,
 }
 
 #[event]
@@ -149,6 +153,18 @@ pub struct FundingUpdated {
     pub rate: i64,
     /// The funding index now.
     pub index: i64,
+}
+
+/// The part of a bankrupt account's deficit that no market could carry (a
+/// live market with no lot open, or beyond the losses recorded): the
+/// account is made whole of it and the insurance fund owes it to the shard.
+#[event]
+pub struct InsuranceDebtIncurred {
+    pub account: Pubkey,
+    pub shard: u16,
+    pub amount: u64,
+    /// The fund's whole debt to the shard after it.
+    pub shard_debt: u64,
 }
 
 #[event]

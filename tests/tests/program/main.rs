@@ -9,6 +9,7 @@ mod cross_shard;
 mod exploits;
 mod forced_exit;
 mod funding;
+mod insurance_debt;
 mod liquidation;
 mod matrix;
 mod oracle;

@@ -23,7 +23,7 @@ async fn two_market_loser() -> (Venue, [Account; 3]) {
 }
 
 /// [`two_market_loser`] on a venue of `shards` shards (everyone on shard 0).
-async fn two_market_loser_on(shards: u16) -> (Venue, [Account; 3]) {
+pub(crate) async fn two_market_loser_on(shards: u16) -> (Venue, [Account; 3]) {
     let mut v = Venue::new(shards).await;
     let loser = v.account(0, MARGIN).await;
     let (btc_maker, eth_maker) = (v.account(0, 10_000 * USDC).await, v.account(0, 10_000 * USDC).await);
@@ -175,11 +175,13 @@ async fn no_record_is_forgotten_while_a_wound_down_position_is_open() {
 }
 
 /// A pool carries no more of a deficit than the loss recorded in its
-/// market. The loser closes BTC at a 30 USDC loss, is then liquidated into
-/// debt in ETH, and ETH's holders leave, so no ETH lot is left to carry
-/// ETH's part: BTC's winners (the maker, and a long whose short lost 60
-/// USDC solvently) carry 30, and the rest stays the loser's debt. Without
-/// the cap they would carry the whole deficit.
+/// market, and a market with no lot left carries nothing. The loser closes
+/// BTC at a 30 USDC loss, is then liquidated into debt in ETH, and ETH's
+/// holders leave, so no ETH lot is left to carry ETH's part: BTC's winners
+/// (the maker, and a long whose short lost 60 USDC solvently) carry BTC's
+/// share by the losses, and ETH's share is the insurance fund's debt to the
+/// shard. Before the class fix they carried the whole deficit, then (with
+/// the cap alone) ETH's part stayed a hole in the loser's account.
 #[tokio::test]
 async fn a_pool_carries_no_more_than_the_loss_recorded_in_its_market() {
     let (mut v, [loser, btc_maker, eth_maker]) = two_market_loser().await;
@@ -203,25 +205,32 @@ async fn a_pool_carries_no_more_than_the_loss_recorded_in_its_market() {
     assert_eq!((oi.long, oi.short), (0, 0));
     let p = v.ex.margin(loser.address).await.portfolio;
     assert!(!p.has_open_positions());
+    let eth_loss = p.liquidation_losses[usize::from(ETH)];
     let fund = v.ex.shard(0).await.insurance_owed;
     let remaining = p.collateral.unsigned_abs() - fund;
     assert!(remaining > btc_loss + 5 * USDC, "{remaining}");
+    let within = remaining.min(btc_loss + eth_loss);
+    let btc_share = (u128::from(within) * u128::from(btc_loss) / u128::from(btc_loss + eth_loss)) as u64;
+    assert!(btc_share > 0 && btc_share < btc_loss, "{btc_share} of {btc_loss}");
+    let eth_index = v.ex.load::<Market>(pda::market(ETH)).await.cumulative_loss;
 
     v.ex.send_fresh(&[ix::socialize_loss(loser.address, loser.shard, &[BTC, ETH], 1)], &[]).await.unwrap();
     v.ex.assert_conserved().await;
     let p = v.ex.margin(loser.address).await.portfolio;
-    assert_eq!((p.settlement_recovery(BTC), p.collateral), (btc_loss, -(remaining as i64)));
+    assert_eq!((p.settlement_recovery(BTC), p.collateral), (btc_share, -(btc_share as i64)));
     assert_eq!(p.loss_markets().count(), 0);
+    let shard = v.ex.shard(0).await;
+    assert_eq!((shard.insurance_debt, shard.insurance_owed), (remaining - btc_share, 0));
+    assert_eq!(v.ex.load::<Market>(pda::market(ETH)).await.cumulative_loss, eth_index);
     for a in [&btc_maker, &long, &short] {
         close(&mut v, a, BTC).await;
     }
     v.finalize_wind_down(BTC).await.unwrap();
     let m = v.ex.load::<Market>(pda::market(BTC)).await;
-    assert_eq!((m.payout_faces - m.payout_pool, m.recovery_pool), (btc_loss, btc_loss));
+    assert_eq!((m.recovery_faces, m.recovery_pool), (btc_share, btc_share));
     v.claim_settlement_gain(&loser, BTC).await.unwrap();
     v.ex.assert_conserved().await;
-    let left = v.ex.margin(loser.address).await.portfolio.collateral;
-    assert_eq!(left, -((remaining - btc_loss) as i64), "the rest is the loser's debt");
+    assert_eq!(v.ex.margin(loser.address).await.portfolio.collateral, 0, "made whole");
 }
 
 /// The loser's short BTC loses about 90 USDC at 130%, its long ETH gains

@@ -1,6 +1,6 @@
 use super::bankrupt_account::*;
 use crate::errors::ClearshardError;
-use crate::events::{DeficitRegistered, LossSocialized};
+use crate::events::{DeficitRegistered, InsuranceDebtIncurred, LossSocialized};
 use crate::state::{Market, Shard, MAX_MARKETS};
 use anchor_lang::prelude::*;
 use clearshard_engine::liquidation::{bankruptcy_deficit, loss_shares, socialized_loss_per_lot, LossCarrier};
@@ -21,10 +21,13 @@ use clearshard_engine::liquidation::{bankruptcy_deficit, loss_shares, socialized
 /// there gets, so that it falls on the same winners whatever the order of
 /// closes and socializations. The account is made whole of the rest now;
 /// what others covered while it held gains is pledged from those gains to
-/// the insurance fund. A pool carries at most the loss recorded in its
-/// market (the rest goes to live markets' lots, or stays the account's
-/// debt if there are none), so a market's winners never pay for what the
-/// account lost elsewhere. Remaining
+/// the insurance fund. Every market where a loss arose is weighed, and none
+/// carries more than the loss recorded there (`loss_shares`): the share of
+/// a live market with no lot open, and what exceeds the losses (funding,
+/// fees), become the insurance fund's debt to the account's shard
+/// (`Shard::insurance_debt`), repaid by the fund's income first, so that
+/// no market's holders pay for what arose elsewhere or for being open at
+/// the moment of the call. Remaining
 /// accounts: those markets, writable, in ascending id, then every shard,
 /// writable, in index order (`MAX_SHARDS` is sized so that all always fit).
 #[derive(Accounts)]
@@ -91,7 +94,6 @@ pub fn handler<'info>(ctx: Context<'info, SocializeLoss<'info>>) -> Result<()> {
 
     let to_i64 = |n: u64| i64::try_from(n).map_err(|_| error!(ClearshardError::MathOverflow));
     let mut registered: u64 = 0;
-    let mut unplaced: u64 = 0;
     if remaining > 0 {
         let mut weights = [(0u64, LossCarrier::Nobody); MAX_MARKETS as usize];
         for (((w, (_, loss)), lots), ended) in weights.iter_mut().zip(&arose).zip(&open_lots).zip(&wound_down) {
@@ -102,12 +104,19 @@ pub fn handler<'info>(ctx: Context<'info, SocializeLoss<'info>>) -> Result<()> {
             };
             *w = (*loss, carrier);
         }
-        let shares = loss_shares(remaining, &weights[..market_count]).map_err(ClearshardError::from)?;
-        // Beyond every pool's cap, with no live lots to carry it: the
-        // account's debt, a hole its shard keeps.
-        let placed = shares.iter().try_fold(0u64, |sum, s| sum.checked_add(*s)).ok_or(ClearshardError::MathOverflow)?;
-        unplaced = remaining.saturating_sub(placed);
+        let (shares, debt) = loss_shares(remaining, &weights[..market_count]).map_err(ClearshardError::from)?;
         let mut shard = bankrupt.shard.load_mut()?;
+        if debt > 0 {
+            // No market can carry it: the fund owes it to this shard, and
+            // its next income repays it before it covers anything else here.
+            shard.owe_from_insurance(debt)?;
+            emit!(InsuranceDebtIncurred {
+                account: bankrupt.account.key(),
+                shard: shard.index,
+                amount: debt,
+                shard_debt: shard.insurance_debt
+            });
+        }
         let mut account = bankrupt.account.load_mut()?;
         for (i, info) in market_infos.iter().enumerate() {
             let (share, lots, id) = (shares[i], open_lots[i], arose[i].0);
@@ -139,7 +148,7 @@ pub fn handler<'info>(ctx: Context<'info, SocializeLoss<'info>>) -> Result<()> {
             });
         }
     }
-    let covered = remaining.saturating_sub(registered).saturating_sub(unplaced).saturating_add(from_other_shards);
+    let covered = remaining.saturating_sub(registered).saturating_add(from_other_shards);
     let mut account = bankrupt.account.load_mut()?;
     account.portfolio.credit(to_i64(covered)?).map_err(ClearshardError::from)?;
     // What a pool carries is covered by others too: a gain the account

@@ -45,8 +45,9 @@ const _: () = assert!(core::mem::size_of::<ShardMarket>() == 128);
 /// One shard: the unit of write locking. Settlement, deposits and withdrawals
 /// of its margin accounts write it; batches on other shards never do.
 ///
-/// Layout (2368 bytes): header 8, vault 32, claims 8, account count 8,
-/// insurance owed 8, matcher sequence windows 16×16, per-market stats 16×128.
+/// Layout (2376 bytes): header 8, vault 32, claims 8, account count 8,
+/// insurance owed 8, insurance debt 8, matcher sequence windows 16×16,
+/// per-market stats 16×128.
 #[account(zero_copy)]
 #[derive(Debug)]
 pub struct Shard {
@@ -62,11 +63,17 @@ pub struct Shard {
     /// The insurance fund's share of liquidation fees paid on this shard:
     /// tokens in this shard's vault that belong to the insurance fund.
     pub insurance_owed: u64,
+    /// What the insurance fund owes this shard's vault: the part of a
+    /// deficit here that no market could carry (`socialize_loss`). The
+    /// fund's next income here, the shard's fees before any sweep, and the
+    /// insurance vault (through `rebalance_vaults`) repay it first. Never
+    /// nonzero beside `insurance_owed`.
+    pub insurance_debt: u64,
     /// Each matcher's anti-replay window of batch sequences (by matcher index).
     pub sequences: [SequenceWindow; MAX_MATCHERS as usize],
     pub markets: [ShardMarket; MAX_MARKETS as usize],
 }
-const _: () = assert!(core::mem::size_of::<Shard>() == 2368);
+const _: () = assert!(core::mem::size_of::<Shard>() == 2376);
 
 impl Shard {
     pub const SPACE: usize = 8 + core::mem::size_of::<Shard>();
@@ -109,19 +116,23 @@ impl Shard {
     }
 
     /// Tokens the vault owes outright: collateral claims, fees and the
-    /// insurance fund's share. Positions make the accounts' real claim their
+    /// insurance fund's share, less what the fund owes it. Positions make the accounts' real claim their
     /// equity, which [`Shard::reserve`] values.
     pub fn liabilities(&self) -> Result<i64> {
         let insurance = i64::try_from(self.insurance_owed).map_err(|_| error!(ClearshardError::MathOverflow))?;
+        let debt = i64::try_from(self.insurance_debt).map_err(|_| error!(ClearshardError::MathOverflow))?;
         self.fees()?
-            .checked_add(self.collateral_claims)
+            .checked_sub(debt)
+            .and_then(|l| l.checked_add(self.collateral_claims))
             .and_then(|l| l.checked_add(insurance))
             .ok_or_else(|| error!(ClearshardError::MathOverflow))
     }
 
     /// What the vault must keep: the equity of the shard's accounts at the
     /// oracle (collateral plus the value of their net position in every
-    /// market, floored at zero), plus fees and the insurance fund's share.
+    /// market, floored at zero), plus fees and the insurance fund's share,
+    /// less what the fund owes it (so no vault draws another's tokens into
+    /// the fund's debt).
     /// Every market in which the shard holds a position must be in `markets`.
     pub fn reserve(&self, markets: &[RiskMarket]) -> Result<u64> {
         let overflow = || error!(ClearshardError::MathOverflow);
@@ -138,7 +149,10 @@ impl Shard {
         // Fees are booked on the taker's shard net of the maker's rebate, so
         // never negative: a rebate owed across shards is in the maker's
         // shard's equity, a shortfall that rebalancing fills.
-        let owed = i128::from(self.fees()?).checked_add(i128::from(self.insurance_owed)).ok_or_else(overflow)?;
+        let owed = i128::from(self.fees()?)
+            .checked_add(i128::from(self.insurance_owed))
+            .and_then(|o| o.checked_sub(i128::from(self.insurance_debt)))
+            .ok_or_else(overflow)?;
         let reserve = equity.max(0).checked_add(owed).ok_or_else(overflow)?.max(0);
         u64::try_from(reserve).map_err(|_| overflow())
     }
@@ -148,10 +162,43 @@ impl Shard {
         Ok(())
     }
 
-    /// Books a share of a liquidation fee for the insurance fund.
+    /// Books income of the insurance fund held in this vault (a share of a
+    /// liquidation fee, a pledged gain): it repays what the fund owes here
+    /// first.
     pub fn owe_insurance(&mut self, amount: u64) -> Result<()> {
-        self.insurance_owed = self.insurance_owed.checked_add(amount).ok_or(ClearshardError::MathOverflow)?;
+        let repaid = self.repay_insurance_debt(amount);
+        let rest = amount.saturating_sub(repaid);
+        self.insurance_owed = self.insurance_owed.checked_add(rest).ok_or(ClearshardError::MathOverflow)?;
         Ok(())
+    }
+
+    /// Books what no market could carry of a deficit here as the insurance
+    /// fund's debt (after what the fund still holds here).
+    pub fn owe_from_insurance(&mut self, amount: u64) -> Result<()> {
+        let rest = amount.saturating_sub(self.take_insurance(amount));
+        self.insurance_debt = self.insurance_debt.checked_add(rest).ok_or(ClearshardError::MathOverflow)?;
+        Ok(())
+    }
+
+    /// Lowers the fund's debt here by up to `amount`, tokens that are now
+    /// in this vault for it; returns the amount repaid.
+    pub fn repay_insurance_debt(&mut self, amount: u64) -> u64 {
+        let repaid = amount.min(self.insurance_debt);
+        self.insurance_debt = self.insurance_debt.saturating_sub(repaid);
+        repaid
+    }
+
+    /// The fees here repay the fund's debt here before any is swept: the
+    /// venue takes no fee while its owners' vault is short. Returns the
+    /// amount repaid.
+    pub fn repay_insurance_debt_from_fees(&mut self) -> Result<u64> {
+        let fees = u64::try_from(self.fees()?.max(0)).map_err(|_| error!(ClearshardError::MathOverflow))?;
+        let repaid = fees.min(self.insurance_debt);
+        if repaid > 0 {
+            self.take_fees(repaid)?;
+            self.insurance_debt = self.insurance_debt.saturating_sub(repaid);
+        }
+        Ok(repaid)
     }
 
     /// Takes up to `wanted` of what this shard owes the insurance fund (to
