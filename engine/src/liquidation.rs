@@ -76,7 +76,7 @@ pub fn liquidate(
         return Err(EngineError::ZeroQuantityOrPrice);
     }
     let overflow = EngineError::Overflow;
-    let liqee_funding = liqee.settle_funding(markets)?;
+    let liqee_funding = liqee.settle_funding_recording_losses(markets)?;
     let liqor_funding = liqor.settle_funding(markets)?;
     if lots > liquidatable_lots(liqee, markets, market_id)? {
         return Err(EngineError::LiquidationExceedsAllowed);
@@ -199,15 +199,16 @@ pub fn loss_shares(deficit: u64, markets: &[(u64, LossCarrier)]) -> Result<([u64
     Ok((shares, deficit.checked_sub(placed).ok_or(overflow)?))
 }
 
-/// Spreads a deficit the insurance fund could not cover over `open_lots` (the
-/// market's long plus short lots): the loss per lot, rounded up, and the dust
-/// the rounding collects beyond the deficit (booked as fees).
-pub fn socialized_loss_per_lot(deficit: u64, open_lots: u64) -> Result<(i64, u64), EngineError> {
+/// Spreads a market's share of a deficit over `open_lots` (the market's
+/// long plus short lots): the loss per lot, rounded down so that the lots
+/// never pay more than the share, and what that leaves uncarried (less than
+/// one unit per lot; the insurance fund's debt).
+pub fn socialized_loss_per_lot(share: u64, open_lots: u64) -> Result<(i64, u64), EngineError> {
     if open_lots == 0 {
         return Err(EngineError::NoOpenInterest);
     }
-    let per_lot = deficit.div_ceil(open_lots);
-    let collected = crate::math::mul(per_lot, open_lots)?;
-    let dust = collected.checked_sub(deficit).ok_or(EngineError::Overflow)?;
-    Ok((i64::try_from(per_lot).map_err(|_| EngineError::Overflow)?, dust))
+    let per_lot = share / open_lots;
+    let carried = crate::math::mul(per_lot, open_lots)?;
+    let rest = share.checked_sub(carried).ok_or(EngineError::Overflow)?;
+    Ok((i64::try_from(per_lot).map_err(|_| EngineError::Overflow)?, rest))
 }

@@ -254,11 +254,34 @@ impl Portfolio {
     /// markets' indexes; returns the total paid (negative: received), already
     /// taken from collateral.
     pub fn settle_funding<M: crate::MarketLookup + ?Sized>(&mut self, markets: &M) -> Result<i64, EngineError> {
+        self.settle_accruals(markets, false)
+    }
+
+    /// [`Portfolio::settle_funding`] for an account being liquidated: what
+    /// each position pays is recorded as a loss in its market, since those
+    /// markets' other sides received it, so that a deficit it causes is
+    /// carried there rather than by the insurance fund alone.
+    pub fn settle_funding_recording_losses<M: crate::MarketLookup + ?Sized>(
+        &mut self,
+        markets: &M,
+    ) -> Result<i64, EngineError> {
+        self.settle_accruals(markets, true)
+    }
+
+    fn settle_accruals<M: crate::MarketLookup + ?Sized>(
+        &mut self,
+        markets: &M,
+        record: bool,
+    ) -> Result<i64, EngineError> {
         let mut paid: i64 = 0;
         for p in self.positions.iter_mut().filter(|p| p.is_open()) {
             let m = markets.risk_market(p.market_id).ok_or(EngineError::MissingMarket)?;
             let owed = p.settle_accruals(m.cumulative_funding, m.cumulative_loss)?;
             paid = paid.checked_add(owed).ok_or(EngineError::Overflow)?;
+            if record && owed > 0 {
+                let loss = self.liquidation_losses.get_mut(usize::from(m.id)).ok_or(EngineError::MissingMarket)?;
+                *loss = loss.saturating_add(owed.unsigned_abs());
+            }
         }
         self.collateral = self.collateral.checked_sub(paid).ok_or(EngineError::Overflow)?;
         Ok(paid)

@@ -122,6 +122,33 @@ fn fee_is_capped_at_the_remaining_equity() {
     assert_eq!(sunk.loss_markets().collect::<Vec<_>>(), vec![(0, 80_000)]);
 }
 
+/// What a liquidated account's positions owe in funding and socialized loss
+/// is recorded where it arose (those markets' other sides received it), so
+/// a deficit it causes falls on them, not on the insurance fund alone; what
+/// they are owed is not a loss.
+#[test]
+fn accruals_a_liquidation_settles_are_recorded_where_they_arose() {
+    // Recorded, and the loss the liquidation itself realized (fee less PnL),
+    // for an account under water (taken whole, never restored).
+    let recorded = |funding: i64| {
+        let m = [RiskMarket { cumulative_funding: funding, cumulative_loss: 3, ..market(700) }];
+        let mut liqee = long_account();
+        let mut liqor = Portfolio { collateral: 10_000_000, ..Default::default() };
+        let lots = liquidatable_lots(&liqee, &m, 0).unwrap();
+        let out = liquidate(&mut liqee, &mut liqor, &m, 0, lots).unwrap();
+        (liqee.liquidation_losses[0] as i64, out.fee - out.liqee.position.realized)
+    };
+    // 1_000 lots: 7 per lot of funding and 3 of socialized loss paid.
+    let (total, realized) = recorded(7);
+    assert_eq!(total - realized, 10_000);
+    // 2 per lot of funding received against the 3 of loss paid: 1 per lot.
+    let (total, realized) = recorded(-2);
+    assert_eq!(total - realized, 1_000);
+    // More received than paid: nothing beyond the liquidation's own loss.
+    let (total, realized) = recorded(-5);
+    assert_eq!(total, realized);
+}
+
 /// Round two's finding 2: the liquidator took the big market first and one
 /// lot of a thin one last, and the whole deficit landed on the thin one.
 /// Where a loss arose is recorded by market, whatever the order.
@@ -244,7 +271,8 @@ fn a_settlement_gain_is_neither_margin_nor_collateral() {
 
 #[test]
 fn socialized_loss_rounds_up_and_reports_the_dust() {
-    assert_eq!(socialized_loss_per_lot(1_000, 300), Ok((4, 200)));
+    assert_eq!(socialized_loss_per_lot(1_000, 300), Ok((3, 100)));
+    assert_eq!(socialized_loss_per_lot(1, 300), Ok((0, 1)));
     assert_eq!(socialized_loss_per_lot(900, 300), Ok((3, 0)));
     assert_eq!(socialized_loss_per_lot(5, 0), Err(EngineError::NoOpenInterest));
 }

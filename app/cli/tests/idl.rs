@@ -198,6 +198,7 @@ fn accounts() -> Vec<Value> {
     shard.vault = key(22);
     shard.collateral_claims = -1_234_567_890_123;
     shard.insurance_owed = 77;
+    shard.insurance_debt = 88;
     shard.sequences[1].next = 1 << 50;
     shard.sequences[15].used = u64::MAX;
     shard.markets[2].open_interest = 31;
@@ -258,6 +259,7 @@ fn accounts() -> Vec<Value> {
             &shard,
             json!({
                 "index": "9", "vault": key(22).to_string(), "collateral_claims": "-1234567890123", "insurance_owed": "77",
+                "insurance_debt": "88",
                 "sequences.1.next": (1u64 << 50).to_string(), "sequences.15.used": u64::MAX.to_string(),
                 "markets.2.open_interest": "31", "markets.15.last_price": "6000000",
                 "markets.3.funding.previous.premium": "-8", "markets.4.last_batch_at": "1790000000",
@@ -427,8 +429,8 @@ fn events() -> Vec<Value> {
         event("LossRecordCleared", &LossRecordCleared { account: key(48) }, json!({ "account": key(48).to_string() })),
         event(
             "VaultsRebalanced",
-            &VaultsRebalanced { from_shard: 1, to_shard: 2, amount: 3, insurance_paid: 4 },
-            json!({ "to_shard": "2", "insurance_paid": "4" }),
+            &VaultsRebalanced { from_shard: 1, to_shard: 2, amount: 3, insurance_paid: 4, insurance_debt_repaid: 5 },
+            json!({ "to_shard": "2", "insurance_paid": "4", "insurance_debt_repaid": "5" }),
         ),
         event(
             "Liquidated",
@@ -460,7 +462,16 @@ fn events() -> Vec<Value> {
             json!({ "market": "4", "part": "1", "due": "1800000000" }),
         ),
         event("MarketChangeCancelled", &MarketChangeCancelled { market: 5 }, json!({ "market": "5" })),
-        event("FeesSwept", &FeesSwept { shard: 6, amount: 1_234 }, json!({ "shard": "6", "amount": "1234" })),
+        event(
+            "FeesSwept",
+            &FeesSwept { shard: 6, amount: 1_234, insurance_debt_repaid: 56 },
+            json!({ "shard": "6", "amount": "1234", "insurance_debt_repaid": "56" }),
+        ),
+        event(
+            "InsuranceDebtIncurred",
+            &InsuranceDebtIncurred { account: key(49), shard: 3, amount: 1_500, shard_debt: 2_500 },
+            json!({ "account": key(49).to_string(), "shard": "3", "amount": "1500", "shard_debt": "2500" }),
+        ),
         event(
             "AccrualsSettled",
             &AccrualsSettled { account: key(41), shard: 3, paid: -600_000, collateral_after: 12 },

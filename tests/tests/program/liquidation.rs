@@ -295,9 +295,11 @@ async fn bankruptcy_beyond_the_insurance_fund_is_socialized_over_open_lots() {
     v.ex.send(&[socialize(2)], &[]).await.unwrap();
     assert_eq!(v.ex.token_balance(pda::insurance_vault()).await, 0);
     assert_eq!(v.ex.margin(reckless.address).await.portfolio.collateral, 0);
-    // Open lots: 150 long on shard 1 (50 + the liquidator's 100), 150 short.
-    let per_lot = deficit.div_ceil(300) as i64;
+    // Open lots: 150 long on shard 1 (50 + the liquidator's 100), 150 short;
+    // rounded down per lot, the rest is the fund's debt to shard 0.
+    let per_lot = (deficit / 300) as i64;
     assert_eq!(v.ex.load::<Market>(pda::market(BTC)).await.cumulative_loss, per_lot);
+    assert_eq!(v.ex.shard(0).await.insurance_debt, deficit - per_lot as u64 * 300);
     let t = v.ex.assert_conserved().await;
     assert_eq!(t.unsettled_funding, -(per_lot as i128) * 300);
     // A position pays its share when touched.

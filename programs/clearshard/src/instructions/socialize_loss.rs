@@ -104,19 +104,8 @@ pub fn handler<'info>(ctx: Context<'info, SocializeLoss<'info>>) -> Result<()> {
             };
             *w = (*loss, carrier);
         }
-        let (shares, debt) = loss_shares(remaining, &weights[..market_count]).map_err(ClearshardError::from)?;
+        let (shares, mut debt) = loss_shares(remaining, &weights[..market_count]).map_err(ClearshardError::from)?;
         let mut shard = bankrupt.shard.load_mut()?;
-        if debt > 0 {
-            // No market can carry it: the fund owes it to this shard, and
-            // its next income repays it before it covers anything else here.
-            shard.owe_from_insurance(debt)?;
-            emit!(InsuranceDebtIncurred {
-                account: bankrupt.account.key(),
-                shard: shard.index,
-                amount: debt,
-                shard_debt: shard.insurance_debt
-            });
-        }
         let mut account = bankrupt.account.load_mut()?;
         for (i, info) in market_infos.iter().enumerate() {
             let (share, lots, id) = (shares[i], open_lots[i], arose[i].0);
@@ -135,16 +124,28 @@ pub fn handler<'info>(ctx: Context<'info, SocializeLoss<'info>>) -> Result<()> {
                 emit!(DeficitRegistered { account: bankrupt.account.key(), market: id, deficit: share });
                 continue;
             }
-            let (per_lot, dust) = socialized_loss_per_lot(share, lots).map_err(ClearshardError::from)?;
+            // Rounded down per lot: the lots never pay more than the share.
+            let (per_lot, rest) = socialized_loss_per_lot(share, lots).map_err(ClearshardError::from)?;
             market.socialize(per_lot)?;
-            shard.add_fees(id, to_i64(dust)?)?;
+            debt = debt.checked_add(rest).ok_or(ClearshardError::MathOverflow)?;
             emit!(LossSocialized {
                 account: bankrupt.account.key(),
                 market: id,
                 insurance_from_other_shards: from_other_shards,
-                deficit: share,
+                deficit: share.saturating_sub(rest),
                 per_lot,
                 open_lots: lots
+            });
+        }
+        if debt > 0 {
+            // No market can carry it: the fund owes it to this shard, and
+            // its next income repays it before it covers anything else here.
+            shard.owe_from_insurance(debt)?;
+            emit!(InsuranceDebtIncurred {
+                account: bankrupt.account.key(),
+                shard: shard.index,
+                amount: debt,
+                shard_debt: shard.insurance_debt
             });
         }
     }

@@ -240,8 +240,9 @@ impl World {
         self.settle_the_pools().await?;
         self.keeper_rebalances().await?;
         let snapshot = self.v.ex.snapshot().await;
-        let debts: i128 = snapshot.margins.iter().map(|(_, m)| i128::from(m.portfolio.collateral.min(0)).abs()).sum::<i128>()
-            + snapshot.shards.iter().map(|s| i128::from(s.insurance_debt)).sum::<i128>();
+        let debts: i128 =
+            snapshot.margins.iter().map(|(_, m)| i128::from(m.portfolio.collateral.min(0)).abs()).sum::<i128>()
+                + snapshot.shards.iter().map(|s| i128::from(s.insurance_debt)).sum::<i128>();
         let mut short: i128 = 0;
         for i in 0..self.actors.len() {
             let account = &self.actors[i].account;
