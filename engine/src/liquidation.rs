@@ -207,7 +207,7 @@ pub fn socialized_loss_per_lot(share: u64, open_lots: u64) -> Result<(i64, u64),
     if open_lots == 0 {
         return Err(EngineError::NoOpenInterest);
     }
-    let per_lot = share / open_lots;
+    let per_lot = share.checked_div(open_lots).ok_or(EngineError::Overflow)?;
     let carried = crate::math::mul(per_lot, open_lots)?;
     let rest = share.checked_sub(carried).ok_or(EngineError::Overflow)?;
     Ok((i64::try_from(per_lot).map_err(|_| EngineError::Overflow)?, rest))

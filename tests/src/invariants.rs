@@ -123,11 +123,14 @@ pub fn losses_socialized_only_with_an_empty_fund(before: &[i64], s: &Snapshot) -
     Ok(())
 }
 
-/// Every owner can get out: each shard's vault, with what the insurance fund
-/// owes it (`Shard::insurance_debt`, repaid by the fund's income first),
-/// holds at least the equity at the oracle of each of its accounts, counted
-/// one by one, so whichever owner withdraws first, the tokens are there, or
-/// owed by the fund. Equity as booked: funding and
+/// Every owner can get out: each shard's vault holds at least the equity at
+/// the oracle of each of its accounts, counted one by one, so whichever owner
+/// withdraws first, the tokens are there; short, in all the shards, by no
+/// more than the insurance fund owes them (`Shard::insurance_debt`, repaid by
+/// the fund's income first). In all, not shard by shard: while an account
+/// was under water its shard's reserve netted its deficit, so rebalancing
+/// may have moved the hole to the shard its winners are on (README, the
+/// fund's debt). Equity as booked: funding and
 /// losses not yet settled into an account are not counted (the reserve does
 /// not see them either; `docs/invariants.md` says so). Meaningful once
 /// rebalancing has run to its end; `None` while some account is under water
@@ -141,12 +144,20 @@ pub fn vaults_cover_every_owner(s: &Snapshot, markets: &[RiskMarket]) -> Option<
         }
         owed[usize::from(margin.shard)] += equity;
     }
-    for (index, ((vault, owed), shard)) in s.vaults.iter().zip(&owed).zip(&s.shards).enumerate() {
-        if i128::from(*vault) + i128::from(shard.insurance_debt) < *owed {
-            return Some(Err(format!(
-                "after rebalancing, vault {index} holds {vault} but its accounts' equity is {owed}: an owner is stuck"
-            )));
-        }
+    let debt: i128 = s.shards.iter().map(|shard| i128::from(shard.insurance_debt)).sum();
+    let short: i128 = s.vaults.iter().zip(&owed).map(|(vault, owed)| (*owed - i128::from(*vault)).max(0)).sum();
+    if short > debt {
+        let (index, vault, owed) = s
+            .vaults
+            .iter()
+            .zip(&owed)
+            .enumerate()
+            .map(|(i, (v, o))| (i, *v, *o))
+            .find(|(_, v, o)| i128::from(*v) < *o)?;
+        return Some(Err(format!(
+            "after rebalancing, vault {index} holds {vault} but its accounts' equity is {owed}: owners are short \
+             {short} in all, the fund owes {debt}"
+        )));
     }
     Some(Ok(()))
 }
