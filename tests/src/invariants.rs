@@ -109,10 +109,17 @@ pub fn loss_indexes(s: &Snapshot) -> Vec<i64> {
     s.markets.iter().map(|m| m.cumulative_loss).collect()
 }
 
-/// A loss index rose only while the whole insurance fund was spent: the
-/// insurance vault and the fund's share in every shard are empty after it.
-pub fn losses_socialized_only_with_an_empty_fund(before: &[i64], s: &Snapshot) -> Result<(), String> {
-    let rose = loss_indexes(s).iter().zip(before).any(|(after, before)| after > before);
+/// The insurance fund's debt to every shard (`Shard::insurance_debt`).
+pub fn insurance_debt(s: &Snapshot) -> u64 {
+    s.shards.iter().map(|shard| shard.insurance_debt).sum()
+}
+
+/// A loss index rose, or the fund's debt (`debt_before`: at the last check),
+/// only while the whole insurance fund was spent: the insurance vault and
+/// the fund's share in every shard are empty after it.
+pub fn losses_socialized_only_with_an_empty_fund(before: &[i64], debt_before: u64, s: &Snapshot) -> Result<(), String> {
+    let rose =
+        loss_indexes(s).iter().zip(before).any(|(after, before)| after > before) || insurance_debt(s) > debt_before;
     let held_in_shards: u64 = s.shards.iter().map(|shard| shard.insurance_owed).sum();
     if rose && (s.insurance_tokens > 0 || held_in_shards > 0) {
         return Err(format!(
@@ -185,6 +192,99 @@ pub fn exiting_accounts_only_shrink(before: &[(Pubkey, Portfolio)], s: &Snapshot
                     p.base_lots, p.market_id
                 ));
             }
+        }
+    }
+    Ok(())
+}
+
+/// A liquidation records where the account's loss arose, whatever the order
+/// of liquidations: `before` and `after` are the liquidatee around one
+/// liquidation in `market`, priced at `markets`. Left at or above
+/// maintenance, the account holds no record. Still under it, every earlier
+/// record stays, each market's record grows by the funding and socialized
+/// loss the account paid there (recomputed here from the indexes), and the
+/// liquidated market's by the fee less the PnL realized against cost basis,
+/// at least one unit: exactly, so no market's loss lands on another.
+pub fn liquidation_records_where_lost(
+    before: &Portfolio,
+    after: &Portfolio,
+    market: u16,
+    markets: &[RiskMarket],
+) -> Result<(), String> {
+    let health = |p: &Portfolio| p.health(markets).map_err(|e| format!("health: {e:?}"));
+    let now = after.liquidation_losses;
+    if health(after)?.maintenance >= 0 {
+        return match now.iter().all(|loss| *loss == 0) {
+            true => Ok(()),
+            false => Err(format!("a liquidation left the account above maintenance with records {now:?}")),
+        };
+    }
+    let mut expected = before.liquidation_losses.map(i128::from);
+    let mut paid = 0i128;
+    for p in before.positions.iter().filter(|p| p.is_open()) {
+        let m = markets.iter().find(|r| r.id == p.market_id).ok_or("a held market is not priced")?;
+        let owed = i128::from(p.base_lots) * i128::from(m.cumulative_funding - p.funding_snapshot)
+            + i128::from(p.base_lots.unsigned_abs()) * i128::from(m.cumulative_loss - p.loss_snapshot);
+        paid += owed;
+        expected[usize::from(p.market_id)] += owed.max(0);
+    }
+    // A liquidation trades at the oracle: beyond the accruals, the equity it
+    // costs is the fee.
+    let fee = health(before)?.equity - paid - health(after)?.equity;
+    let realized = i128::from(after.realized_pnl) - i128::from(before.realized_pnl);
+    expected[usize::from(market)] += (fee - realized).max(1);
+    if now.map(i128::from) != expected {
+        return Err(format!(
+            "liquidating market {market} took the loss records from {:?} to {now:?}, where the losses arose gives \
+             {expected:?}",
+            before.liquidation_losses
+        ));
+    }
+    Ok(())
+}
+
+/// What `socialize_loss` put on each live market's lots (its loss index's
+/// rise times the lots open across shards at the call) is at most the loss
+/// the bankrupt account had recorded there, `records` taken before the call:
+/// no market carries a loss that arose elsewhere.
+pub fn socialized_where_recorded(
+    indexes_before: &[i64],
+    open_lots: &[u64],
+    records: &[u64; MAX_MARKETS as usize],
+    s: &Snapshot,
+) -> Result<(), String> {
+    for (m, (after, before)) in loss_indexes(s).iter().zip(indexes_before).enumerate() {
+        let carried = i128::from(after - before) * i128::from(open_lots[m]);
+        if carried > i128::from(records[m]) {
+            return Err(format!(
+                "market {m}'s lots carry {carried} of a socialized loss, the account recorded {} there",
+                records[m]
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Long plus short lots open in each market, over every shard.
+pub fn open_lots(s: &Snapshot) -> Vec<u64> {
+    let mut lots = vec![0u64; s.markets.len()];
+    for shard in &s.shards {
+        for (m, slot) in lots.iter_mut().enumerate() {
+            *slot += shard.markets[m].open_interest + shard.markets[m].short_open_interest;
+        }
+    }
+    lots
+}
+
+/// No token left the vault of a shard whose withdrawals were paused
+/// throughout the step (`paused`: at its start and at its end; a pause
+/// window reopens only a day after it ended): no route, as the source or
+/// the destination of anything, moves value out of it. `vaults`: the vault
+/// balances at the step's start.
+pub fn paused_vaults_paid_nothing(vaults: &[u64], paused: &[bool], s: &Snapshot) -> Result<(), String> {
+    for (index, ((before, after), paused)) in vaults.iter().zip(&s.vaults).zip(paused).enumerate() {
+        if *paused && after < before {
+            return Err(format!("vault {index} paid out {} while its withdrawals were paused", before - after));
         }
     }
     Ok(())

@@ -26,6 +26,16 @@ impl PauseRule {
         self.flags.values().any(|f| *f != 0)
     }
 
+    /// The flags in force on shard `index` at `now`: its own and the
+    /// exchange's, none once the window lapsed.
+    pub fn live(&self, index: u16, now: i64) -> u8 {
+        if !self.any() || now >= self.started + LAPSE {
+            return 0;
+        }
+        let flags = |scope| self.flags.get(&scope).copied().unwrap_or(0);
+        flags(None) | flags(Some(index))
+    }
+
     /// What `set_pause(scope, flags)` at `now` must do: accepted (and
     /// recorded here), or the refusal.
     pub fn set(&mut self, scope: Option<u16>, flags: u8, now: i64) -> Result<(), ClearshardError> {

@@ -1,9 +1,10 @@
 //! Stateful random testing through the program: seeded random sequences of
 //! every instruction on the in-process bank with 8 shards, by honest traders,
-//! a market maker on several liquidity shards, an honest liquidator, a
-//! self-dealing pair of owners (also trading with no matcher, off the
-//! book), a malicious matcher (random fills, replays,
-//! gaps, bystanders) and a griefer (permissionless instructions with chosen
+//! a market maker on several liquidity shards, a liquidator that chooses the
+//! order of markets (and a keeper that socializes each bankruptcy it
+//! leaves), a self-dealing pair of owners (also trading with no matcher, off
+//! the book), a malicious matcher (random fills, replays, gaps, bystanders)
+//! and a griefer (permissionless instructions with chosen
 //! accounts, and valid instructions with one account swapped, and tries to
 //! wind live markets down and close positions in them). In a quarter of
 //! the cases the matcher falls silent at a random step of the second half
@@ -26,7 +27,7 @@ use anchor_lang::prelude::Pubkey;
 use anchor_lang::solana_program::instruction::Instruction;
 use clearshard::errors::ClearshardError;
 use clearshard::instructions::MatcherLimits;
-use clearshard::state::{Market, PAUSE_ALL, PAUSE_GAP_SECS};
+use clearshard::state::{Market, PAUSE_ALL, PAUSE_GAP_SECS, PAUSE_WITHDRAWALS};
 use clearshard_client::bank::{error_code, Snapshot, Trader};
 use clearshard_client::rng::Rng;
 use clearshard_client::{instructions as ix, pda};
@@ -94,6 +95,12 @@ struct World {
     funding: FundingReference,
     /// Every market's loss index at the last check.
     loss_indexes: Vec<i64>,
+    /// The insurance fund's debt at the last check.
+    fund_debt: u64,
+    /// Every shard's vault balance, and whether its withdrawals were
+    /// paused, at the last check.
+    vaults: Vec<u64>,
+    withdrawals_paused: Vec<bool>,
     /// The accounts that had asked to exit at the last check.
     exiting: Vec<(Pubkey, clearshard_engine::Portfolio)>,
     /// What `set_pause` must accept.
@@ -143,6 +150,9 @@ impl World {
             last_batch: None,
             funding: FundingReference::default(),
             loss_indexes: vec![0; MARKETS.len()],
+            fund_debt: 0,
+            vaults: vec![],
+            withdrawals_paused: vec![],
             exiting: vec![],
             pauses: PauseRule::default(),
             log: vec![],

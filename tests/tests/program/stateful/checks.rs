@@ -108,8 +108,14 @@ impl World {
             positions_carry_indexes(&snapshot, *address)?;
         }
         self.funding.check(&snapshot.markets)?;
-        losses_socialized_only_with_an_empty_fund(&self.loss_indexes, &snapshot)?;
-        self.loss_indexes = loss_indexes(&snapshot);
+        losses_socialized_only_with_an_empty_fund(&self.loss_indexes, self.fund_debt, &snapshot)?;
+        (self.loss_indexes, self.fund_debt) = (loss_indexes(&snapshot), insurance_debt(&snapshot));
+        let paused: Vec<bool> =
+            (0..SHARDS).map(|i| self.pauses.live(i, snapshot.now) & PAUSE_WITHDRAWALS != 0).collect();
+        let throughout: Vec<bool> =
+            paused.iter().zip(&self.withdrawals_paused).map(|(now, was)| *now && *was).collect();
+        paused_vaults_paid_nothing(&self.vaults, &throughout, &snapshot)?;
+        (self.vaults, self.withdrawals_paused) = (snapshot.vaults.clone(), paused);
         exiting_accounts_only_shrink(&self.exiting, &snapshot)?;
         self.exiting = exiting_accounts(&snapshot);
         let value = self.pair_value(&snapshot).await;

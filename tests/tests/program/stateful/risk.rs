@@ -63,23 +63,35 @@ impl World {
     }
 
     /// The liquidator on a trader, or one of the pair on the other, sized by
-    /// the engine's own math (now and then one lot too many). Like a bot, it
-    /// mostly goes for an account the math says is liquidatable.
+    /// the engine's own math (now and then one lot too many, or a piece of
+    /// it). Like a bot, it mostly goes for an account the math says is
+    /// liquidatable, and it chooses the order of markets: it often takes a
+    /// piece of one, then goes for another where the account is under water
+    /// too. Every liquidation's loss records must be where the loss arose.
     pub(super) async fn liquidation(&mut self) -> Result<Vec<Pubkey>, String> {
         let risk = self.v.ex.risk_markets(&MARKETS).await;
         let pair = self.with_role(Role::Pair);
-        let mut candidates = vec![];
+        let (mut candidates, mut elsewhere) = (vec![], vec![]);
         for i in self.traders().into_iter().chain(pair.iter().copied()) {
             let portfolio = self.v.ex.margin(self.actors[i].account.address).await.portfolio;
             for market in MARKETS {
                 if let Ok(lots) = liquidatable_lots(&portfolio, &risk, market) {
                     candidates.push((i, market, lots));
+                    // A loss already recorded in another market: the order
+                    // of markets is the liquidator's choice (round two, F2).
+                    let others = portfolio.loss_markets().any(|(m, _)| m != market);
+                    if others {
+                        elsewhere.push((i, market, lots));
+                    }
                 }
             }
         }
-        let (liqee, market, allowed) = match candidates.is_empty() || self.rng.chance(20) {
-            false => *self.rng.pick(&candidates),
-            true => (self.rng.range(0, self.actors.len() as u64) as usize, MARKETS[self.rng.range(0, 2) as usize], 0),
+        let (liqee, market, allowed) = match (candidates.is_empty() || self.rng.chance(20), elsewhere.is_empty()) {
+            (false, false) if self.rng.chance(60) => *self.rng.pick(&elsewhere),
+            (false, _) => *self.rng.pick(&candidates),
+            (true, _) => {
+                (self.rng.range(0, self.actors.len() as u64) as usize, MARKETS[self.rng.range(0, 2) as usize], 0)
+            }
         };
         let liqor = match self.actors[liqee].role {
             // The pair liquidates only each other, so that its positions stay opposite.
@@ -91,13 +103,37 @@ impl World {
         };
         let lots = match allowed {
             0 => self.rng.range(1, 50),
+            // A piece: the account stays under water, and the liquidator
+            // picks the market of the next.
+            n if self.rng.chance(30) => self.rng.range(1, n + 1),
             n if self.rng.chance(90) => n,
             n => n + 1,
         };
+        let before = self.v.ex.margin(self.actors[liqee].account.address).await.portfolio;
         let (a, b) = (&self.actors[liqee].account, &self.actors[liqor].account);
         let r = self.v.liquidate(b, a, market, lots, &MARKETS).await;
         let touched = vec![a.address, b.address];
         self.note("liquidate", format!("{lots} lots of market {market}"), &r);
+        if r.is_ok() {
+            let after = self.v.ex.margin(touched[0]).await.portfolio;
+            let risk = self.v.ex.risk_markets(&MARKETS).await;
+            liquidation_records_where_lost(&before, &after, market, &risk)?;
+            // Now and then the admin pauses withdrawals on the shard that
+            // just booked the fund's share of the fee: a rebalance naming it
+            // must not pay that out (round two, F8).
+            if self.rng.chance(30) {
+                self.set_pause(Some(self.actors[liqee].account.shard), PAUSE_WITHDRAWALS).await?;
+            }
+            // A keeper covers a bankruptcy as soon as it arises, so that
+            // losses are often socialized while the fund's shares sit in
+            // other shards (round two, F5).
+            if !after.has_open_positions() && after.collateral < 0 && self.rng.chance(50) {
+                let arose: Vec<u16> = after.loss_markets().map(|(m, _)| m).collect();
+                self.cover(liqee, true, &arose).await?;
+                // A loss index may have moved since the two were touched.
+                return Ok(vec![]);
+            }
+        }
         Ok(if r.is_ok() { touched } else { vec![] })
     }
 
@@ -114,23 +150,37 @@ impl World {
             false => *self.rng.pick(&bankrupt),
             true => self.rng.range(0, self.actors.len() as u64) as usize,
         };
-        let (address, shard) = (self.actors[i].account.address, self.actors[i].account.shard);
-        let before = self.v.ex.margin(address).await.portfolio.collateral;
+        let address = self.actors[i].account.address;
         // Mostly the markets where the loss arose; now and then a griefer's pick.
         let arose: Vec<u16> = self.v.ex.margin(address).await.portfolio.loss_markets().map(|(m, _)| m).collect();
         let markets = if self.rng.chance(75) { arose } else { vec![MARKETS[self.rng.range(0, 2) as usize]] };
-        let (kind, ix) = if self.rng.chance(50) {
-            ("resolve_bankruptcy", ix::resolve_bankruptcy(address, shard))
-        } else {
-            ("socialize_loss", ix::socialize_loss(address, shard, &markets, SHARDS))
+        let socialize = self.rng.chance(50);
+        self.cover(i, socialize, &markets).await?;
+        Ok(vec![])
+    }
+
+    /// `resolve_bankruptcy`, or `socialize_loss` naming `markets`, on actor
+    /// `i`; a socialization must land only where the account recorded its
+    /// losses.
+    async fn cover(&mut self, i: usize, socialize: bool, markets: &[u16]) -> Result<(), String> {
+        let (address, shard) = (self.actors[i].account.address, self.actors[i].account.shard);
+        let before = self.v.ex.margin(address).await.portfolio;
+        let (kind, ix) = match socialize {
+            false => ("resolve_bankruptcy", ix::resolve_bankruptcy(address, shard)),
+            true => ("socialize_loss", ix::socialize_loss(address, shard, markets, SHARDS)),
         };
+        let snapshot = self.v.ex.snapshot().await;
+        let (indexes, lots) = (loss_indexes(&snapshot), open_lots(&snapshot));
         let r = self.v.ex.send(&[ix], &[]).await;
         self.note(kind, format!("account {i}"), &r);
+        if r.is_ok() {
+            socialized_where_recorded(&indexes, &lots, &before.liquidation_losses, &self.v.ex.snapshot().await)?;
+        }
         if r.is_ok() && self.actors[i].role == Role::Pair {
             let after = self.v.ex.margin(address).await.portfolio.collateral;
-            self.pair_covered += i128::from(after - before);
+            self.pair_covered += i128::from(after - before.collateral);
         }
-        Ok(vec![])
+        Ok(())
     }
 
     /// Anyone rebalances any pair of vaults; no vault may end below its
@@ -147,10 +197,23 @@ impl World {
             from = surplus.iter().max().map_or(from, |s| s.1);
             to = surplus.iter().min().map_or(to, |s| s.1);
         }
+        // Now and then into a shard whose withdrawals are paused: its vault
+        // must pay nothing out, not even the insurance fund (round two, F8).
+        let now = self.v.ex.now().await;
+        let paused: Vec<u16> = (0..SHARDS).filter(|i| self.pauses.live(*i, now) & PAUSE_WITHDRAWALS != 0).collect();
+        if !paused.is_empty() && self.rng.chance(40) {
+            to = *self.rng.pick(&paused);
+        }
+        let kind = match paused.contains(&to) {
+            true if self.v.ex.snapshot().await.shards[usize::from(to)].insurance_owed > 0 => {
+                "rebalance into a paused shard the fund holds a share of"
+            }
+            _ => "rebalance_vaults",
+        };
         let markets: &[u16] = if self.rng.chance(85) { &MARKETS } else { &MARKETS[..1] };
         let before = (self.v.ex.vault_surplus(from).await, self.v.ex.vault_surplus(to).await);
         let r = self.v.ex.send(&[ix::rebalance_vaults(from, to, markets)], &[]).await;
-        self.note("rebalance_vaults", format!("{from} -> {to} with {markets:?}"), &r);
+        self.note(kind, format!("{from} -> {to} with {markets:?}"), &r);
         if r.is_ok() {
             let after = (self.v.ex.vault_surplus(from).await, self.v.ex.vault_surplus(to).await);
             if after.0 < before.0.min(0) {
