@@ -1,8 +1,8 @@
 //! Stateful random testing through the program: seeded random sequences of
 //! every instruction on the in-process bank with 8 shards, by honest traders,
 //! a market maker on several liquidity shards, a liquidator that chooses the
-//! order of markets (and a keeper that socializes each bankruptcy it
-//! leaves), a self-dealing pair of owners (also trading with no matcher, off
+//! order of markets (and a keeper that sweeps the other liquidatable
+//! accounts and socializes each bankruptcy it leaves), a self-dealing pair of owners (also trading with no matcher, off
 //! the book), a malicious matcher (random fills, replays, gaps, bystanders)
 //! and a griefer (permissionless instructions with chosen
 //! accounts, and valid instructions with one account swapped, and tries to

@@ -128,6 +128,20 @@ impl World {
             // losses are often socialized while the fund's shares sit in
             // other shards (round two, F5).
             if !after.has_open_positions() && after.collateral < 0 && self.rng.chance(50) {
+                // A bot sweeps the crash first: every other liquidatable
+                // account, whose fees leave the fund's share on its shard.
+                let risk = self.v.ex.risk_markets(&MARKETS).await;
+                let bot = self.with_role(Role::Liquidator)[0];
+                for i in self.traders().into_iter().filter(|i| *i != liqee) {
+                    let portfolio = self.v.ex.margin(self.actors[i].account.address).await.portfolio;
+                    for market in MARKETS {
+                        if let Ok(lots) = liquidatable_lots(&portfolio, &risk, market) {
+                            let (a, b) = (&self.actors[i].account, &self.actors[bot].account);
+                            let r = self.v.liquidate(b, a, market, lots, &MARKETS).await;
+                            self.note("liquidate (sweep)", format!("{lots} lots of market {market}"), &r);
+                        }
+                    }
+                }
                 let arose: Vec<u16> = after.loss_markets().map(|(m, _)| m).collect();
                 self.cover(liqee, true, &arose).await?;
                 // A loss index may have moved since the two were touched.
